@@ -1,0 +1,124 @@
+/**
+ * A bus memory: one shared WebAssembly.Memory per bus, sized at creation and never
+ * grown (growing a shared memory invalidates every thread's views).
+ *
+ * Allocation is apart from attachment: the host creates the memory and places regions
+ * in it with a host-private allocator; a guest attaches to a memory it was handed and
+ * can only use regions whose descriptors the host gave it.
+ */
+import {
+  BUS_MAGIC, BUS_VERSION, BUS_OFF_MAGIC, BUS_OFF_VERSION, BUS_OFF_BYTES, BUS_OFF_ID,
+  BUS_FIRST_REGION, WASM_PAGE, CORE_MAX_PAGES,
+} from '../../assembly/layout/bus.js';
+import { REGION_ALIGN } from '../../assembly/layout/ring.js';
+import { vbusError } from '../errors.js';
+import { CoreExports, coreModule, instantiateCore } from './core-module.js';
+import { RegionAllocator } from './region-allocator.js';
+
+export interface BusMemoryOptions {
+  /** Bytes the bus needs; rounded up to whole 64 KiB pages. Default: one page. */
+  bytes?: number;
+  /** A number written into the header, for diagnostics. */
+  busId?: number;
+  /** The compiled core; defaults to this thread's copy. */
+  module?: WebAssembly.Module;
+}
+
+/** Largest bus memory: the core module's declared maximum (asconfig.json). */
+export const MAX_BUS_BYTES = CORE_MAX_PAGES * WASM_PAGE;
+
+export class BusMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly core: CoreExports;
+  readonly module: WebAssembly.Module;
+  readonly byteLength: number;
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly view: DataView;
+  /** Host-side allocator; null on a guest's attachment. */
+  readonly allocator: RegionAllocator | null;
+  private released = false;
+
+  private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, allocator: RegionAllocator | null) {
+    this.memory = memory;
+    this.module = module;
+    this.core = instantiateCore(module, memory);
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.byteLength = buf.byteLength;
+    this.u8 = new Uint8Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.view = new DataView(buf);
+    this.allocator = allocator;
+  }
+
+  /** Host: creates a bus memory of at least `bytes` bytes. */
+  static create(opts: BusMemoryOptions = {}): BusMemory {
+    const bytes = opts.bytes ?? WASM_PAGE;
+    if (!Number.isFinite(bytes) || bytes <= 0 || bytes > MAX_BUS_BYTES) {
+      throw vbusError('EINVAL', `bus memory size ${bytes} must be between 1 and ${MAX_BUS_BYTES} bytes`, { bytes });
+    }
+    if (typeof SharedArrayBuffer === 'undefined') {
+      throw vbusError('ENOTSUP', 'SharedArrayBuffer is not available: in a browser the page must be cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
+    }
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const total = pages * WASM_PAGE;
+    const bm = new BusMemory(memory, opts.module ?? coreModule(), new RegionAllocator(BUS_FIRST_REGION, total, REGION_ALIGN));
+    bm.u32[BUS_OFF_VERSION >> 2] = BUS_VERSION;
+    bm.u32[BUS_OFF_BYTES >> 2] = total;
+    bm.u32[BUS_OFF_ID >> 2] = (opts.busId ?? 0) >>> 0;
+    Atomics.store(bm.u32, BUS_OFF_MAGIC >> 2, BUS_MAGIC); // header fields before the magic that vouches for them
+    return bm;
+  }
+
+  /** Guest: attaches to a bus memory handed over by the host; checks magic and version. */
+  static attach(memory: WebAssembly.Memory, module: WebAssembly.Module = coreModule()): BusMemory {
+    const buf = memory.buffer;
+    if (!(typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer)) {
+      throw vbusError('EINVAL', 'bus memory must be a shared WebAssembly.Memory');
+    }
+    const u32 = new Uint32Array(buf, 0, 16);
+    const magic = Atomics.load(u32, BUS_OFF_MAGIC >> 2); // magic before the fields it vouches for
+    if (magic !== BUS_MAGIC) {
+      throw vbusError('EINVAL', `not a bus memory: magic 0x${magic.toString(16)} (expected 0x${BUS_MAGIC.toString(16)})`, { magic });
+    }
+    const version = u32[BUS_OFF_VERSION >> 2]!;
+    if (version !== BUS_VERSION) {
+      throw vbusError('EINVAL', `bus memory version ${version} is not supported (expected ${BUS_VERSION})`, { version });
+    }
+    return new BusMemory(memory, module, null);
+  }
+
+  /** Bus id written at creation. */
+  get busId(): number { return this.u32[BUS_OFF_ID >> 2]!; }
+
+  /** Host: places a region of `bytes` bytes; returns its offset. Throws ENOSPC when full. */
+  allocRegion(bytes: number, what?: string): number {
+    if (!this.allocator) throw vbusError('EPERM', 'only the host that created a bus memory can place regions in it');
+    this.assertLive();
+    return this.allocator.alloc(bytes, what);
+  }
+
+  /** Host: returns a region to the allocator. */
+  freeRegion(offset: number): void {
+    if (!this.allocator) throw vbusError('EPERM', 'only the host that created a bus memory can free regions in it');
+    this.allocator.release(offset);
+  }
+
+  /** Throws EINVAL unless `[offset, offset+bytes)` lies inside the memory. */
+  checkRange(offset: number, bytes: number, what = 'range'): void {
+    if (!Number.isInteger(offset) || !Number.isInteger(bytes) || offset < 0 || bytes < 0 || offset + bytes > this.byteLength) {
+      throw vbusError('EINVAL', `${what} [${offset}, ${offset}+${bytes}) does not fit the bus memory of ${this.byteLength} bytes`, { offset, bytes, memoryBytes: this.byteLength });
+    }
+  }
+
+  /** Marks the memory released; later region placement throws. Views held elsewhere stay valid until collected. */
+  release(): void { this.released = true; }
+  get isReleased(): boolean { return this.released; }
+
+  private assertLive(): void {
+    if (this.released) throw vbusError('ENODEV', 'bus memory was released');
+  }
+}

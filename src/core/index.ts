@@ -1,0 +1,13 @@
+export { BusMemory, MAX_BUS_BYTES } from './bus-memory.js';
+export type { BusMemoryOptions } from './bus-memory.js';
+export { RegionAllocator } from './region-allocator.js';
+export {
+  createRing, formatRing, destroyRing, ringRegionBytes, ringMaxPayload, ringRecordBytes,
+  RingProducer, RingConsumer, IovList, forEachPacked,
+} from './ring.js';
+export type { RingDescriptor } from './ring.js';
+export { createSignal, destroySignal, readSignalStats, Notifier, Waiter } from './signal.js';
+export type { SignalStats, SpinPolicy, WaitResult } from './signal.js';
+export { Status, FaultReason, faultText, statusName } from './status.js';
+export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes } from './core-module.js';
+export type { CoreExports } from './core-module.js';
