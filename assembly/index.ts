@@ -9,4 +9,5 @@ export {
   ring_peek, ring_release, ring_pop, ring_pop_batch, ring_skip,
   ring_result_ptr, ring_result_tag,
 } from "./ring";
-export { sig_init, sig_check, sig_raise, sig_enable, sig_disable, sig_spin } from "./signal";
+export { sig_init, sig_check, sig_raise, sig_enable, sig_disable, sig_spin, spin_while } from "./signal";
+export { decode_request, decode_range } from "./decode";

@@ -106,3 +106,17 @@ export function sig_spin(sig: u32, spins: u32): u32 {
   }
   return 0;
 }
+
+/**
+ * Polls the i32 at `addr` up to `spins` times while it still equals `value`. Returns the
+ * polls left when it changed (> 0), or 0 when the budget ran out. Used by callers that
+ * wait for a reply word (a call slot's STATE) before parking on it from JavaScript.
+ */
+export function spin_while(addr: u32, value: i32, spins: u32): u32 {
+  let left = spins;
+  while (left > 0) {
+    if (atomic.load<i32>(addr) != value) return left; // acquire: pairs with the writer's atomic store
+    left--;
+  }
+  return 0;
+}

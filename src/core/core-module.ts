@@ -28,6 +28,9 @@ export interface CoreExports {
   sig_enable(sig: number): void;
   sig_disable(sig: number): void;
   sig_spin(sig: number, spins: number): number;
+  spin_while(addr: number, value: number, spins: number): number;
+  decode_request(req: number, devTab: number, devN: number, hTab: number, hN: number, payloadMax: number, out: number): number;
+  decode_range(base: number, bytes: number, offset: number, len: number): number;
 }
 
 let bytes: Uint8Array | undefined;

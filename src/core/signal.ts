@@ -21,6 +21,9 @@ import {
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import { Status } from './status.js';
+import { AdaptiveSpin, type SpinPolicy } from './adaptive-spin.js';
+
+export type { SpinPolicy } from './adaptive-spin.js';
 
 /** Host: places and formats a signal region; returns its offset. */
 export function createSignal(bus: BusMemory): number {
@@ -78,19 +81,6 @@ export class Notifier {
   stats(): SignalStats { return readSignalStats(this.bus, this.offset); }
 }
 
-/** Tuning for the adaptive spin. */
-export interface SpinPolicy {
-  /** Initial spin budget in polls. Default 1024. */
-  initial?: number;
-  /** Upper bound in polls (~1 ns each). Default 65536. */
-  max?: number;
-  /** When the budget has fallen to zero, probe with this many polls every `probeEvery` waits. Default 256 / 32. */
-  probe?: number;
-  probeEvery?: number;
-  /** Fixed budget, no adaptation (0 = always park at once). */
-  fixed?: number;
-}
-
 export type WaitResult = 'ok' | 'timed-out';
 
 /** The waiting side. One thread at a time. */
@@ -100,15 +90,8 @@ export class Waiter {
   private readonly pendingIdx: number;
   private readonly sleepingIdx: number;
   private readonly enabledIdx: number;
-  private budget: number;
-  private readonly max: number;
-  private readonly probe: number;
-  private readonly probeEvery: number;
-  private readonly fixed: number | undefined;
-  private sinceProbe = 0;
-  /** Waits that ended while spinning / by parking (for reports and tests). */
-  spinHits = 0;
-  parks = 0;
+  /** The adaptive spin budget (see AdaptiveSpin). */
+  readonly spin: AdaptiveSpin;
 
   constructor(bus: BusMemory, offset: number, policy: SpinPolicy = {}) {
     checkSignal(bus, offset);
@@ -117,15 +100,15 @@ export class Waiter {
     this.pendingIdx = (offset + SIG_OFF_PENDING) >> 2;
     this.sleepingIdx = (offset + SIG_OFF_SLEEPING) >> 2;
     this.enabledIdx = (offset + SIG_OFF_ENABLED) >> 2;
-    this.max = policy.max ?? 65536;
-    this.budget = Math.min(policy.initial ?? 1024, this.max);
-    this.probe = policy.probe ?? 256;
-    this.probeEvery = policy.probeEvery ?? 32;
-    this.fixed = policy.fixed;
+    this.spin = new AdaptiveSpin(policy);
   }
 
   /** Current spin budget in polls. */
-  get spinBudget(): number { return this.fixed ?? this.budget; }
+  get spinBudget(): number { return this.spin.current; }
+
+  /** Waits that ended while spinning / had to park. */
+  get spinHits(): number { return this.spin.hits; }
+  get parks(): number { return this.spin.misses; }
 
   /** Step b: ask to be notified. Re-check your data source after this (step c). */
   enable(): void { this.bus.core.sig_enable(this.offset); }
@@ -145,9 +128,8 @@ export class Waiter {
    * found nothing. Does not clear PENDING: call disable() before draining.
    */
   waitSync(timeoutMs = Infinity): WaitResult {
-    if (this.spin()) return 'ok';
+    if (this.spinFirst()) return 'ok';
     const i32 = this.bus.i32;
-    this.parks++;
     Atomics.store(i32, this.sleepingIdx, 1); // before wait's own PENDING check (pairs with sig_raise)
     const r = Atomics.wait(i32, this.pendingIdx, 0, timeoutMs);
     Atomics.store(i32, this.sleepingIdx, 0); // awake: signalers may skip notify again
@@ -159,9 +141,8 @@ export class Waiter {
    * blocks the loop for longer than the spin budget.
    */
   async waitAsync(timeoutMs = Infinity): Promise<WaitResult> {
-    if (this.spin()) return 'ok';
+    if (this.spinFirst()) return 'ok';
     const i32 = this.bus.i32;
-    this.parks++;
     Atomics.store(i32, this.sleepingIdx, 1); // before waitAsync's PENDING check (pairs with sig_raise)
     const w = Atomics.waitAsync(i32, this.pendingIdx, 0, timeoutMs);
     const r = w.async ? await w.value : w.value;
@@ -170,29 +151,10 @@ export class Waiter {
   }
 
   /** Spins up to the current budget; adapts it. Returns true if a wake-up arrived. */
-  private spin(): boolean {
-    let budget = this.fixed ?? this.budget;
-    let probing = false;
-    if (budget === 0 && this.fixed === undefined && ++this.sinceProbe >= this.probeEvery) {
-      this.sinceProbe = 0;
-      budget = this.probe;
-      probing = true;
-    }
-    if (budget === 0) return false;
-    const left = this.bus.core.sig_spin(this.offset, budget);
-    if (this.fixed !== undefined) {
-      if (left > 0) this.spinHits++;
-      return left > 0;
-    }
-    if (left > 0) {
-      this.spinHits++;
-      const used = budget - left;
-      // Paid off: keep room for about four times what it took.
-      if (used > 0) this.budget = Math.min(this.max, Math.max(this.budget, probing ? this.probe : 0, used * 4));
-      return true;
-    }
-    // Did not pay off: spinning may be stealing the core from the thread we wait for.
-    if (!probing) this.budget = this.budget >> 2;
-    return false;
+  private spinFirst(): boolean {
+    const budget = this.spin.next();
+    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
+    this.spin.record(budget, left);
+    return left > 0;
   }
 }

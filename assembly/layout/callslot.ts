@@ -1,0 +1,69 @@
+// Call slot: one per member, in its bus memory. The guest writes a request, the host
+// (or a backend worker, for a direct slot) writes the reply into the same slot.
+//
+//  offset  0            4            8            12           16 ... 63
+//          +------------+------------+------------+------------+-----
+//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | (zero)          STATE is the futex word
+//          +------------+------------+------------+------------+-----
+//  line 1  | OP u32     | DEVID u32  | HANDLE u32 | FUNC u32   | LEN u32 | ARG0 | ARG1 | ARG2 |   request (guest writes)
+//   (64)   +------------+------------+------------+------------+---------+------+------+------+
+//  line 2  | RSEQ u32   | STATUS i32 | RLEN u32   | RVAL0      | RVAL1   | RVAL2| RVAL3|          reply (host writes)
+//  (128)   +------------+------------+------------+------------+---------+------+------+
+//  (192)   | payload: SLOT_PAYLOAD bytes (request payload in, reply payload out) ...
+//
+// STATE: IDLE -> (guest) REQUEST -> (host claims) BUSY -> (host) DONE -> (guest) IDLE.
+// A guest may cancel REQUEST -> IDLE with a compare-exchange before the host claims it.
+// STATUS is 0 or a negative errno (Linux numbers, src/errors.ts ERRNO).
+
+export const SLOT_MAGIC = 0x544c5356; // "VSLT"
+export const SLOT_VERSION = 1;
+
+export const SLOT_OFF_MAGIC = 0;
+export const SLOT_OFF_VERSION = 4;
+export const SLOT_OFF_STATE = 8;
+export const SLOT_OFF_SEQ = 12;
+
+export const SLOT_OFF_OP = 64;
+export const SLOT_OFF_DEVID = 68;
+export const SLOT_OFF_HANDLE = 72;
+export const SLOT_OFF_FUNC = 76;
+export const SLOT_OFF_LEN = 80;
+export const SLOT_OFF_ARG0 = 84;
+export const SLOT_OFF_ARG1 = 88;
+export const SLOT_OFF_ARG2 = 92;
+/** Request words (OP .. ARG2) copied out by the host before decoding: 8 x u32. */
+export const SLOT_REQUEST_BYTES = 32;
+
+export const SLOT_OFF_RSEQ = 128;
+export const SLOT_OFF_STATUS = 132;
+export const SLOT_OFF_RLEN = 136;
+export const SLOT_OFF_RVAL0 = 140;
+export const SLOT_OFF_RVAL1 = 144;
+export const SLOT_OFF_RVAL2 = 148;
+export const SLOT_OFF_RVAL3 = 152;
+
+export const SLOT_HEADER_BYTES = 192;
+/** Default payload bytes of a call slot (bus option `slotPayload` changes it). */
+export const SLOT_DEFAULT_PAYLOAD = 4096;
+
+export const SLOT_IDLE = 0;
+export const SLOT_REQUEST = 1;
+export const SLOT_BUSY = 2;
+export const SLOT_DONE = 3;
+
+// Opcodes (the original connector's verbs).
+export const OP_DEVOPEN = 1; // DEVID, ARG0 = interface version        -> RVAL0 = handle
+export const OP_DEVCLOSE = 2; // HANDLE
+export const OP_DEVCALL = 3; // HANDLE, FUNC, LEN + payload          -> STATUS, RLEN + payload
+export const OP_DEVSHM = 4; // HANDLE, ARG0 = queue, ARG1 = bytes, ARG2 = kind -> RVAL0 region, RVAL1/2 signals, RVAL3 shm id
+export const OP_SHMSIGNAL = 5; // HANDLE, ARG0 = shm id
+export const OP_MAX = 5;
+
+// DEVSHM kinds (ARG2).
+/** A ring the guest produces into and the device consumes (guest -> device). */
+export const SHM_RING_TO_DEVICE = 1;
+/** A ring the device produces into and the guest consumes (device -> guest). */
+export const SHM_RING_TO_GUEST = 2;
+/** A plain buffer for bulk data that ring descriptors point into. */
+export const SHM_BUFFER = 3;
+export const SHM_KIND_MAX = 3;

@@ -1,0 +1,49 @@
+// Decode tables: HOST-PRIVATE memory (never a bus memory, never posted to a guest).
+// The host copies a request's words out of the bus memory once (SLOT_REQUEST_BYTES at
+// REQ), then the core validates them against these tables (assembly/decode.ts).
+//
+// Device table, one per bus, DT_ENTRIES entries indexed by device id:
+//          0            4            8
+//          +------------+------------+
+//          | GEN u32    | (zero)     |     GEN 0 = no device; bumped on every link
+//          +------------+------------+
+//
+// Handle table, one per member, HT_ENTRIES entries indexed by handle (handle 0 unused):
+//          0            4            8            12           16
+//          +------------+------------+------------+------------+
+//          | DEVID u32  | GEN u32    | OPEN u32   | SHMS u32   |   GEN = device GEN at open
+//          +------------+------------+------------+------------+
+//
+// Decoded result written to OUT:
+//          0            4            8            12           16           20           24           28
+//          +------------+------------+------------+------------+------------+------------+------------+
+//          | OP         | DEVID      | HANDLE     | FUNC       | LEN        | ARG0       | ARG1       | ARG2
+//          +------------+------------+------------+------------+------------+------------+------------+
+
+export const DT_ENTRY_BYTES = 8;
+export const DT_OFF_GEN = 0;
+/** Device ids per bus. */
+export const DT_ENTRIES = 256;
+
+export const HT_ENTRY_BYTES = 16;
+export const HT_OFF_DEVID = 0;
+export const HT_OFF_GEN = 4;
+export const HT_OFF_OPEN = 8;
+export const HT_OFF_SHMS = 12;
+/** Handles per member (handle 0 is never valid). */
+export const HT_ENTRIES = 64;
+/** Shared regions per connection. */
+export const SHM_PER_HANDLE = 16;
+
+export const DEC_OFF_OP = 0;
+export const DEC_OFF_DEVID = 4;
+export const DEC_OFF_HANDLE = 8;
+export const DEC_OFF_FUNC = 12;
+export const DEC_OFF_LEN = 16;
+export const DEC_OFF_ARG0 = 20;
+export const DEC_OFF_ARG1 = 24;
+export const DEC_OFF_ARG2 = 28;
+export const DEC_BYTES = 32;
+
+/** Largest DEVSHM buffer region. */
+export const SHM_BUFFER_MAX = 0x10000000; // 256 MiB

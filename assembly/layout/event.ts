@@ -1,0 +1,25 @@
+// Events from the host to one member, carried as records on the member's event ring
+// (a ring in the bus memory, host produces, guest consumes; the record TAG is the
+// event type). Payload layouts, all u32 little-endian:
+//
+//  DEVADD    | DEVID | IFACE_LEN | iface name bytes (UTF-8) ...
+//  DEVDROP   | DEVID |
+//  DEVEVENT  | DEVID | HANDLE | CODE | ARG |        device-specific, e.g. link up/down
+//  SHUTDOWN  (no payload): the host is tearing the member down
+
+export const EV_DEVADD = 1;
+export const EV_DEVDROP = 2;
+export const EV_DEVEVENT = 3;
+export const EV_SHUTDOWN = 4;
+
+export const EV_OFF_DEVID = 0;
+export const EV_OFF_IFACE_LEN = 4;
+export const EV_OFF_IFACE = 8;
+export const EV_OFF_HANDLE = 4;
+export const EV_OFF_CODE = 8;
+export const EV_OFF_ARG = 12;
+
+/** Longest interface name carried by DEVADD. */
+export const EV_IFACE_MAX = 64;
+/** Default event ring capacity in bytes. */
+export const EV_RING_BYTES = 4096;
