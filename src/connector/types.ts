@@ -1,0 +1,91 @@
+/**
+ * Message shapes of the connector, in one place: what the host hands a guest at start
+ * (GuestBoot), what a device model sees of a connection (DeviceConnection), the hooks a
+ * device model implements for the connector (ConnectorModel), and shared regions.
+ */
+import type { BusMemory } from '../core/bus-memory.js';
+import type { RingDescriptor } from '../core/ring.js';
+
+/** Everything a guest needs to join its bus. Plain data plus the memory and module: postable. */
+export interface GuestBoot {
+  /** The guest's own bus memory: the only bus memory it ever receives. */
+  memory: WebAssembly.Memory;
+  /** The compiled core, so the guest does not compile it again. */
+  module: WebAssembly.Module;
+  busName: string;
+  memberId: number;
+  /** Offset of the bus control region (pending bits). */
+  busctl: number;
+  /** Offset of the bus doorbell signal. */
+  doorbell: number;
+  /** This member's bit in the pending words (word = bit >> 5). */
+  bit: number;
+  /** Offset of this member's call slot and its payload capacity. */
+  slot: number;
+  slotPayload: number;
+  /** Host -> guest event ring and its signal. */
+  events: RingDescriptor;
+  eventSignal: number;
+  /** Data the spawner passed to the guest. */
+  data?: unknown;
+}
+
+/** A shared region set up by DEVSHM. */
+export interface ShmRegion {
+  /** Per-connection id the guest uses in SHMSIGNAL. */
+  id: number;
+  /** Queue number the guest asked for (device ABI defines what each queue is). */
+  queue: number;
+  /** SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST or SHM_BUFFER. */
+  kind: number;
+  /** Region offset in the bus memory (a ring region for rings, the data for a buffer). */
+  offset: number;
+  /** Ring capacity or buffer bytes. */
+  bytes: number;
+  /** Signal raised by the producer when it publishes data (0 for a buffer). */
+  dataSignal: number;
+  /** Signal raised by the consumer when it frees space (0 for a buffer). */
+  spaceSignal: number;
+}
+
+/** What a device model sees of one open connection (a guest's DEVOPEN). */
+export interface DeviceConnection {
+  /** Host-unique id of this connection (for maps in models). */
+  readonly id: number;
+  /** The bus memory of the bus this connection came through. */
+  readonly memory: BusMemory;
+  readonly busName: string;
+  readonly memberId: number;
+  /** Device id on that bus. */
+  readonly deviceId: number;
+  /** Interface version the guest asked for in DEVOPEN. */
+  readonly version: number;
+  /** Regions set up by DEVSHM so far. */
+  readonly shms: readonly ShmRegion[];
+  /** False once the guest closed, left, or the device was unplugged. */
+  readonly open: boolean;
+  /** Posts a device event (DEVEVENT) to the guest of this connection. Returns false if its event ring is full. */
+  postEvent(code: number, arg?: number): boolean;
+}
+
+/**
+ * The hooks a device model implements for the connector. All optional: a model without
+ * `call` answers every DEVCALL with ENOSYS.
+ */
+export interface ConnectorModel {
+  /** A guest opened the device. Throw a VbusError to refuse (e.g. ENOTSUP for an unknown version). */
+  open?(conn: DeviceConnection): void;
+  /**
+   * DEVCALL `func` with `payload` (a view of the call slot: the guest can still write it,
+   * so copy what you validate). Write the reply into `out` (same slot area: read the
+   * request first) and return its length (>= 0), or a negative errno, or throw a
+   * VbusError. May return a promise for work that completes later.
+   */
+  call?(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number | Promise<number>;
+  /** A shared region was set up. Throw a VbusError to refuse it. */
+  shm?(conn: DeviceConnection, region: ShmRegion): void;
+  /** SHMSIGNAL for `region` (the slow path; rings normally signal through their own signals). */
+  signal?(conn: DeviceConnection, region: ShmRegion): void;
+  /** The connection is gone (DEVCLOSE, guest exit, or unplug). */
+  close?(conn: DeviceConnection): void;
+}

@@ -1,0 +1,250 @@
+/**
+ * The guest end of a call slot (layout: assembly/layout/callslot.ts; host end:
+ * src/connector/bus-endpoint.ts).
+ *
+ * A call, in steps:
+ *  1. Make sure the slot is IDLE (a call abandoned after a timeout may still be BUSY on
+ *     the host: wait for its DONE and discard it).
+ *  2. Write payload and request words, bump SEQ, then STATE = REQUEST.
+ *  3. Set our bit in the pending words, then raise the bus doorbell.
+ *  4. Spin adaptively on STATE, then park on it (Atomics.wait in a worker,
+ *     Atomics.waitAsync for async calls) until DONE.
+ *  5. Read STATUS / RLEN / RVALs and the reply payload, then STATE = IDLE.
+ * A timeout or abort first tries to take the request back (REQUEST -> IDLE); once the
+ * host has claimed it (BUSY) the call is abandoned and step 1 of the next call absorbs it.
+ */
+import {
+  SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_OP, SLOT_OFF_DEVID, SLOT_OFF_HANDLE, SLOT_OFF_FUNC,
+  SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
+  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_MAGIC, SLOT_OFF_MAGIC,
+} from '../../assembly/layout/callslot.js';
+import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
+import { ERRNO, vbusError } from '../errors.js';
+import type { BusMemory } from '../core/bus-memory.js';
+import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
+import type { GuestBoot } from '../connector/types.js';
+
+export interface CallOptions {
+  /** Give up after this many milliseconds (ETIMEDOUT). */
+  timeoutMs?: number;
+  /** Abort (ECANCELED). For synchronous calls only checked before the call starts: the thread is blocked meanwhile. */
+  signal?: AbortSignal;
+}
+
+export interface Request {
+  op: number;
+  devId?: number;
+  handle?: number;
+  func?: number;
+  args?: [number?, number?, number?];
+  payload?: Uint8Array | null;
+}
+
+export class CallClient {
+  readonly bus: BusMemory;
+  readonly payloadMax: number;
+  /** Reply values of the last call (handle, region offsets, ...). */
+  readonly rvals = new Uint32Array(4);
+  /** Reply length of the last call. */
+  rlen = 0;
+  readonly spin: AdaptiveSpin;
+  private readonly stateIdx: number;
+  private readonly payloadOff: number;
+  private readonly pendingIdx: number;
+  private readonly bitMask: number;
+  private readonly doorbell: number;
+  private readonly slot: number;
+  private seq = 0;
+  private abandoned = false;
+  private asyncTail: Promise<unknown> = Promise.resolve();
+  private asyncBusy = 0;
+  /** Set once the host tore this member down; every later call fails with ENOTCONN. */
+  dead = false;
+
+  constructor(bus: BusMemory, boot: GuestBoot, spin: SpinPolicy = { initial: 2048, max: 65536 }) {
+    if (Atomics.load(bus.u32, (boot.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC) { // magic before the fields it vouches for
+      throw vbusError('EINVAL', `no call slot at offset ${boot.slot}`, { slot: boot.slot });
+    }
+    this.bus = bus;
+    this.slot = boot.slot;
+    this.payloadMax = boot.slotPayload;
+    this.stateIdx = (boot.slot + SLOT_OFF_STATE) >> 2;
+    this.payloadOff = boot.slot + SLOT_HEADER_BYTES;
+    this.pendingIdx = ((boot.busctl + BUSCTL_OFF_PENDING) >> 2) + (boot.bit >> 5);
+    this.bitMask = 1 << (boot.bit & 31);
+    this.doorbell = boot.doorbell;
+    this.spin = new AdaptiveSpin(spin);
+  }
+
+  /** The slot's payload area (request in, reply out). */
+  payloadView(len: number): Uint8Array { return this.bus.u8.subarray(this.payloadOff, this.payloadOff + len); }
+
+  /**
+   * Synchronous call: blocks this worker until the reply. Returns the reply length
+   * (>= 0, payload copied into `out` if given, truncated to its size) or a negative
+   * errno. Never throws for a failed call.
+   */
+  callSync(req: Request, out: Uint8Array | null, opts: CallOptions = {}): number {
+    if (this.asyncBusy > 0) {
+      throw vbusError('EBUSY', 'an asynchronous call is in flight on this guest; await it before making a synchronous call');
+    }
+    if (opts.signal?.aborted) return -ERRNO.ECANCELED;
+    const deadline = opts.timeoutMs !== undefined ? performanceNow() + opts.timeoutMs : Infinity;
+    const ready = this.reclaimSync(deadline);
+    if (ready < 0) return ready;
+    const pre = this.post(req);
+    if (pre < 0) return pre;
+    const i32 = this.bus.i32;
+    // Step 4: spin, then park.
+    let s = Atomics.load(i32, this.stateIdx);
+    if (s !== SLOT_DONE) {
+      const budget = this.spin.next();
+      let left = 0;
+      for (let i = budget; i > 0; i--) {
+        if (Atomics.load(i32, this.stateIdx) === SLOT_DONE) { left = i; break; } // acquire: pairs with the host's DONE store
+      }
+      this.spin.record(budget, left);
+      s = Atomics.load(i32, this.stateIdx);
+      while (s !== SLOT_DONE) {
+        if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
+        const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+        if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
+        Atomics.wait(i32, this.stateIdx, s, wait);
+        s = Atomics.load(i32, this.stateIdx);
+      }
+    }
+    return this.finish(out);
+  }
+
+  /** Asynchronous call: same protocol, parks with Atomics.waitAsync. Calls are queued one at a time. */
+  callAsync(req: Request, out: Uint8Array | null, opts: CallOptions = {}): Promise<number> {
+    this.asyncBusy++;
+    const run = async (): Promise<number> => {
+      try {
+        if (opts.signal?.aborted) return -ERRNO.ECANCELED;
+        const deadline = opts.timeoutMs !== undefined ? performanceNow() + opts.timeoutMs : Infinity;
+        const ready = await this.reclaimAsync(deadline, opts.signal);
+        if (ready < 0) return ready;
+        const pre = this.post(req);
+        if (pre < 0) return pre;
+        const i32 = this.bus.i32;
+        let s = Atomics.load(i32, this.stateIdx);
+        let aborted = false;
+        const onAbort = (): void => { aborted = true; Atomics.notify(i32, this.stateIdx); };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          while (s !== SLOT_DONE) {
+            if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
+            if (aborted) return this.giveUp(-ERRNO.ECANCELED);
+            const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+            if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
+            const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
+            if (w.async) await w.value;
+            s = Atomics.load(i32, this.stateIdx);
+          }
+        } finally {
+          opts.signal?.removeEventListener('abort', onAbort);
+        }
+        return this.finish(out);
+      } finally {
+        this.asyncBusy--;
+      }
+    };
+    const p = this.asyncTail.then(run, run);
+    this.asyncTail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Steps 2-3. */
+  private post(req: Request): number {
+    if (this.dead) return -ERRNO.ENOTCONN;
+    const len = req.payload ? req.payload.length : 0;
+    if (len > this.payloadMax) return -ERRNO.EINVAL;
+    const u32 = this.bus.u32;
+    if (req.payload && len > 0) this.bus.u8.set(req.payload, this.payloadOff);
+    const r = (this.slot + SLOT_OFF_OP) >> 2;
+    u32[r] = req.op;
+    u32[(this.slot + SLOT_OFF_DEVID) >> 2] = req.devId ?? 0;
+    u32[(this.slot + SLOT_OFF_HANDLE) >> 2] = req.handle ?? 0;
+    u32[(this.slot + SLOT_OFF_FUNC) >> 2] = req.func ?? 0;
+    u32[(this.slot + SLOT_OFF_LEN) >> 2] = len;
+    const a = (this.slot + SLOT_OFF_ARG0) >> 2;
+    u32[a] = req.args?.[0] ?? 0;
+    u32[a + 1] = req.args?.[1] ?? 0;
+    u32[a + 2] = req.args?.[2] ?? 0;
+    this.seq = (this.seq + 1) >>> 0;
+    u32[(this.slot + SLOT_OFF_SEQ) >> 2] = this.seq;
+    Atomics.store(this.bus.i32, this.stateIdx, SLOT_REQUEST); // request words and payload before REQUEST
+    Atomics.or(this.bus.i32, this.pendingIdx, this.bitMask); // after REQUEST: the host claims only REQUEST slots
+    this.bus.core.sig_raise(this.doorbell); // after the bit (seq-cst pair with the host's re-check)
+    return 0;
+  }
+
+  /** Step 5. */
+  private finish(out: Uint8Array | null): number {
+    const u32 = this.bus.u32;
+    if (u32[(this.slot + SLOT_OFF_RSEQ) >> 2] !== this.seq) {
+      // DONE without our reply: the host removed this member.
+      this.dead = true;
+      return -ERRNO.ENOTCONN;
+    }
+    const status = this.bus.i32[(this.slot + SLOT_OFF_STATUS) >> 2]!;
+    const rlen = Math.min(u32[(this.slot + SLOT_OFF_RLEN) >> 2]!, this.payloadMax);
+    const rv = (this.slot + SLOT_OFF_RVAL0) >> 2;
+    for (let i = 0; i < 4; i++) this.rvals[i] = u32[rv + i]!;
+    this.rlen = rlen;
+    if (status >= 0 && out && rlen > 0) out.set(this.bus.u8.subarray(this.payloadOff, this.payloadOff + Math.min(rlen, out.length)));
+    Atomics.store(this.bus.i32, this.stateIdx, SLOT_IDLE); // done reading the reply before handing the slot back
+    return status < 0 ? status : rlen;
+  }
+
+  /** Timeout/abort: take the request back if the host has not claimed it, else abandon it. */
+  private giveUp(err: number): number {
+    const prev = Atomics.compareExchange(this.bus.i32, this.stateIdx, SLOT_REQUEST, SLOT_IDLE); // races the host's claim; exactly one wins
+    if (prev !== SLOT_REQUEST) {
+      if (prev === SLOT_DONE) Atomics.store(this.bus.i32, this.stateIdx, SLOT_IDLE); // answered just now: discard
+      else this.abandoned = true;
+    }
+    return err;
+  }
+
+  private protocolError(): number {
+    // STATE holds a value nobody should write: reset the slot for the next call.
+    Atomics.store(this.bus.i32, this.stateIdx, SLOT_IDLE);
+    return -ERRNO.EPROTO;
+  }
+
+  private reclaimSync(deadline: number): number {
+    if (!this.abandoned) return 0;
+    const i32 = this.bus.i32;
+    let s = Atomics.load(i32, this.stateIdx);
+    while (s === SLOT_BUSY || s === SLOT_REQUEST) {
+      const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+      if (wait <= 0) return -ERRNO.ETIMEDOUT;
+      Atomics.wait(i32, this.stateIdx, s, wait);
+      s = Atomics.load(i32, this.stateIdx);
+    }
+    this.abandoned = false;
+    Atomics.store(i32, this.stateIdx, SLOT_IDLE); // discard the abandoned reply
+    return 0;
+  }
+
+  private async reclaimAsync(deadline: number, signal?: AbortSignal): Promise<number> {
+    if (!this.abandoned) return 0;
+    const i32 = this.bus.i32;
+    let s = Atomics.load(i32, this.stateIdx);
+    while (s === SLOT_BUSY || s === SLOT_REQUEST) {
+      if (signal?.aborted) return -ERRNO.ECANCELED;
+      const wait = deadline === Infinity ? 1000 : Math.min(1000, deadline - performanceNow());
+      if (wait <= 0) return -ERRNO.ETIMEDOUT;
+      const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
+      if (w.async) await w.value;
+      s = Atomics.load(i32, this.stateIdx);
+    }
+    this.abandoned = false;
+    Atomics.store(i32, this.stateIdx, SLOT_IDLE);
+    return 0;
+  }
+}
+
+function performanceNow(): number { return performance.now(); }

@@ -1,0 +1,95 @@
+/**
+ * A guest's open connection to one device (the result of DEVOPEN).
+ */
+import { OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER } from '../../assembly/layout/callslot.js';
+import { ERRNO, VbusError, errnoName, STRERROR } from '../errors.js';
+import type { ShmRegion } from '../connector/types.js';
+import type { CallClient, CallOptions } from './call-client.js';
+import { RxQueue, SharedBuffer, TxQueue } from './shm.js';
+import type { SpinPolicy } from '../core/adaptive-spin.js';
+
+/** Turns a negative errno from the wire into a thrown VbusError naming the operation. */
+export function failIfNegative(n: number, what: string): number {
+  if (n >= 0) return n;
+  const code = errnoName(-n);
+  throw new VbusError(code, `${what}: ${STRERROR[code]}`, { errno: -n });
+}
+
+export class Connection {
+  private closed = false;
+  private readonly regions: ShmRegion[] = [];
+  constructor(
+    private readonly client: CallClient,
+    /** Device id on this bus. */
+    readonly deviceId: number,
+    /** Interface type the device registered (e.g. 'virtual-ethernet'). */
+    readonly type: string,
+    /** Connection handle (host-assigned). */
+    readonly handle: number,
+  ) {}
+
+  get isOpen(): boolean { return !this.closed; }
+  /** Largest call payload (request or reply). */
+  get payloadMax(): number { return this.client.payloadMax; }
+
+  /**
+   * Synchronous DEVCALL: blocks this worker until the device answers. Returns a copy of
+   * the reply. Throws VbusError: EINVAL for a payload above payloadMax, ENODEV once the
+   * device was unplugged, ETIMEDOUT/ECANCELED, or what the device answered.
+   */
+  call(func: number, payload?: Uint8Array, opts?: CallOptions): Uint8Array {
+    const out = new Uint8Array(this.client.payloadMax);
+    const n = failIfNegative(this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts), `call ${func} on device ${this.deviceId}`);
+    return out.subarray(0, n);
+  }
+
+  /**
+   * Allocation-free DEVCALL for hot loops: copies the reply into `out` and returns its
+   * length, or a negative errno (never throws for a failed call).
+   */
+  callInto(func: number, payload: Uint8Array | null, out: Uint8Array | null, opts?: CallOptions): number {
+    return this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, opts);
+  }
+
+  /** Asynchronous DEVCALL (Atomics.waitAsync): the worker's event loop keeps running. */
+  async callAsync(func: number, payload?: Uint8Array, opts?: CallOptions): Promise<Uint8Array> {
+    const out = new Uint8Array(this.client.payloadMax);
+    const n = await this.client.callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts);
+    return out.subarray(0, failIfNegative(n, `call ${func} on device ${this.deviceId}`));
+  }
+
+  /** DEVSHM: a ring the guest produces into (guest -> device). */
+  txQueue(queue: number, capacity: number, spin?: SpinPolicy): TxQueue {
+    return new TxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_DEVICE), spin);
+  }
+  /** DEVSHM: a ring the device produces into (device -> guest). */
+  rxQueue(queue: number, capacity: number, spin?: SpinPolicy): RxQueue {
+    return new RxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_GUEST), spin);
+  }
+  /** DEVSHM: a plain shared buffer of `bytes` bytes. */
+  buffer(queue: number, bytes: number): SharedBuffer {
+    return new SharedBuffer(this.client.bus, this.shm(queue, bytes, SHM_BUFFER));
+  }
+
+  /** DEVSHM, raw: returns the region the host placed. */
+  shm(queue: number, bytes: number, kind: number): ShmRegion {
+    failIfNegative(this.client.callSync({ op: OP_DEVSHM, handle: this.handle, args: [queue, bytes, kind] }, null), `shm queue ${queue} (${bytes} bytes) on device ${this.deviceId}`);
+    const rv = this.client.rvals;
+    const region: ShmRegion = { id: rv[3]!, queue, kind, offset: rv[0]!, bytes, dataSignal: rv[1]!, spaceSignal: rv[2]! };
+    this.regions.push(region);
+    return region;
+  }
+
+  /** SHMSIGNAL through the call slot (slow path; rings normally use their own signals). */
+  signal(region: ShmRegion): void {
+    failIfNegative(this.client.callSync({ op: OP_SHMSIGNAL, handle: this.handle, args: [region.id] }, null), `signal shm ${region.id}`);
+  }
+
+  /** DEVCLOSE. Idempotent; errors from a device that is already gone are ignored. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const n = this.client.callSync({ op: OP_DEVCLOSE, handle: this.handle }, null);
+    if (n < 0 && n !== -ERRNO.ENOENT && n !== -ERRNO.ENOTCONN) failIfNegative(n, `close device ${this.deviceId}`);
+  }
+}

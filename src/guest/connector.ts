@@ -1,0 +1,180 @@
+/**
+ * The guest connector: what a driver in a guest worker uses to see and reach the
+ * devices on its bus, and nothing else.
+ *
+ *   const guest = await joinBus();                         // in the worker
+ *   guest.driver('virtual-ethernet', { probe(dev) { const c = guest.open(dev.id); ... },
+ *                                      remove(dev) { ... } });
+ *
+ * Device-add / device-remove arrive as DEVADD / DEVDROP records on this member's event
+ * ring; drivers registered by interface type get probe() for devices present at start
+ * and for every later link, remove() for every unlink. Events are delivered from the
+ * worker's event loop (Atomics.waitAsync on the event signal), or explicitly with
+ * pollEvents() by a guest that keeps its thread busy.
+ */
+import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
+import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN } from '../../assembly/layout/event.js';
+import { vbusError } from '../errors.js';
+import { BusMemory } from '../core/bus-memory.js';
+import { RingConsumer } from '../core/ring.js';
+import { Status } from '../core/status.js';
+import { Waiter } from '../core/signal.js';
+import type { GuestBoot } from '../connector/types.js';
+import { CallClient, type CallOptions } from './call-client.js';
+import { Connection, failIfNegative } from './connection.js';
+
+/** A device as a guest sees it: an id on its bus and the interface type. */
+export interface GuestDevice {
+  readonly id: number;
+  readonly type: string;
+}
+
+/** A driver for one interface type. */
+export interface Driver {
+  probe(device: GuestDevice, guest: GuestConnector): void | Promise<void>;
+  remove?(device: GuestDevice, guest: GuestConnector): void | Promise<void>;
+}
+
+/** A device event (DEVEVENT) posted by a device model to one connection. */
+export interface DeviceEvent {
+  deviceId: number;
+  handle: number;
+  code: number;
+  arg: number;
+}
+
+export class GuestConnector {
+  readonly bus: BusMemory;
+  readonly boot: GuestBoot;
+  readonly client: CallClient;
+  private readonly events: RingConsumer;
+  private readonly eventWaiter: Waiter;
+  private readonly known = new Map<number, GuestDevice>();
+  private readonly drivers = new Map<string, Driver>();
+  private readonly bound = new Map<number, Driver>();
+  private readonly conns = new Set<Connection>();
+  private readonly eventListeners = new Set<(e: DeviceEvent) => void>();
+  private readonly scratch = new Uint8Array(4 + 4 + 64 + 8);
+  private pumping = false;
+  private shutdown = false;
+
+  constructor(boot: GuestBoot) {
+    this.boot = boot;
+    this.bus = BusMemory.attach(boot.memory, boot.module);
+    this.client = new CallClient(this.bus, boot);
+    this.events = new RingConsumer(this.bus, boot.events);
+    this.eventWaiter = new Waiter(this.bus, boot.eventSignal, { fixed: 0 });
+    this.pollEvents(); // the devices present at start
+  }
+
+  get memberId(): number { return this.boot.memberId; }
+  get busName(): string { return this.boot.busName; }
+  /** True once the host tore this member down. */
+  get isShutdown(): boolean { return this.shutdown; }
+
+  /** Devices on this bus now (as far as the events processed so far tell). */
+  devices(): GuestDevice[] { return [...this.known.values()].sort((a, b) => a.id - b.id); }
+
+  /**
+   * Registers the driver for an interface type. probe() runs at once for matching
+   * devices already present, and later for every device-add.
+   */
+  driver(type: string, driver: Driver): void {
+    if (this.drivers.has(type)) throw vbusError('EEXIST', `a driver for '${type}' is already registered`, { type });
+    this.drivers.set(type, driver);
+    for (const d of this.devices()) if (d.type === type) this.bind(d, driver);
+  }
+
+  /** Listens for device events (e.g. link up/down). Returns an unsubscribe function. */
+  onDeviceEvent(fn: (e: DeviceEvent) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => { this.eventListeners.delete(fn); };
+  }
+
+  /** DEVOPEN device `id` with interface `version`. Throws ENOENT for an id not on this bus. */
+  open(id: number, version = 1, opts?: CallOptions): Connection {
+    const n = this.client.callSync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, opts);
+    failIfNegative(n, `open device ${id}`);
+    const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', this.client.rvals[0]!);
+    this.conns.add(c);
+    return c;
+  }
+
+  /** Processes queued events now. Returns how many were handled. */
+  pollEvents(): number {
+    let n = 0;
+    for (;;) {
+      const len = this.events.pop(this.scratch);
+      if (len < 0) {
+        if (len === Status.NOSPACE) { this.events.skip(1); continue; } // a record we cannot read: drop it
+        break;
+      }
+      n++;
+      this.dispatch(this.events.tag, this.scratch, len);
+    }
+    return n;
+  }
+
+  /** Starts delivering events from the worker's event loop. */
+  startEvents(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  /** Stops the event loop delivery (so the worker can exit). */
+  stopEvents(): void {
+    this.pumping = false;
+    Atomics.notify(this.bus.i32, (this.boot.eventSignal + 12) >> 2); // wake the pump (SIG_OFF_PENDING)
+  }
+
+  /** Closes every connection and stops events. */
+  close(): void {
+    this.stopEvents();
+    for (const c of this.conns) { try { c.close(); } catch { /* host gone */ } }
+    this.conns.clear();
+  }
+
+  private async pump(): Promise<void> {
+    const w = this.eventWaiter;
+    while (this.pumping && !this.shutdown) {
+      w.disable();
+      this.pollEvents();
+      w.enable();
+      if (this.events.used() > 0) continue;
+      await w.waitAsync(1000);
+    }
+    this.pumping = false;
+  }
+
+  private dispatch(type: number, rec: Uint8Array, len: number): void {
+    const dv = new DataView(rec.buffer, rec.byteOffset, len);
+    if (type === EV_DEVADD && len >= 4) {
+      const id = dv.getUint32(0, true);
+      const text = new TextDecoder().decode(rec.subarray(4, len));
+      const dev: GuestDevice = { id, type: text };
+      this.known.set(id, dev);
+      const drv = this.drivers.get(text);
+      if (drv) this.bind(dev, drv);
+    } else if (type === EV_DEVDROP && len >= 4) {
+      const id = dv.getUint32(0, true);
+      const dev = this.known.get(id);
+      this.known.delete(id);
+      const drv = this.bound.get(id);
+      this.bound.delete(id);
+      if (dev && drv?.remove) void Promise.resolve().then(() => drv.remove!(dev, this));
+    } else if (type === EV_DEVEVENT && len >= 16) {
+      const e: DeviceEvent = { deviceId: dv.getUint32(0, true), handle: dv.getUint32(4, true), code: dv.getUint32(8, true), arg: dv.getUint32(12, true) };
+      for (const fn of this.eventListeners) fn(e);
+    } else if (type === EV_SHUTDOWN) {
+      this.shutdown = true;
+      this.client.dead = true;
+    }
+  }
+
+  private bind(dev: GuestDevice, drv: Driver): void {
+    this.bound.set(dev.id, drv);
+    // Run probe outside the event dispatch so a probe that calls the device does not nest.
+    void Promise.resolve().then(() => drv.probe(dev, this));
+  }
+}
