@@ -1,5 +1,13 @@
 /**
- * vbus: the public API. See README.md for the concepts and a walk through the data path.
+ * vbus on Node: the public API. See README.md for the concepts and a walk through the
+ * data path. Browsers import `browser.ts` instead (same API, Web Workers); keep the two
+ * export lists alike (test/platform-entries.test.ts compares them).
  */
+import { installPlatform } from './platform/index.js';
+import { nodePlatform } from './platform/node.js';
+
 export * from './errors.js';
 export * from './core/index.js';
+export * from './platform/index.js';
+
+installPlatform(nodePlatform);

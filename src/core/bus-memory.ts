@@ -12,6 +12,7 @@ import {
 } from '../../assembly/layout/bus.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
+import { checkSharedMemory } from '../platform/shared-memory.js';
 import { CoreExports, coreModule, instantiateCore } from './core-module.js';
 import { RegionAllocator } from './region-allocator.js';
 
@@ -59,9 +60,7 @@ export class BusMemory {
     if (!Number.isFinite(bytes) || bytes <= 0 || bytes > MAX_BUS_BYTES) {
       throw vbusError('EINVAL', `bus memory size ${bytes} must be between 1 and ${MAX_BUS_BYTES} bytes`, { bytes });
     }
-    if (typeof SharedArrayBuffer === 'undefined') {
-      throw vbusError('ENOTSUP', 'SharedArrayBuffer is not available: in a browser the page must be cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)');
-    }
+    checkSharedMemory(); // names the missing COOP/COEP headers in a browser
     const pages = Math.ceil(bytes / WASM_PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const total = pages * WASM_PAGE;

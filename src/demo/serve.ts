@@ -1,0 +1,147 @@
+/**
+ * The demo's static server (Node only): serves the repository's `web/` folder at `/`
+ * and its `dist/` build at `/dist/`, with the two headers that make a page
+ * cross-origin isolated (so the browser allows SharedArrayBuffer). `isolate: false`
+ * leaves them out, to show what a page sees without them.
+ *
+ * Run directly: `node dist/src/demo/serve.js [--port 8080] [--no-isolate]`.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { vbusError } from '../errors.js';
+import { ISOLATION_HEADERS } from '../platform/shared-memory.js';
+
+export interface ServerOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (the demo is not meant for a network). */
+  host?: string;
+  /** Send Cross-Origin-Opener-Policy / Cross-Origin-Embedder-Policy. Default true. */
+  isolate?: boolean;
+  /** Repository root holding `web/` and `dist/`. Default: found from this file's location. */
+  root?: string;
+}
+
+export interface RunningServer {
+  /** Base URL, ending in `/` (e.g. `http://127.0.0.1:41234/`). */
+  url: string;
+  port: number;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
+};
+
+/** This file is dist/src/demo/serve.js once built; the repository is three levels up. */
+function defaultRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+/** Maps a URL path to a file under `web/` or `dist/`, or null if it escapes them. */
+function mapPath(root: string, urlPath: string): string | null {
+  let path: string;
+  try { path = decodeURIComponent(urlPath); } catch { return null; }
+  if (path.includes('\0')) return null;
+  const [base, rest] = path === '/dist' || path.startsWith('/dist/')
+    ? [join(root, 'dist'), path.slice('/dist'.length)]
+    : [join(root, 'web'), path];
+  const file = resolve(base, '.' + (rest.endsWith('/') || rest === '' ? rest + '/index.html' : rest));
+  return file === base || file.startsWith(base + sep) ? file : null;
+}
+
+/** Starts the server; resolves once it listens. */
+export function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw vbusError('EINVAL', `server port ${port} must be an integer between 0 and 65535`, { port });
+  }
+  const host = opts.host ?? '127.0.0.1';
+  const isolate = opts.isolate ?? true;
+  const root = opts.root ?? defaultRoot();
+
+  const send = (res: ServerResponse, status: number, body: string | Buffer, type: string): void => {
+    const headers: Record<string, string> = {
+      'Content-Type': type,
+      'Content-Length': String(Buffer.byteLength(body)),
+      // The build changes under a running server while developing; never serve stale code.
+      'Cache-Control': 'no-store',
+    };
+    if (isolate) Object.assign(headers, ISOLATION_HEADERS);
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'method not allowed\n', MIME['.txt']!);
+      return;
+    }
+    const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const file = mapPath(root, urlPath);
+    if (!file) { send(res, 403, `forbidden: ${urlPath}\n`, MIME['.txt']!); return; }
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw vbusError('EISDIR', `${file} is not a file`);
+      const body = await readFile(file);
+      send(res, 200, req.method === 'HEAD' ? Buffer.alloc(0) : body, MIME[extname(file)] ?? 'application/octet-stream');
+    } catch {
+      const hint = urlPath.startsWith('/dist/') ? ' (run `npm run build` first)' : '';
+      send(res, 404, `not found: ${urlPath}${hint}\n`, MIME['.txt']!);
+    }
+  };
+
+  const server = createServer((req, res) => { void handle(req, res); });
+  return new Promise((resolveStart, rejectStart) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      rejectStart(vbusError(e.code === 'EADDRINUSE' ? 'EBUSY' : 'EIO', `demo server cannot listen on ${host}:${port}: ${e.message}`, { host, port }));
+    });
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : port;
+      resolveStart({
+        url: `http://${host}:${actual}/`,
+        port: actual,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+      });
+    });
+  });
+}
+
+/** Command line: `--port N`, `--host H`, `--no-isolate`. */
+async function main(argv: string[]): Promise<void> {
+  const portArg = argv.indexOf('--port');
+  const hostArg = argv.indexOf('--host');
+  const port = portArg >= 0 ? Number(argv[portArg + 1]) : 8080;
+  const s = await startServer({
+    port,
+    ...(hostArg >= 0 ? { host: argv[hostArg + 1]! } : {}),
+    isolate: !argv.includes('--no-isolate'),
+  });
+  console.log(`vbus demo: ${s.url}${argv.includes('--no-isolate') ? ' (without COOP/COEP: the page will say what is missing)' : ''}`);
+  const stop = () => { void s.close().then(() => process.exit(0)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((e) => { console.error(String(e)); process.exit(1); });
+}

@@ -1,0 +1,29 @@
+/**
+ * The one control message the browser platform adds to a worker's channel: a Web Worker
+ * that closes itself fires no event, so `workerContext().exit(code)` posts this marker
+ * first and the spawning side turns it into onExit(code). Environment-neutral.
+ */
+const EXIT_KEY = '__vbusWorkerExit';
+const START_KEY = '__vbusWorkerStart';
+
+export function exitMessage(code: number): Record<string, number> {
+  return { [EXIT_KEY]: code };
+}
+
+/** The exit code if `msg` is an exit marker, else undefined. */
+export function readExitMessage(msg: unknown): number | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const code = (msg as Record<string, unknown>)[EXIT_KEY];
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Web Workers take no start data, so the spawner posts it as the first message. */
+export function startMessage(data: unknown): Record<string, unknown> {
+  return { [START_KEY]: data };
+}
+
+/** [true, data] if `msg` is a start message, else [false]. */
+export function readStartMessage(msg: unknown): [true, unknown] | [false] {
+  if (typeof msg !== 'object' || msg === null || !(START_KEY in msg)) return [false];
+  return [true, (msg as Record<string, unknown>)[START_KEY]];
+}
