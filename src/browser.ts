@@ -10,6 +10,8 @@ import { browserPlatform } from './platform/browser.js';
 
 export * from './errors.js';
 export * from './core/index.js';
+export * from './connector/index.js';
+export * from './guest/index.js';
 export * from './platform/index.js';
 
 installPlatform(browserPlatform);

@@ -8,6 +8,8 @@ import { nodePlatform } from './platform/node.js';
 
 export * from './errors.js';
 export * from './core/index.js';
+export * from './connector/index.js';
+export * from './guest/index.js';
 export * from './platform/index.js';
 
 installPlatform(nodePlatform);
