@@ -5,6 +5,8 @@
  */
 import { installPlatform } from './platform/index.js';
 import { nodePlatform } from './platform/node.js';
+import { createNodeBackendRunner } from './platform/node-backend.js';
+import { installBackendRunner } from './connector/backend/runner.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -13,3 +15,4 @@ export * from './guest/index.js';
 export * from './platform/index.js';
 
 installPlatform(nodePlatform);
+installBackendRunner(createNodeBackendRunner());

@@ -74,6 +74,8 @@ interface InFlight {
 class HostConnection implements DeviceConnection {
   readonly id: number;
   readonly shms: ShmRegion[] = [];
+  /** Wakes the ring watchers of this connection when it closes. */
+  readonly watchers: Array<() => void> = [];
   open = true;
   constructor(
     readonly endpoint: BusEndpoint,
@@ -424,7 +426,8 @@ export class BusEndpoint {
     m.handles[h] = conn;
     dev.conns.add(conn);
     this.tables.setHandle(m.hTab, h, devId, dev.gen);
-    this.reply(m, seq, 0, 0, [h]);
+    const direct = dev.model.direct?.get(conn.id);
+    this.reply(m, seq, 0, 0, direct ? [h, direct.slot, direct.doorbell] : [h, 0, 0]);
   }
 
   private devClose(m: EndpointMember, seq: number, h: number): void {
@@ -471,14 +474,26 @@ export class BusEndpoint {
         const ring = createRing(mem, bytes);
         offset = ring.offset;
         placed.push(() => destroyRing(mem, ring));
-        const ds = createSignal(mem); dataSignal = ds;
-        placed.push(() => destroySignal(mem, ds));
-        const ss = createSignal(mem); spaceSignal = ss;
-        placed.push(() => destroySignal(mem, ss));
+        // A backend device waits on one doorbell: its side of every ring signals that.
+        const shared = conn.device.model.sharedDoorbell?.();
+        const deviceWaits = kind === SHM_RING_TO_DEVICE ? 'data' : 'space';
+        if (shared !== undefined && deviceWaits === 'data') dataSignal = shared;
+        else { const ds = createSignal(mem); dataSignal = ds; placed.push(() => destroySignal(mem, ds)); }
+        if (shared !== undefined && deviceWaits === 'space') spaceSignal = shared;
+        else { const ss = createSignal(mem); spaceSignal = ss; placed.push(() => destroySignal(mem, ss)); }
       }
       const region: ShmRegion = { id: conn.shms.length, queue, kind, offset, bytes, dataSignal, spaceSignal };
-      conn.device.model.shm?.(conn, region); // may refuse by throwing: undo below
       conn.shms.push(region);
+      try {
+        conn.device.model.shm?.(conn, region); // may refuse by throwing: undo below
+      } catch (e) {
+        conn.shms.pop();
+        throw e;
+      }
+      if (conn.device.model.sharedDoorbell === undefined) {
+        if (kind === SHM_RING_TO_DEVICE) this.watch(conn, region, region.dataSignal);
+        else this.watch(conn, region, region.spaceSignal);
+      }
       this.tables.setShmCount(m.hTab, h, conn.shms.length);
       this.reply(m, seq, 0, 0, [offset, dataSignal, spaceSignal, region.id]);
     } catch (e) {
@@ -488,11 +503,45 @@ export class BusEndpoint {
     }
   }
 
+  /**
+   * Host-thread placement: waits (Atomics.waitAsync) on one of a connection's ring
+   * signals and calls the model's poll() when it fires, with the disable / drain /
+   * enable / re-check protocol of assembly/signal.ts. Ends when the connection closes.
+   */
+  private watch(conn: HostConnection, region: ShmRegion, signal: number): void {
+    const model = conn.device.model;
+    if (!model.poll) return;
+    const w = new Waiter(this.memory, signal, { initial: 0, max: 2048 });
+    const ring = { offset: region.offset, capacity: region.bytes };
+    const used = (): number => this.memory.core.ring_used(ring.offset, ring.capacity);
+    const run = async (): Promise<void> => {
+      let rounds = 0;
+      while (conn.open && !this.stopped) {
+        w.disable(); // step a
+        let n = 0;
+        try { n = model.poll!(conn); } catch { n = 0; /* a throwing model only stops its own progress */ }
+        w.enable(); // step b
+        if (n > 0 && region.kind === SHM_RING_TO_DEVICE && used() > 0) continue; // step c: more arrived
+        if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
+        const r = await w.waitAsync(250);
+        if (r === 'timed-out' && !conn.open) break;
+      }
+    };
+    void run();
+    conn.watchers.push(() => {
+      const i32 = this.memory.i32;
+      const idx = (signal + SIG_OFF_PENDING) >> 2;
+      Atomics.store(i32, idx, 1); // wake the watcher so it sees the connection closed
+      Atomics.notify(i32, idx);
+    });
+  }
+
   private shmSignal(m: EndpointMember, seq: number, h: number, shmId: number): void {
     const conn = m.handles[h];
     const region = conn?.shms[shmId];
     if (!conn || !region) return this.reply(m, seq, -ERRNO.EINVAL, 0);
     conn.device.model.signal?.(conn, region);
+    conn.device.model.poll?.(conn);
     this.reply(m, seq, 0, 0);
   }
 
@@ -501,22 +550,25 @@ export class BusEndpoint {
       conn.open = false;
       conn.device.conns.delete(conn);
       try { conn.device.model.close?.(conn); } catch { /* a model's close cannot stop the teardown */ }
+      for (const wake of conn.watchers) wake();
+      conn.watchers.length = 0;
     }
     if (!freeRegions) return; // unplug: the guest may still touch them until it closes the handle
     const m = conn.member;
-    for (const r of conn.shms) this.freeShm(r);
+    for (const r of conn.shms) this.freeShm(r, conn.device.model);
     conn.shms.length = 0;
     m.handles[conn.handle] = undefined;
     this.tables.clearHandle(m.hTab, conn.handle);
   }
 
-  private freeShm(r: ShmRegion): void {
+  private freeShm(r: ShmRegion, model: ConnectorModel): void {
     const mem = this.memory;
     if (r.kind === SHM_BUFFER) { mem.freeRegion(r.offset); return; }
     if (r.kind === SHM_RING_TO_DEVICE || r.kind === SHM_RING_TO_GUEST) {
+      const shared = model.sharedDoorbell?.(); // a backend's doorbell is not the ring's to free
       destroyRing(mem, { offset: r.offset, capacity: r.bytes });
-      destroySignal(mem, r.dataSignal);
-      destroySignal(mem, r.spaceSignal);
+      if (r.dataSignal !== shared) destroySignal(mem, r.dataSignal);
+      if (r.spaceSignal !== shared) destroySignal(mem, r.spaceSignal);
     }
   }
 

@@ -5,3 +5,4 @@ export { startGuest, GuestWorker } from './spawn-guest.js';
 export type { StartGuestOptions } from './spawn-guest.js';
 export type { GuestBoot, ShmRegion, DeviceConnection, ConnectorModel } from './types.js';
 export * as wire from './wire.js';
+export { DeviceRxQueue, DeviceTxQueue, deviceBuffer, findQueue } from './device-queues.js';

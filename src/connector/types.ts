@@ -84,8 +84,23 @@ export interface ConnectorModel {
   call?(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number | Promise<number>;
   /** A shared region was set up. Throw a VbusError to refuse it. */
   shm?(conn: DeviceConnection, region: ShmRegion): void;
+  /**
+   * Work may be waiting on this connection's rings: a guest-to-device ring's data signal
+   * or a device-to-guest ring's space signal fired. Drain what you can and return the
+   * number of records handled (the runtime keeps calling while it returns > 0 or the
+   * rings still hold data). Called from the host event loop, or from a backend worker's
+   * loop when the device runs there.
+   */
+  poll?(conn: DeviceConnection): number;
   /** SHMSIGNAL for `region` (the slow path; rings normally signal through their own signals). */
   signal?(conn: DeviceConnection, region: ShmRegion): void;
   /** The connection is gone (DEVCLOSE, guest exit, or unplug). */
   close?(conn: DeviceConnection): void;
+  /**
+   * Backend placement only (BackendProxy): the signal the backend parks on. Rings set up
+   * by DEVSHM use it for the direction the device waits on, so one wait covers them all.
+   */
+  sharedDoorbell?(): number;
+  /** Backend placement only: direct call slots by connection id. */
+  readonly direct?: ReadonlyMap<number, { slot: number; doorbell: number }>;
 }

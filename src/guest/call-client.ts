@@ -22,13 +22,21 @@ import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
-import type { GuestBoot } from '../connector/types.js';
 
 export interface CallOptions {
   /** Give up after this many milliseconds (ETIMEDOUT). */
   timeoutMs?: number;
   /** Abort (ECANCELED). For synchronous calls only checked before the call starts: the thread is blocked meanwhile. */
   signal?: AbortSignal;
+}
+
+/** Where a call slot is and how to ring for it. */
+export interface SlotAddress {
+  slot: number;
+  slotPayload: number;
+  doorbell: number;
+  busctl?: number;
+  bit?: number;
 }
 
 export interface Request {
@@ -61,18 +69,23 @@ export class CallClient {
   /** Set once the host tore this member down; every later call fails with ENOTCONN. */
   dead = false;
 
-  constructor(bus: BusMemory, boot: GuestBoot, spin: SpinPolicy = { initial: 2048, max: 65536 }) {
-    if (Atomics.load(bus.u32, (boot.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC) { // magic before the fields it vouches for
-      throw vbusError('EINVAL', `no call slot at offset ${boot.slot}`, { slot: boot.slot });
+  /**
+   * `addr` names the slot, its payload size and the doorbell to raise; `busctl`/`bit`
+   * are given for the member's own slot (served by the host, which looks at pending
+   * bits) and left out for a direct slot (served by a backend that scans its slots).
+   */
+  constructor(bus: BusMemory, addr: SlotAddress, spin: SpinPolicy = { initial: 2048, max: 65536 }) {
+    if (Atomics.load(bus.u32, (addr.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC) { // magic before the fields it vouches for
+      throw vbusError('EINVAL', `no call slot at offset ${addr.slot}`, { slot: addr.slot });
     }
     this.bus = bus;
-    this.slot = boot.slot;
-    this.payloadMax = boot.slotPayload;
-    this.stateIdx = (boot.slot + SLOT_OFF_STATE) >> 2;
-    this.payloadOff = boot.slot + SLOT_HEADER_BYTES;
-    this.pendingIdx = ((boot.busctl + BUSCTL_OFF_PENDING) >> 2) + (boot.bit >> 5);
-    this.bitMask = 1 << (boot.bit & 31);
-    this.doorbell = boot.doorbell;
+    this.slot = addr.slot;
+    this.payloadMax = addr.slotPayload;
+    this.stateIdx = (addr.slot + SLOT_OFF_STATE) >> 2;
+    this.payloadOff = addr.slot + SLOT_HEADER_BYTES;
+    this.pendingIdx = addr.busctl !== undefined && addr.bit !== undefined ? ((addr.busctl + BUSCTL_OFF_PENDING) >> 2) + (addr.bit >> 5) : -1;
+    this.bitMask = addr.bit !== undefined ? 1 << (addr.bit & 31) : 0;
+    this.doorbell = addr.doorbell;
     this.spin = new AdaptiveSpin(spin);
   }
 
@@ -175,7 +188,7 @@ export class CallClient {
     this.seq = (this.seq + 1) >>> 0;
     u32[(this.slot + SLOT_OFF_SEQ) >> 2] = this.seq;
     Atomics.store(this.bus.i32, this.stateIdx, SLOT_REQUEST); // request words and payload before REQUEST
-    Atomics.or(this.bus.i32, this.pendingIdx, this.bitMask); // after REQUEST: the host claims only REQUEST slots
+    if (this.pendingIdx >= 0) Atomics.or(this.bus.i32, this.pendingIdx, this.bitMask); // after REQUEST: the host claims only REQUEST slots
     this.bus.core.sig_raise(this.doorbell); // after the bit (seq-cst pair with the host's re-check)
     return 0;
   }

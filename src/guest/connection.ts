@@ -26,7 +26,14 @@ export class Connection {
     readonly type: string,
     /** Connection handle (host-assigned). */
     readonly handle: number,
+    /** The direct slot of a device in a backend worker (DEVCALL goes there), or null. */
+    private readonly direct: CallClient | null = null,
   ) {}
+
+  /** True when calls go straight to a backend worker, bypassing the host event loop. */
+  get isDirect(): boolean { return this.direct !== null; }
+
+  private get caller(): CallClient { return this.direct ?? this.client; }
 
   get isOpen(): boolean { return !this.closed; }
   /** Largest call payload (request or reply). */
@@ -38,8 +45,8 @@ export class Connection {
    * device was unplugged, ETIMEDOUT/ECANCELED, or what the device answered.
    */
   call(func: number, payload?: Uint8Array, opts?: CallOptions): Uint8Array {
-    const out = new Uint8Array(this.client.payloadMax);
-    const n = failIfNegative(this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts), `call ${func} on device ${this.deviceId}`);
+    const out = new Uint8Array(this.caller.payloadMax);
+    const n = failIfNegative(this.caller.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts), `call ${func} on device ${this.deviceId}`);
     return out.subarray(0, n);
   }
 
@@ -48,13 +55,13 @@ export class Connection {
    * length, or a negative errno (never throws for a failed call).
    */
   callInto(func: number, payload: Uint8Array | null, out: Uint8Array | null, opts?: CallOptions): number {
-    return this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, opts);
+    return this.caller.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, opts);
   }
 
   /** Asynchronous DEVCALL (Atomics.waitAsync): the worker's event loop keeps running. */
   async callAsync(func: number, payload?: Uint8Array, opts?: CallOptions): Promise<Uint8Array> {
-    const out = new Uint8Array(this.client.payloadMax);
-    const n = await this.client.callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts);
+    const out = new Uint8Array(this.caller.payloadMax);
+    const n = await this.caller.callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts);
     return out.subarray(0, failIfNegative(n, `call ${func} on device ${this.deviceId}`));
   }
 

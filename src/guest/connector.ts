@@ -95,7 +95,10 @@ export class GuestConnector {
   open(id: number, version = 1, opts?: CallOptions): Connection {
     const n = this.client.callSync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, opts);
     failIfNegative(n, `open device ${id}`);
-    const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', this.client.rvals[0]!);
+    const [handle, directSlot, directDoorbell] = [this.client.rvals[0]!, this.client.rvals[1]!, this.client.rvals[2]!];
+    // A device in a backend worker gives this connection its own slot, served there.
+    const direct = directSlot !== 0 ? new CallClient(this.bus, { slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell }) : null;
+    const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct);
     this.conns.add(c);
     return c;
   }
