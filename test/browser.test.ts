@@ -1,7 +1,7 @@
 // The runtime in real Chromium: the foundation page runs the echo host on the page's
 // main thread and the echo guest in a module Web Worker over one shared memory. Served
 // without COOP/COEP, the same page must say which headers are missing.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startServer } from '../dist/src/demo/serve.js';
@@ -108,6 +108,35 @@ describe('foundation page in Chromium', () => {
       expect(problems).toEqual([]);
       mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: 'test-results/browser-not-isolated.png', fullPage: true });
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('browser platform in Chromium', () => {
+  it('Web Workers behave as the platform layer defines: start data, early messages, exit codes, errors', async () => {
+    const server = await startServer({ port: 0, isolate: true });
+    try {
+      const { page, problems } = await open(server.url);
+      // Evaluated as a string so the test runner's transform leaves its import() alone.
+      const probe = readFileSync(new URL('./fixtures/browser-platform-probe.js', import.meta.url), 'utf8');
+      const result = await page.evaluate(`(${probe})(${JSON.stringify(server.url)})`) as {
+        got: unknown[]; echoExit: number; writerExit: number; seen: number; errors: string[];
+        throwerExit: number; idleExit: number; mainCode: string; platform: string;
+      };
+      expect(result.platform).toBe('browser');
+      expect(result.got).toEqual([{ echo: 'one', index: 0 }, { echo: { two: 2 }, index: 1 }, { echo: 'bye', index: 2 }]);
+      expect(result.echoExit).toBe(3);
+      expect(result.writerExit).toBe(0);
+      expect(result.seen).toBe(0x1234);
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors[0]).toContain('probe-7');
+      expect(result.throwerExit).toBe(1);
+      expect(result.idleExit).toBe(1);
+      expect(result.mainCode).toBe('ENOTSUP');
+      expect(problems).toEqual([]);
       await page.close();
     } finally {
       await server.close();
