@@ -49,7 +49,7 @@ export function runEchoGuest(ctx: WorkerContext<EchoStart>): void {
         publish(moved);
         moved = 0;
         if (stopped()) return;
-        Atomics.wait(bus.i32, stopIdx, 0, 1);
+        Atomics.wait(bus.i32, stopIdx, 0, 1); // a 1 ms back-off; reads STOP afresh each round
         at = output.reserve(len, input.tag);
       }
       if (at < 0) throw vbusError('EIO', `echo guest: output ring at ${output.offset} faulted: ${output.fault}`);

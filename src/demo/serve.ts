@@ -53,8 +53,12 @@ function defaultRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 }
 
-/** Maps a URL path to a file under `web/` or `dist/`, or null if it escapes them. */
-function mapPath(root: string, urlPath: string): string | null {
+/**
+ * The file the server sends for `urlPath`: under `root/dist/` for `/dist/...`, else under
+ * `root/web/` (a path ending in `/` means its `index.html`). Null if the path escapes
+ * both folders. Exported so the import-graph test resolves URLs exactly as served.
+ */
+export function servedFile(root: string, urlPath: string): string | null {
   let path: string;
   try { path = decodeURIComponent(urlPath); } catch { return null; }
   if (path.includes('\0')) return null;
@@ -93,7 +97,7 @@ export function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
       return;
     }
     const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const file = mapPath(root, urlPath);
+    const file = servedFile(root, urlPath);
     if (!file) { send(res, 403, `forbidden: ${urlPath}\n`, MIME['.txt']!); return; }
     try {
       const st = await stat(file);
