@@ -3,3 +3,5 @@
  */
 export * from './errors.js';
 export * from './core/index.js';
+export * from './host/index.js';
+export * from './admin/index.js';
