@@ -12,6 +12,8 @@ export * from './errors.js';
 export * from './core/index.js';
 export * from './connector/index.js';
 export * from './guest/index.js';
+export * from './host/index.js';
+export * from './admin/index.js';
 export * from './platform/index.js';
 
 installPlatform(nodePlatform);

@@ -1,0 +1,119 @@
+/**
+ * `/sys/vbus`: the host's reflection of its objects, read-only except for device
+ * attributes the class declares writable.
+ *
+ * ```
+ * /sys/vbus
+ * |-- deviceclass/CLASS                        (empty directory per registered class)
+ * |-- devices/DEVICE
+ * |   |-- class -> ../../deviceclass/CLASS     (once typed)
+ * |   |-- ATTRIBUTE ...                        (the class's attributes)
+ * |   `-- interfaces/N -> ../../../instances/BUS/devices/ID
+ * |-- instances/BUS
+ * |   |-- devices/ID/{device -> ../../../../devices/DEVICE, type}
+ * |   `-- members/MEMBER                       (file: the parent member's id, 0 if none)
+ * `-- version
+ * ```
+ */
+import type { VbusHost } from '../host/host.js';
+import type { Device } from '../host/device.js';
+import type { Bus } from '../host/bus.js';
+import { DirNode, FileNode, Node, link, roFile, staticDir } from './nodes.js';
+
+/** Contents of `/sys/vbus/version`: the version of this admin layout. */
+export const ADMIN_LAYOUT_VERSION = '1';
+
+/** A device attribute as a file (shared with /config). Writes go through `Device.setAttr`. */
+export function attributeFile(device: Device, name: string): FileNode {
+  return { kind: 'file', read: () => device.attr(name), write: (text) => device.setAttr(name, text) };
+}
+
+export function sysfsRoot(host: VbusHost): DirNode {
+  return staticDir({
+    vbus: () => staticDir({
+      deviceclass: () => classesDir(host),
+      devices: () => devicesDir(host),
+      instances: () => instancesDir(host),
+      version: () => roFile(() => ADMIN_LAYOUT_VERSION),
+    }),
+  });
+}
+
+function classesDir(host: VbusHost): DirNode {
+  return {
+    kind: 'dir',
+    list: () => host.classes().map((c) => c.name),
+    lookup: (name) => (host.deviceClass(name) ? staticDir({}) : undefined),
+  };
+}
+
+function devicesDir(host: VbusHost): DirNode {
+  return {
+    kind: 'dir',
+    list: () => host.devices().map((d) => d.name),
+    lookup: (name) => {
+      const d = host.device(name);
+      return d ? deviceDir(d) : undefined;
+    },
+  };
+}
+
+function deviceDir(d: Device): DirNode {
+  return {
+    kind: 'dir',
+    list: () => [...(d.deviceClass ? ['class'] : []), ...d.attrNames(), 'interfaces'],
+    lookup: (name): Node | undefined => {
+      if (name === 'class') return d.deviceClass ? link(`../../deviceclass/${d.deviceClass.name}`) : undefined;
+      if (name === 'interfaces') return interfacesDir(d);
+      return d.attrNames().includes(name) ? attributeFile(d, name) : undefined;
+    },
+  };
+}
+
+function interfacesDir(d: Device): DirNode {
+  return {
+    kind: 'dir',
+    list: () => d.links().map((l) => String(l.index)),
+    lookup: (name) => {
+      const l = d.links().find((x) => String(x.index) === name);
+      return l ? link(`../../../instances/${l.bus.name}/devices/${l.id}`) : undefined;
+    },
+  };
+}
+
+function instancesDir(host: VbusHost): DirNode {
+  return {
+    kind: 'dir',
+    list: () => host.buses().map((b) => b.name),
+    lookup: (name) => {
+      const b = host.bus(name);
+      return b ? staticDir({ devices: () => busDevicesDir(b), members: () => membersDir(b) }) : undefined;
+    },
+  };
+}
+
+function busDevicesDir(b: Bus): DirNode {
+  return {
+    kind: 'dir',
+    list: () => b.devices().map((x) => String(x.id)),
+    lookup: (name) => {
+      const d = /^\d+$/.test(name) ? b.deviceById(Number(name)) : undefined;
+      if (!d || String(Number(name)) !== name) return undefined;
+      return staticDir({
+        device: () => link(`../../../../devices/${d.name}`),
+        type: () => roFile(() => d.interfaceType ?? ''),
+      });
+    },
+  };
+}
+
+function membersDir(b: Bus): DirNode {
+  return {
+    kind: 'dir',
+    list: () => b.members().map((m) => String(m.id)),
+    lookup: (name) => {
+      const m = b.members().find((x) => String(x.id) === name);
+      return m ? roFile(() => String(m.parent?.id ?? 0)) : undefined;
+    },
+  };
+}

@@ -1,0 +1,16 @@
+export { VbusHost, MAX_ID } from './host.js';
+export type { CreateBusOptions, JoinOptions, HostStats, HostEvents } from './host.js';
+export { Bus } from './bus.js';
+export type { BusEvents } from './bus.js';
+export { Device } from './device.js';
+export type { DeviceEvents } from './device.js';
+export { DeviceClass } from './device-class.js';
+export type { DeviceClassSpec } from './device-class.js';
+export type { DeviceModel } from './device-model.js';
+export type { AttributeSpec } from './attributes.js';
+export { RESERVED_ATTRIBUTE_NAMES } from './attributes.js';
+export type { Link, BusRegion } from './link.js';
+export { Member } from './member.js';
+export { Emitter } from './emitter.js';
+export type { EventMap } from './emitter.js';
+export { checkName, NAME_MAX } from './names.js';
