@@ -13,6 +13,7 @@
 //
 // STATE: IDLE -> (guest) REQUEST -> (host claims) BUSY -> (host) DONE -> (guest) IDLE.
 // A guest may cancel REQUEST -> IDLE with a compare-exchange before the host claims it.
+// DEAD (direct slots only) is final: the backend device behind it is gone.
 // STATUS is 0 or a negative errno (Linux numbers, src/errors.ts ERRNO).
 
 export const SLOT_MAGIC = 0x544c5356; // "VSLT"
@@ -50,6 +51,8 @@ export const SLOT_IDLE = 0;
 export const SLOT_REQUEST = 1;
 export const SLOT_BUSY = 2;
 export const SLOT_DONE = 3;
+/** Tombstone: the connection behind a direct slot is gone; every call answers ENODEV. */
+export const SLOT_DEAD = 4;
 
 // Opcodes (the original connector's verbs).
 export const OP_DEVOPEN = 1; // DEVID, ARG0 = interface version        -> RVAL0 = handle

@@ -6,3 +6,8 @@ export type { StartGuestOptions } from './spawn-guest.js';
 export type { GuestBoot, ShmRegion, DeviceConnection, ConnectorModel } from './types.js';
 export * as wire from './wire.js';
 export { DeviceRxQueue, DeviceTxQueue, deviceBuffer, findQueue } from './device-queues.js';
+export { BackendProxy } from './backend/backend-proxy.js';
+export type { BackendModelSpec, DirectSlot } from './backend/backend-proxy.js';
+export { installBackendRunner, backendRunner, hasBackendRunner } from './backend/runner.js';
+export type { BackendRunner, BackendHandle } from './backend/runner.js';
+export type { BackendStart, BackendControl, BackendReport } from './backend/protocol.js';

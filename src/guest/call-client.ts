@@ -16,7 +16,7 @@
 import {
   SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_OP, SLOT_OFF_DEVID, SLOT_OFF_HANDLE, SLOT_OFF_FUNC,
   SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
-  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_MAGIC, SLOT_OFF_MAGIC,
+  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC,
 } from '../../assembly/layout/callslot.js';
 import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
@@ -119,6 +119,7 @@ export class CallClient {
       this.spin.record(budget, left);
       s = Atomics.load(i32, this.stateIdx);
       while (s !== SLOT_DONE) {
+        if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
         if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
@@ -147,6 +148,7 @@ export class CallClient {
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         try {
           while (s !== SLOT_DONE) {
+            if (s === SLOT_DEAD) return -ERRNO.ENODEV;
             if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
             if (aborted) return this.giveUp(-ERRNO.ECANCELED);
             const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
@@ -171,6 +173,8 @@ export class CallClient {
   /** Steps 2-3. */
   private post(req: Request): number {
     if (this.dead) return -ERRNO.ENOTCONN;
+    // A direct slot whose backend device is gone is a tombstone (magic cleared, DEAD).
+    if (Atomics.load(this.bus.u32, (this.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC || Atomics.load(this.bus.i32, this.stateIdx) === SLOT_DEAD) return -ERRNO.ENODEV;
     const len = req.payload ? req.payload.length : 0;
     if (len > this.payloadMax) return -ERRNO.EINVAL;
     const u32 = this.bus.u32;
@@ -207,7 +211,8 @@ export class CallClient {
     for (let i = 0; i < 4; i++) this.rvals[i] = u32[rv + i]!;
     this.rlen = rlen;
     if (status >= 0 && out && rlen > 0) out.set(this.bus.u8.subarray(this.payloadOff, this.payloadOff + Math.min(rlen, out.length)));
-    Atomics.store(this.bus.i32, this.stateIdx, SLOT_IDLE); // done reading the reply before handing the slot back
+    // Done reading the reply before handing the slot back; a tombstone stays a tombstone.
+    Atomics.compareExchange(this.bus.i32, this.stateIdx, SLOT_DONE, SLOT_IDLE);
     return status < 0 ? status : rlen;
   }
 
@@ -238,6 +243,7 @@ export class CallClient {
       s = Atomics.load(i32, this.stateIdx);
     }
     this.abandoned = false;
+    if (s === SLOT_DEAD) return -ERRNO.ENODEV;
     Atomics.store(i32, this.stateIdx, SLOT_IDLE); // discard the abandoned reply
     return 0;
   }
@@ -255,6 +261,7 @@ export class CallClient {
       s = Atomics.load(i32, this.stateIdx);
     }
     this.abandoned = false;
+    if (s === SLOT_DEAD) return -ERRNO.ENODEV;
     Atomics.store(i32, this.stateIdx, SLOT_IDLE);
     return 0;
   }

@@ -5,6 +5,7 @@
  * device. Drivers bind to the interface type, not to the class, so several classes
  * (venet-tap, venet-loopback, venet-switch) can serve one driver (virtual-ethernet).
  */
+import type { BackendModelSpec } from '../connector/backend/backend-proxy.js';
 import { vbusError } from '../errors.js';
 import { AttributeSpec, checkAttributeSpecs } from './attributes.js';
 import type { Device } from './device.js';
@@ -29,6 +30,12 @@ export interface DeviceClassSpec {
   busBytes?: number;
   /** Makes the model for a newly typed device. Throwing refuses the `type` write (state unchanged). */
   create(device: Device): DeviceModel;
+  /**
+   * If the class can run its data path in a backend worker: the module and factory that
+   * create the same model there, and its start data (attributes). A device is placed
+   * there with `host.setPlacement(device, 'backend')` before it is linked.
+   */
+  backend?(device: Device): BackendModelSpec;
 }
 
 /**
@@ -48,6 +55,8 @@ export class DeviceClass {
   /** See {@link DeviceClassSpec.busBytes}. */
   readonly busBytes: number;
   private readonly factory: (device: Device) => DeviceModel;
+  /** Backend factory, if the class supports backend placement. */
+  readonly backend: ((device: Device) => BackendModelSpec) | undefined;
   private readonly members = new Set<Device>();
   private registered = true;
 
@@ -70,6 +79,7 @@ export class DeviceClass {
     this.exclusive = spec.exclusive === true;
     this.busBytes = busBytes;
     this.factory = spec.create;
+    this.backend = typeof spec.backend === 'function' ? spec.backend.bind(spec) : undefined;
   }
 
   /** The interface type a bus shows for devices of this class (`devices/N/type`). */

@@ -6,8 +6,9 @@
  * signature.
  */
 import type { Bus } from './bus.js';
+import type { ConnectorModel } from '../connector/types.js';
 
-export interface DeviceModel {
+export interface DeviceModel extends ConnectorModel {
   /**
    * The device was linked to `bus` as device `id`. Called after the link is recorded
    * and before `device-add` is emitted. Throwing (a `VbusError`) refuses the link: the

@@ -32,6 +32,7 @@ export class Device {
   readonly events = new Emitter<DeviceEvents>();
   private cls: DeviceClass | null = null;
   private mdl: DeviceModel | null = null;
+  private where: 'host' | 'backend' = 'host';
   private readonly values = new Map<string, string>();
   private readonly byBus = new Map<Bus, Link>();
   private alive = true;
@@ -47,6 +48,10 @@ export class Device {
   get model(): DeviceModel | null { return this.mdl; }
   /** The interface type a bus shows for this device (its class's first interface), or null. */
   get interfaceType(): string | null { return this.cls?.interfaceType ?? null; }
+  /** Where the device's data path runs when linked: the host thread or a backend worker. */
+  get placement(): 'host' | 'backend' { return this.where; }
+  /** @internal Use {@link VbusHost.setPlacement}. */
+  setPlacementInternal(p: 'host' | 'backend'): void { this.where = p; }
   /** False once destroyed. */
   get isAlive(): boolean { return this.alive; }
 

@@ -24,6 +24,9 @@ import { BUS_FIRST_REGION, WASM_PAGE } from '../../assembly/layout/bus.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
 import { AdminView } from '../admin/path-view.js';
+import { HostConnector, type SpawnGuestOptions } from './host-connector.js';
+import type { GuestWorker } from '../connector/spawn-guest.js';
+import { hasBackendRunner } from '../connector/backend/runner.js';
 import { Bus } from './bus.js';
 import { Device } from './device.js';
 import { DeviceClass, DeviceClassSpec } from './device-class.js';
@@ -89,6 +92,7 @@ export class VbusHost {
   private nextMemberId = 1;
   private nextBusId = 1;
   private adminView: AdminView | undefined;
+  private connectorInstance: HostConnector | undefined;
 
   /** The admin view (path-based `/config/vbus`, `/sys/vbus`, `/proc`) of this host. */
   get admin(): AdminView {
@@ -197,6 +201,43 @@ export class VbusHost {
     d._setModel(model);
     cls._adopt(d);
     this.events.emit('device-type', d);
+  }
+
+  /**
+   * Places a device's data path in the host thread (default) or in a backend worker
+   * (a piscina thread that blocks on the device's rings and serves its calls directly).
+   * ENOENT without a type, ENOTSUP if the class has no backend factory or the platform
+   * has no backend runner, EBUSY while the device is linked.
+   */
+  setPlacement(device: Device | string, placement: 'host' | 'backend'): void {
+    const dev = this.resolveDevice(device);
+    if (placement !== 'host' && placement !== 'backend') {
+      throw vbusError('EINVAL', `placement '${String(placement)}' must be 'host' or 'backend'`, { placement });
+    }
+    const cls = dev.deviceClass;
+    if (!cls) throw vbusError('ENOENT', `device ${dev.name} has no type yet: set its type before its placement`, { device: dev.name });
+    if (placement === 'backend' && !cls.backend) {
+      throw vbusError('ENOTSUP', `class ${cls.name} cannot run in a backend worker (it has no backend factory)`, { cls: cls.name });
+    }
+    if (placement === 'backend' && !hasBackendRunner()) {
+      throw vbusError('ENOTSUP', 'this platform runs no backend workers (Node with piscina does); keep the device in the host thread', {});
+    }
+    if (dev.links().length > 0) throw vbusError('EBUSY', `device ${dev.name} is linked: unlink it before changing its placement`, { device: dev.name });
+    dev.setPlacementInternal(placement);
+  }
+
+  /** Guests and the connector of this host (created on first use). */
+  get connector(): HostConnector {
+    this.connectorInstance ??= new HostConnector(this);
+    return this.connectorInstance;
+  }
+
+  /**
+   * Starts the ES module at `url` as a guest worker on `bus` (a new member; with
+   * `parent`, a child that inherits the parent's bus). The worker calls `joinBus()`.
+   */
+  spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
+    return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 
   /** Destroys a device. ENOENT if unknown, EBUSY while it is linked to any bus. */

@@ -14,3 +14,5 @@ export { Member } from './member.js';
 export { Emitter } from './emitter.js';
 export type { EventMap } from './emitter.js';
 export { checkName, NAME_MAX } from './names.js';
+export { HostConnector } from './host-connector.js';
+export type { SpawnGuestOptions } from './host-connector.js';

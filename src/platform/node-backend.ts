@@ -23,7 +23,11 @@ export function createNodeBackendRunner(opts: { maxThreads?: number } = {}): Bac
       running++;
       const done = getPool().run({ ...start, port: port2 }, { transferList: [port2] }) as Promise<BackendReport>;
       void done.finally(() => { running--; port1.close(); });
-      return { post: (msg) => port1.postMessage(msg), done };
+      return {
+        post: (msg) => port1.postMessage(msg),
+        onNotice: (fn) => { port1.on('message', fn); port1.unref(); },
+        done,
+      };
     },
     async close(): Promise<void> {
       if (pool && running === 0) { const p = pool; pool = undefined; await p.destroy(); }

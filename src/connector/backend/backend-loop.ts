@@ -18,7 +18,7 @@ import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
 import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
-import type { BackendControl, BackendReport } from './protocol.js';
+import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 
 class BackendConnection implements DeviceConnection {
   readonly shms: ShmRegion[] = [];
@@ -60,6 +60,7 @@ export class BackendLoop {
     private readonly slotPayload: number,
     private readonly takeControl: () => BackendControl[],
     spin: { initial?: number; max?: number; fixed?: number } = {},
+    private readonly notify: (n: BackendNotice) => void = () => {},
   ) {
     this.waiter = new Waiter(bus, doorbell, { initial: 4096, max: 1 << 17, ...spin });
     this.tables = new DecodeTables(bus.module);
@@ -101,6 +102,7 @@ export class BackendLoop {
         case 'close': {
           const c = this.conns.get(m.connId);
           if (c) this.closeConn(c);
+          this.notify({ t: 'closed', connId: m.connId }); // the host may now reuse the slot
           break;
         }
         case 'shm': {

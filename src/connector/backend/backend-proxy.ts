@@ -8,7 +8,7 @@
  * Direct slots are not reused after a close (the backend may still be finishing a call
  * on one); they return to the bus allocator when the backend stops.
  */
-import { SLOT_MAGIC, SLOT_VERSION, SLOT_OFF_MAGIC, SLOT_OFF_VERSION, SLOT_HEADER_BYTES } from '../../../assembly/layout/callslot.js';
+import { SLOT_MAGIC, SLOT_VERSION, SLOT_OFF_MAGIC, SLOT_OFF_VERSION, SLOT_OFF_STATE, SLOT_HEADER_BYTES, SLOT_DEAD } from '../../../assembly/layout/callslot.js';
 import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { createSignal, destroySignal, Notifier } from '../../core/signal.js';
@@ -35,7 +35,9 @@ export class BackendProxy implements ConnectorModel {
   readonly doorbell: number;
   private readonly handle: BackendHandle;
   private readonly wake: Notifier;
-  private readonly slots: number[] = [];
+  /** Live direct slots by connection id, and tombstones waiting for the backend's 'closed'. */
+  private readonly slots = new Map<number, number>();
+  private readonly tombstones = new Map<number, number>();
   readonly direct = new Map<number, DirectSlot>();
   private stopping: Promise<BackendReport> | null = null;
 
@@ -60,6 +62,13 @@ export class BackendProxy implements ConnectorModel {
       destroySignal(bus, this.doorbell);
       throw e;
     }
+    this.handle.onNotice((n) => {
+      if (n.t !== 'closed') return;
+      const slot = this.tombstones.get(n.connId);
+      if (slot === undefined) return;
+      this.tombstones.delete(n.connId);
+      this.bus.freeRegion(slot); // the backend will not touch it again
+    });
   }
 
   /** Signal that a backend device's rings use for the direction the backend waits on. */
@@ -71,7 +80,7 @@ export class BackendProxy implements ConnectorModel {
     bus.u8.fill(0, slot, slot + SLOT_HEADER_BYTES);
     bus.u32[(slot + SLOT_OFF_VERSION) >> 2] = SLOT_VERSION;
     Atomics.store(bus.u32, (slot + SLOT_OFF_MAGIC) >> 2, SLOT_MAGIC); // fields before the magic
-    this.slots.push(slot);
+    this.slots.set(conn.id, slot);
     this.direct.set(conn.id, { slot, doorbell: this.doorbell });
     this.post({ t: 'open', connId: conn.id, memberId: conn.memberId, handle: handleOf(conn), version: conn.version, slot });
   }
@@ -80,8 +89,19 @@ export class BackendProxy implements ConnectorModel {
     this.post({ t: 'shm', connId: conn.id, region });
   }
 
+  /**
+   * The connection is gone (guest close, guest exit, unplug): its direct slot becomes a
+   * tombstone at once, so calls in flight and later calls answer ENODEV instead of
+   * hanging; the region returns to the allocator when the backend confirms it let go.
+   */
   close(conn: DeviceConnection): void {
     this.direct.delete(conn.id);
+    const slot = this.slots.get(conn.id);
+    if (slot !== undefined) {
+      this.slots.delete(conn.id);
+      this.tombstones.set(conn.id, slot);
+      tombstone(this.bus, slot);
+    }
     this.post({ t: 'close', connId: conn.id });
   }
 
@@ -93,9 +113,12 @@ export class BackendProxy implements ConnectorModel {
   stop(): Promise<BackendReport> {
     this.stopping ??= (async () => {
       this.post({ t: 'stop' });
+      for (const slot of this.slots.values()) tombstone(this.bus, slot);
       const report = await this.handle.done;
-      for (const s of this.slots) this.bus.freeRegion(s);
-      this.slots.length = 0;
+      for (const s of this.slots.values()) this.bus.freeRegion(s);
+      for (const s of this.tombstones.values()) this.bus.freeRegion(s);
+      this.slots.clear();
+      this.tombstones.clear();
       destroySignal(this.bus, this.doorbell);
       return report;
     })();
@@ -111,6 +134,14 @@ export class BackendProxy implements ConnectorModel {
     Atomics.notify(i32, idx);
     void this.wake;
   }
+}
+
+/** Marks a direct slot dead and wakes a guest parked on it. */
+function tombstone(bus: BusMemory, slot: number): void {
+  bus.u32[(slot + SLOT_OFF_MAGIC) >> 2] = 0;
+  const idx = (slot + SLOT_OFF_STATE) >> 2;
+  Atomics.store(bus.i32, idx, SLOT_DEAD); // after the magic: a guest that checks either sees the end
+  Atomics.notify(bus.i32, idx);
 }
 
 function handleOf(conn: DeviceConnection): number {

@@ -23,7 +23,7 @@ export default async function runBackend(start: BackendStart & { port: MessagePo
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) out.push(m.message as BackendControl);
     return out;
   };
-  const loop = new BackendLoop(bus, start.busName, start.deviceId, start.doorbell, model, start.slotPayload, take, start.spin);
+  const loop = new BackendLoop(bus, start.busName, start.deviceId, start.doorbell, model, start.slotPayload, take, start.spin, (n) => port.postMessage(n));
   const report = loop.run();
   port.close();
   return report;

@@ -32,6 +32,9 @@ export type BackendControl =
   | { t: 'attr'; name: string; value: string }
   | { t: 'stop' };
 
+/** Messages from a backend to the host. */
+export type BackendNotice = { t: 'closed'; connId: number };
+
 export interface BackendReport {
   served: number;
   polled: number;

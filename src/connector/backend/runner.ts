@@ -4,12 +4,14 @@
  * there fails with ENOTSUP and says to use host placement.
  */
 import { vbusError } from '../../errors.js';
-import type { BackendReport, BackendStart, BackendControl } from './protocol.js';
+import type { BackendReport, BackendStart, BackendControl, BackendNotice } from './protocol.js';
 
 /** A running backend as the host sees it. */
 export interface BackendHandle {
   /** Posts a control message (then raise the doorbell so the backend drains it). */
   post(msg: BackendControl): void;
+  /** Notices from the backend (e.g. a connection's slot may be reused). */
+  onNotice(fn: (n: BackendNotice) => void): void;
   /** Resolves when the backend task ended (after a 'stop'), with its counters. */
   readonly done: Promise<BackendReport>;
 }

@@ -1,0 +1,156 @@
+/**
+ * Guests on a host: ties the host's object model (buses, devices, members) to the
+ * connector (src/connector/). Each bus gets a BusEndpoint the first time a guest is
+ * started on it; from then on links and unlinks on that bus become DEVADD / DEVDROP
+ * for its guests, and every guest is a member of the bus (`/sys/vbus/instances/B/members`).
+ *
+ * A guest that exits or crashes leaves the bus: its connections are closed, its regions
+ * returned, and its member (with any children) removed, so the bus can be torn down.
+ * A member removed by the admin (`echo 0 > /proc/ID/vbus`) has its worker terminated.
+ */
+import { vbusError } from '../errors.js';
+import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
+import { BackendProxy } from '../connector/backend/backend-proxy.js';
+import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
+import type { ConnectorModel } from '../connector/types.js';
+import type { Bus } from './bus.js';
+import type { Device } from './device.js';
+import type { VbusHost } from './host.js';
+import type { Link } from './link.js';
+import type { Member } from './member.js';
+
+export interface SpawnGuestOptions {
+  /** Passed to the guest as `guest.data` (structured clone). */
+  data?: unknown;
+  /** Worker name (debuggers, errors). */
+  name?: string;
+  /** Member id to use (default: the next free one). */
+  id?: number;
+  /** Start as a child of this member or guest: it inherits the parent's bus. */
+  parent?: Member | GuestWorker;
+}
+
+interface BusState {
+  endpoint: BusEndpoint;
+  proxies: Map<number, BackendProxy>;
+}
+
+export class HostConnector {
+  private readonly states = new Map<Bus, BusState>();
+  private readonly guests = new Map<number, GuestWorker>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly host: VbusHost, private readonly opts: BusEndpointOptions = {}) {
+    const ev = host.events;
+    this.unsubscribe.push(
+      ev.on('link', (link: Link) => this.onLink(link)),
+      ev.on('unlink', (link: Link) => this.onUnlink(link)),
+      ev.on('member-leave', (m: Member) => this.onMemberLeave(m)),
+      ev.on('bus-destroy', (bus: Bus) => { void this.dropBus(bus); }),
+    );
+  }
+
+  /** The bus's endpoint, created (and started) on first use. */
+  endpoint(bus: Bus): BusEndpoint {
+    let st = this.states.get(bus);
+    if (!st) {
+      const endpoint = new BusEndpoint(bus.memory, bus.name, this.opts);
+      st = { endpoint, proxies: new Map() };
+      this.states.set(bus, st);
+      try {
+        for (const { id, device } of bus.devices()) this.addDevice(st, bus, id, device);
+      } catch (e) {
+        this.states.delete(bus);
+        void endpoint.release();
+        throw e;
+      }
+      endpoint.start();
+    }
+    return st.endpoint;
+  }
+
+  /** Starts a guest worker on `bus` (see VbusHost.spawnGuest). */
+  spawnGuest(bus: Bus, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
+    if (!bus.isAlive) throw vbusError('ENOENT', `bus ${bus.name} was destroyed`, { bus: bus.name });
+    const parent = opts.parent instanceof GuestWorker ? this.host.member(opts.parent.memberId) : opts.parent;
+    if (opts.parent && !parent) throw vbusError('ENOENT', 'the parent guest is no longer a member', {});
+    if (parent && parent.bus !== bus) {
+      throw vbusError('EINVAL', `a child inherits its parent's bus (${parent.bus?.name}), not ${bus.name}`, { bus: bus.name });
+    }
+    const endpoint = this.endpoint(bus);
+    const member = this.host.join(bus, { ...(parent ? { parent } : {}), ...(opts.id !== undefined ? { id: opts.id } : {}) });
+    let g: GuestWorker;
+    try {
+      g = startGuest(endpoint, member.id, url, {
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,
+        onExit: () => {
+          this.guests.delete(member.id);
+          if (member.isAlive) this.host.leave(member);
+        },
+      });
+    } catch (e) {
+      this.host.leave(member);
+      throw e;
+    }
+    this.guests.set(member.id, g);
+    return g;
+  }
+
+  /** Running guests. */
+  runningGuests(): GuestWorker[] { return [...this.guests.values()]; }
+
+  /** The guest worker of member `id`, if it runs one. */
+  guest(id: number): GuestWorker | undefined { return this.guests.get(id); }
+
+  /** Terminates every guest, stops every endpoint and backend. The host's objects stay. */
+  async release(): Promise<void> {
+    await Promise.all([...this.guests.values()].map((g) => g.terminate()));
+    this.guests.clear();
+    await Promise.all([...this.states.keys()].map((b) => this.dropBus(b)));
+  }
+
+  private addDevice(st: BusState, bus: Bus, id: number, device: Device): void {
+    const iface = device.interfaceType;
+    if (!iface) return;
+    let model: ConnectorModel = device.model ?? {};
+    if (device.placement === 'backend') {
+      const spec = device.deviceClass!.backend!(device);
+      const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
+      st.proxies.set(id, proxy);
+      model = proxy;
+    }
+    st.endpoint.addDevice(id, iface, model);
+  }
+
+  private onLink(link: Link): void {
+    const st = this.states.get(link.bus);
+    if (st) this.addDevice(st, link.bus, link.id, link.device);
+  }
+
+  private onUnlink(link: Link): void {
+    const st = this.states.get(link.bus);
+    if (!st) return;
+    if (st.endpoint.deviceIds().includes(link.id)) st.endpoint.removeDevice(link.id);
+    const proxy = st.proxies.get(link.id);
+    if (proxy) { st.proxies.delete(link.id); void proxy.stop(); }
+  }
+
+  private onMemberLeave(m: Member): void {
+    const g = this.guests.get(m.id);
+    if (!g) return;
+    this.guests.delete(m.id);
+    const st = [...this.states.values()].find((s) => s.endpoint.memberIds().includes(m.id));
+    if (st) st.endpoint.removeMember(m.id);
+    void g.terminate();
+  }
+
+  private async dropBus(bus: Bus): Promise<void> {
+    const st = this.states.get(bus);
+    if (!st) return;
+    this.states.delete(bus);
+    await Promise.all([...st.proxies.values()].map((p) => p.stop()));
+    await st.endpoint.release();
+  }
+}
