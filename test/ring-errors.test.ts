@@ -216,4 +216,18 @@ describe('hot paths never throw for full, empty or fault', () => {
     expect(p.push(new Uint8Array(0))).toBe(Status.FULL);
     expect(p.reserve(0)).toBe(Status.FULL);
   });
+
+  it('ends still attached to a destroyed ring get FAULT, not a throw', () => {
+    const { bus } = world();
+    const desc = createRing(bus, 256);
+    const p = new RingProducer(bus, desc);
+    const c = new RingConsumer(bus, desc);
+    expect(p.push(new Uint8Array(8))).toBe(0);
+    destroyRing(bus, desc);
+    expect(p.push(new Uint8Array(8))).toBe(Status.FAULT);
+    expect(p.faulted).toBe(true);
+    expect(c.pop(new Uint8Array(8))).toBe(Status.FAULT);
+    expect(c.faulted).toBe(true);
+    expect(c.fault).toMatch(/magic/);
+  });
 });

@@ -8,7 +8,7 @@ import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, Status, FaultReason,
-  forEachPacked, ringRecordBytes, ringRegionBytes,
+  forEachPacked, formatRing, ringRecordBytes, ringRegionBytes,
 } from '../dist/src/index.js';
 import { Prng, Sequence, Verifier } from './fixtures/prng.mjs';
 import { guardedRing, guardedBuffer } from './fixtures/canary.mjs';
@@ -200,6 +200,19 @@ describe('hostile writer', () => {
     }
     // Nothing outside the victim was touched, and the witness ring carries on.
     victim.check('after the fault');
+    // The host can recover the ring: re-format it and clear the ends' sticky fault.
+    formatRing(bus, victim.desc);
+    producer?.clearFault();
+    consumer?.clearFault();
+    const p2 = producer ?? new RingProducer(bus, victim.desc);
+    const c2 = consumer ?? new RingConsumer(bus, victim.desc);
+    expect(p2.push(new Uint8Array(max).fill(0x42), 5)).toBe(0);
+    expect(c2.pop(into)).toBe(max);
+    expect(c2.tag).toBe(5);
+    expect(into.every((x) => x === 0x42)).toBe(true);
+    expect(c2.pop(into)).toBe(Status.EMPTY);
+    expect(p2.faulted || c2.faulted).toBe(false);
+    victim.check('after recovery');
     dst.check('after the fault');
     for (let i = 0; i < 2000; i++) witnessStep();
     witness.check('at the end');
