@@ -230,4 +230,45 @@ describe('hot paths never throw for full, empty or fault', () => {
     expect(c.faulted).toBe(true);
     expect(c.fault).toMatch(/magic/);
   });
+
+  it.each(['signal', 'buffer'])('ends of a destroyed ring write nothing into a %s placed there next', (kind) => {
+    const { bus } = world();
+    const desc = createRing(bus, 256);
+    const p = new RingProducer(bus, desc);
+    const c = new RingConsumer(bus, desc);
+    expect(p.push(new Uint8Array(8))).toBe(0);
+    expect(p.reserve(16)).toBeGreaterThan(0); // left pending: a stale commit would publish it
+    expect(c.peek()).toBe(8); // left peeked: a stale release would hand it back
+    destroyRing(bus, desc);
+    let region: number;
+    if (kind === 'signal') {
+      region = createSignal(bus);
+    } else {
+      region = bus.allocRegion(ringRegionBytes(256), 'buffer');
+      new Prng(3).fill(bus.u8, region, ringRegionBytes(256));
+    }
+    expect(region).toBe(desc.offset); // the allocator reused the ring's place
+    const before = bus.u8.slice(region, region + ringRegionBytes(256));
+    const dst = bus.allocRegion(512);
+    const iov = new IovList(bus, bus.allocRegion(IovList.bytes(1)), 1);
+    iov.add(dst, 4, 1);
+    // Commit and release first: the ends are not faulted yet, so these reach the core.
+    expect(p.commit()).toBe(Status.FAULT);
+    expect(c.release()).toBe(Status.FAULT);
+    const ops: (() => number)[] = [
+      () => p.push(new Uint8Array(4)), () => p.reserve(4), () => p.pushFrom(dst, 4), () => p.pushBatch(iov.offset, 1),
+      () => c.pop(new Uint8Array(64)), () => c.peek(), () => c.popTo(dst, 64), () => c.popBatch(dst, 512), () => c.skip(),
+    ];
+    for (const op of ops) {
+      p.clearFault(); // as if each op were the first after the destroy
+      c.clearFault();
+      expect(op()).toBe(Status.FAULT);
+    }
+    expect(p.push(new Uint8Array(4))).toBe(Status.FAULT);
+    expect(c.peek()).toBe(Status.FAULT);
+    expect(bus.u8.slice(region, region + ringRegionBytes(256))).toEqual(before);
+    expect(p.fault).toMatch(/magic/);
+    expect(c.fault).toMatch(/magic/);
+    if (kind === 'signal') expect(new Waiter(bus, region).pending).toBe(false);
+  });
 });

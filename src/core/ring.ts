@@ -15,12 +15,12 @@
  */
 import {
   RING_HEADER_BYTES, RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_MAX_TAG, REC_HEADER_BYTES,
-  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ,
+  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ, RING_MAGIC, RING_OFF_CAPACITY,
 } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import type { CoreExports } from './core-module.js';
-import { Status, faultText, statusName } from './status.js';
+import { Status, FaultReason, faultText, statusName } from './status.js';
 
 /** Where a ring lives. Plain data: post it to a worker, keep it in host tables. */
 export interface RingDescriptor {
@@ -137,9 +137,16 @@ abstract class RingEnd {
     return u < 0 ? 0 : u;
   }
 
-  /** Records the fault and returns Status.FAULT. */
+  /**
+   * Records the fault and returns Status.FAULT. A wrong magic or capacity is recognised
+   * here (the core writes nothing into a region that fails that check); any other
+   * reason is the one the core, or the peer, recorded in the FAULT word.
+   */
   protected onFault(): number {
-    this.faultReason = this.core.ring_fault(this.offset) || 1;
+    const u32 = this.bus.u32;
+    const headerOk = u32[(this.offset + RING_OFF_MAGIC) >> 2] === RING_MAGIC
+      && u32[(this.offset + RING_OFF_CAPACITY) >> 2] === this.capacity;
+    this.faultReason = headerOk ? (this.core.ring_fault(this.offset) || FaultReason.INDEX) : FaultReason.HEADER;
     return Status.FAULT;
   }
 
