@@ -54,7 +54,7 @@ describe.each(CAPACITIES)('ring of %i bytes: every record size', (capacity) => {
   afterEach(() => { expect(padsSkipped).toBeGreaterThan(0); });
 
   it('push(bytes) / pop(into): exact-size destination with canaries', () => {
-    const { bus, g, producer, consumer, max } = setup(capacity);
+    const { g, producer, consumer, max } = setup(capacity);
     expect(producer.maxPayload).toBe(max);
     const payload = new Uint8Array(max);
     const backing = new Uint8Array(max + 2 * CANARY_BYTES);
