@@ -30,7 +30,7 @@ import {
 } from "./layout/ring";
 import {
   ST_EMPTY, ST_FULL, ST_FAULT, ST_TOO_BIG, ST_NOSPACE, ST_BAD_MAGIC, ST_BAD_ARG,
-  FAULT_INDEX, FAULT_RECORD, FAULT_HEADER, FAULT_CURSOR,
+  FAULT_INDEX, FAULT_RECORD, FAULT_CURSOR,
 } from "./layout/status";
 
 // Second and third return values of ring_peek / ring_reserve (per instance, per thread).
@@ -65,10 +65,15 @@ function fault(ring: u32, reason: u32): i32 {
  * Identity check done at the start of every op: three loads from a line that is only
  * written at create, so it stays in every reader's cache. A nonzero FAULT word means a
  * fault was already recorded (sticky until ring_init).
+ *
+ * A wrong magic or capacity is reported without writing the FAULT word: the region is
+ * no longer verifiably this ring (it may have been destroyed and the place reused by
+ * another region), so nothing may be stored into it. Nothing is lost: each side checks
+ * the header itself, and the caller can tell HEADER faults apart with ring_check.
  */
 @inline function headerStatus(ring: u32, cap: u32): i32 {
   if (load<u32>(ring, RING_OFF_MAGIC) != RING_MAGIC || load<u32>(ring, RING_OFF_CAPACITY) != cap) {
-    return fault(ring, FAULT_HEADER);
+    return ST_FAULT;
   }
   if (atomic.load<u32>(ring, RING_OFF_FAULT) != 0) return ST_FAULT; // sees a fault the peer recorded
   return 0;
@@ -199,6 +204,13 @@ function reserveUnchecked(ring: u32, cap: u32, len: u32, tag: u32): i32 {
  * published (0 if nothing was pending), or ST_FAULT.
  */
 export function ring_commit(ring: u32, cap: u32): i32 {
+  const hs = headerStatus(ring, cap); // like every op: never write into a region that is not this ring
+  if (hs < 0) return hs;
+  return commitUnchecked(ring, cap);
+}
+
+/** ring_commit after the header check (ring_push and ring_push_batch made it already). */
+function commitUnchecked(ring: u32, cap: u32): i32 {
   const reserve = load<u32>(ring, RING_OFF_RESERVE); // own cursor
   const tail = load<u32>(ring, RING_OFF_TAIL); // own published index
   const pending = reserve - tail;
@@ -218,7 +230,7 @@ export function ring_push(ring: u32, cap: u32, src: u32, len: u32, tag: u32): i3
   const at = reserveUnchecked(ring, cap, len, tag);
   if (at < 0) return at;
   copyPayload(at as u32, src, len);
-  const st = ring_commit(ring, cap);
+  const st = commitUnchecked(ring, cap);
   return st < 0 ? st : 0;
 }
 
@@ -244,7 +256,7 @@ export function ring_push_batch(ring: u32, cap: u32, iov: u32, n: u32): i32 {
     if (at < 0) { st = at; break; }
     copyPayload(at as u32, src, len);
   }
-  const c = ring_commit(ring, cap);
+  const c = commitUnchecked(ring, cap);
   if (c < 0 || st == ST_FAULT) return ST_FAULT;
   if (done == 0 && st != ST_FULL && st < 0) return st;
   return done as i32;
@@ -324,6 +336,13 @@ export function ring_peek(ring: u32, cap: u32): i32 {
 
 /** Releases every record peeked so far. Returns the bytes released, or ST_FAULT. */
 export function ring_release(ring: u32, cap: u32): i32 {
+  const hs = headerStatus(ring, cap); // like every op: never write into a region that is not this ring
+  if (hs < 0) return hs;
+  return releaseUnchecked(ring, cap);
+}
+
+/** ring_release after the header check (ring_skip made it already). */
+function releaseUnchecked(ring: u32, cap: u32): i32 {
   const read = load<u32>(ring, RING_OFF_READ); // own cursor
   const head = load<u32>(ring, RING_OFF_HEAD); // own published index
   const n = read - head;
@@ -402,6 +421,6 @@ export function ring_skip(ring: u32, cap: u32, maxN: u32): i32 {
     store<u32>(ring, nextRead, RING_OFF_READ);
     n++;
   }
-  const r = ring_release(ring, cap);
+  const r = releaseUnchecked(ring, cap);
   return r < 0 ? r : (n as i32);
 }

@@ -27,7 +27,10 @@ export const FAULT_NONE = 0;
 export const FAULT_INDEX = 1;
 /** A record header claims a length that runs past the published data or the ring end. */
 export const FAULT_RECORD = 2;
-/** The region's magic, version or capacity word was overwritten. */
+/**
+ * The region's magic or capacity word does not match (overwritten, or the ring was destroyed).
+ * Recognised by each end itself; the core never writes it into a region that fails that check.
+ */
 export const FAULT_HEADER = 3;
 /** The producer's private cursor is inconsistent with its published index. */
 export const FAULT_CURSOR = 4;

@@ -15,12 +15,12 @@
  */
 import {
   RING_HEADER_BYTES, RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_MAX_TAG, REC_HEADER_BYTES,
-  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ,
+  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ, RING_MAGIC, RING_OFF_CAPACITY,
 } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import type { CoreExports } from './core-module.js';
-import { Status, faultText, statusName } from './status.js';
+import { Status, FaultReason, faultText, statusName } from './status.js';
 
 /** Where a ring lives. Plain data: post it to a worker, keep it in host tables. */
 export interface RingDescriptor {
@@ -77,6 +77,21 @@ export function destroyRing(bus: BusMemory, desc: RingDescriptor): void {
   bus.freeRegion(desc.offset);
 }
 
+/**
+ * Throws for a record length or tag the core would silently truncate (the wasm ABI
+ * converts numbers with ToInt32): a length that is not a whole number of bytes, or a
+ * tag outside 0..RING_MAX_TAG (negative, too large, fractional or NaN).
+ */
+function badRecord(len: number, tag: number, maxPayload: number): never {
+  if (!Number.isInteger(len) || len < 0) {
+    throw vbusError('EINVAL', `record length ${len} must be a whole number of bytes`, { len });
+  }
+  if (len > maxPayload) {
+    throw vbusError('EMSGSIZE', `record of ${len} bytes can never fit a ring with max payload ${maxPayload}`, { len, maxPayload });
+  }
+  throw vbusError('EINVAL', `record tag ${tag} must be an integer between 0 and ${RING_MAX_TAG}`, { tag });
+}
+
 abstract class RingEnd {
   readonly bus: BusMemory;
   readonly offset: number;
@@ -122,9 +137,16 @@ abstract class RingEnd {
     return u < 0 ? 0 : u;
   }
 
-  /** Records the fault and returns Status.FAULT. */
+  /**
+   * Records the fault and returns Status.FAULT. A wrong magic or capacity is recognised
+   * here (the core writes nothing into a region that fails that check); any other
+   * reason is the one the core, or the peer, recorded in the FAULT word.
+   */
   protected onFault(): number {
-    this.faultReason = this.core.ring_fault(this.offset) || 1;
+    const u32 = this.bus.u32;
+    const headerOk = u32[(this.offset + RING_OFF_MAGIC) >> 2] === RING_MAGIC
+      && u32[(this.offset + RING_OFF_CAPACITY) >> 2] === this.capacity;
+    this.faultReason = headerOk ? (this.core.ring_fault(this.offset) || FaultReason.INDEX) : FaultReason.HEADER;
     return Status.FAULT;
   }
 
@@ -146,9 +168,14 @@ export class RingProducer extends RingEnd {
     return c < 0 ? c : 0;
   }
 
-  /** Copies `len` bytes already in the bus memory at `ptr` into a new record. Returns 0, FULL or FAULT. */
+  /**
+   * Copies `len` bytes already in the bus memory at `ptr` into a new record. Returns 0,
+   * FULL or FAULT. Throws EMSGSIZE if the record can never fit, EINVAL for a bad tag or
+   * length or a source outside the memory.
+   */
   pushFrom(ptr: number, len: number, tag = 0): number {
     if (this.faulted) return Status.FAULT;
+    if ((len >>> 0) !== len || (tag & RING_MAX_TAG) !== tag) badRecord(len, tag, this.maxPayload);
     const st = this.core.ring_push(this.offset, this.capacity, ptr, len, tag);
     if (st >= 0 || st === Status.FULL) return st;
     return this.misuse(st, len, tag, ptr);
@@ -157,10 +184,12 @@ export class RingProducer extends RingEnd {
   /**
    * Reserves a record of `len` payload bytes and returns the payload's offset in the bus
    * memory: write it in place (`bus.u8`, `bus.view`), then {@link commit}. Several
-   * reserves may share one commit. Returns the offset (> 0), FULL or FAULT.
+   * reserves may share one commit. Returns the offset (> 0), FULL or FAULT. Throws
+   * EMSGSIZE if the record can never fit, EINVAL for a bad tag or length.
    */
   reserve(len: number, tag = 0): number {
     if (this.faulted) return Status.FAULT;
+    if ((len >>> 0) !== len || (tag & RING_MAX_TAG) !== tag) badRecord(len, tag, this.maxPayload);
     const at = this.core.ring_reserve(this.offset, this.capacity, len, tag);
     if (at >= 0 || at === Status.FULL) return at;
     return this.misuse(at, len, tag);
@@ -176,13 +205,22 @@ export class RingProducer extends RingEnd {
   /**
    * Batched push from a scatter list in bus memory (see {@link IovList}): copies up to
    * `n` records and publishes them with one index store. Returns the number pushed
-   * (0 when full) or FAULT.
+   * (0 when full) or FAULT. Throws (EMSGSIZE, EINVAL) only when nothing was pushed and
+   * the first entry is malformed, naming that entry's values; entries after a good
+   * prefix are reported by the next call.
    */
   pushBatch(iov: number, n: number): number {
     if (this.faulted) return Status.FAULT;
     const st = this.core.ring_push_batch(this.offset, this.capacity, iov, n);
     if (st >= 0) return st;
-    return this.misuse(st, -1, -1, iov);
+    if (st === Status.FAULT) return this.onFault();
+    // The core refuses a batch only when nothing was pushed: either the list itself
+    // lies outside the memory, or its first entry is the malformed one.
+    if (!Number.isInteger(iov) || !Number.isInteger(n) || iov < 0 || n < 0 || iov + n * IOV_BYTES > this.bus.byteLength) {
+      throw vbusError('EINVAL', `scatter list at ${iov} with ${n} entries is outside the bus memory of ${this.bus.byteLength} bytes`, { iov, n });
+    }
+    const view = this.bus.view;
+    return this.misuse(st, view.getUint32(iov + IOV_OFF_LEN, true), view.getUint32(iov + IOV_OFF_TAG, true), view.getUint32(iov + IOV_OFF_PTR, true));
   }
 
   private misuse(st: number, len: number, tag: number, ptr?: number): number {
