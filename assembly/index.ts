@@ -6,7 +6,7 @@
 export {
   ring_init, ring_check, ring_fault, ring_used,
   ring_reserve, ring_commit, ring_push, ring_push_batch,
-  ring_peek, ring_release, ring_pop, ring_pop_batch, ring_skip,
+  ring_peek, ring_release, ring_rewind, ring_pop, ring_pop_batch, ring_skip,
   ring_result_ptr, ring_result_tag,
 } from "./ring";
 export { sig_init, sig_check, sig_raise, sig_enable, sig_disable, sig_spin, spin_while } from "./signal";

@@ -341,6 +341,22 @@ export function ring_release(ring: u32, cap: u32): i32 {
   return releaseUnchecked(ring, cap);
 }
 
+/**
+ * Forgets every record peeked since the last release: the next peek returns the oldest
+ * unreleased record again. For a consumer that peeked a record it cannot take yet (its
+ * own output is full). Returns the bytes un-peeked, or ST_FAULT.
+ */
+export function ring_rewind(ring: u32, cap: u32): i32 {
+  const hs = headerStatus(ring, cap);
+  if (hs < 0) return hs;
+  const read = load<u32>(ring, RING_OFF_READ); // own cursor
+  const head = load<u32>(ring, RING_OFF_HEAD); // own published index
+  const n = read - head;
+  if (n > cap || (head & 7) != 0) return fault(ring, FAULT_CURSOR);
+  store<u32>(ring, head, RING_OFF_READ); // private cursor only: nothing to publish
+  return n as i32;
+}
+
 /** ring_release after the header check (ring_skip made it already). */
 function releaseUnchecked(ring: u32, cap: u32): i32 {
   const read = load<u32>(ring, RING_OFF_READ); // own cursor

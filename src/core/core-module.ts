@@ -17,6 +17,7 @@ export interface CoreExports {
   ring_push_batch(ring: number, cap: number, iov: number, n: number): number;
   ring_peek(ring: number, cap: number): number;
   ring_release(ring: number, cap: number): number;
+  ring_rewind(ring: number, cap: number): number;
   ring_pop(ring: number, cap: number, dst: number, dstCap: number): number;
   ring_pop_batch(ring: number, cap: number, dst: number, dstCap: number, maxN: number): number;
   ring_skip(ring: number, cap: number, maxN: number): number;

@@ -308,6 +308,17 @@ export class RingConsumer extends RingEnd {
     return n < 0 ? this.onFault() : n;
   }
 
+  /**
+   * Forgets the records peeked since the last {@link release}: the next peek returns the
+   * oldest unreleased record again (for a consumer whose own output filled up midway).
+   * Returns the bytes un-peeked, or FAULT.
+   */
+  rewind(): number {
+    if (this.faulted) return Status.FAULT;
+    const n = this.core.ring_rewind(this.offset, this.capacity);
+    return n < 0 ? this.onFault() : n;
+  }
+
   /** Discards up to `maxN` records. Returns the count, or FAULT. */
   skip(maxN = 0x7fffffff): number {
     if (this.faulted) return Status.FAULT;
