@@ -1,0 +1,10 @@
+/**
+ * Every benchmark `npm run bench -- NAME` can run. To add one (call, venet, vdisk ...),
+ * write a module exporting a {@link BenchModule} and add a loader here; loaders are
+ * lazy so one bench's imports never slow down another.
+ */
+import type { BenchModule } from './harness/types.js';
+
+export const registry: Record<string, () => Promise<BenchModule>> = {
+  ring: async () => (await import('./ring/index.js')).ringBench,
+};
