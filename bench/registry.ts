@@ -7,4 +7,5 @@ import type { BenchModule } from './harness/types.js';
 
 export const registry: Record<string, () => Promise<BenchModule>> = {
   ring: async () => (await import('./ring/index.js')).ringBench,
+  call: async () => (await import('./call/index.js')).callBench,
 };

@@ -128,11 +128,15 @@ export class Waiter {
    * found nothing. Does not clear PENDING: call disable() before draining.
    */
   waitSync(timeoutMs = Infinity): WaitResult {
-    if (this.spinFirst()) return 'ok';
+    const budget = this.spin.next();
+    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
+    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
     const i32 = this.bus.i32;
+    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before wait's own PENDING check (pairs with sig_raise)
     const r = Atomics.wait(i32, this.pendingIdx, 0, timeoutMs);
     Atomics.store(i32, this.sleepingIdx, 0); // awake: signalers may skip notify again
+    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 
@@ -141,20 +145,18 @@ export class Waiter {
    * blocks the loop for longer than the spin budget.
    */
   async waitAsync(timeoutMs = Infinity): Promise<WaitResult> {
-    if (this.spinFirst()) return 'ok';
+    const budget = this.spin.next();
+    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
+    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
     const i32 = this.bus.i32;
+    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before waitAsync's PENDING check (pairs with sig_raise)
     const w = Atomics.waitAsync(i32, this.pendingIdx, 0, timeoutMs);
     const r = w.async ? await w.value : w.value;
     Atomics.store(i32, this.sleepingIdx, 0);
+    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 
-  /** Spins up to the current budget; adapts it. Returns true if a wake-up arrived. */
-  private spinFirst(): boolean {
-    const budget = this.spin.next();
-    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
-    this.spin.record(budget, left);
-    return left > 0;
-  }
+
 }

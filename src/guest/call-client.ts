@@ -116,9 +116,12 @@ export class CallClient {
       for (let i = budget; i > 0; i--) {
         if (Atomics.load(i32, this.stateIdx) === SLOT_DONE) { left = i; break; } // acquire: pairs with the host's DONE store
       }
-      this.spin.record(budget, left);
       s = Atomics.load(i32, this.stateIdx);
+      if (left > 0 || s === SLOT_DONE) this.spin.record(budget, left > 0 ? left : 1);
+      const parkStart = performance.now();
+      let parked = false;
       while (s !== SLOT_DONE) {
+        parked = true;
         if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
@@ -126,6 +129,7 @@ export class CallClient {
         Atomics.wait(i32, this.stateIdx, s, wait);
         s = Atomics.load(i32, this.stateIdx);
       }
+      if (parked) this.spin.record(budget, 0, (performance.now() - parkStart) * 1000);
     }
     return this.finish(out);
   }
