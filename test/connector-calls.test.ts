@@ -1,26 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusMemory, BusEndpoint, startGuest, type GuestWorker } from '../dist/src/index.js';
-import { drive, SCRIPTED_URL } from './helpers/scripted.js';
+import { makeBus, releaseBuses } from './helpers/endpoint-bus.js';
 // @ts-expect-error plain ESM fixture
 import { echoModel } from './fixtures/echo-model.mjs';
 
-const live: Array<{ ep: BusEndpoint; guests: GuestWorker[] }> = [];
-
-function makeBus(name: string, bytes = 1 << 20) {
-  const mem = BusMemory.create({ bytes });
-  const ep = new BusEndpoint(mem, name);
-  ep.start();
-  const rec = { ep, guests: [] as GuestWorker[] };
-  live.push(rec);
-  return { mem, ep, spawn: (memberId: number, data?: unknown) => { const g = startGuest(ep, memberId, SCRIPTED_URL, { data }); rec.guests.push(g); return drive(g); } };
-}
-
-afterEach(async () => {
-  for (const { ep, guests } of live.splice(0)) {
-    for (const g of guests) await g.terminate();
-    await ep.release();
-  }
-});
+afterEach(releaseBuses);
 
 describe('connector: calls through a call slot', () => {
   it('enumerates and probes devices present at start, then calls sync and async with 0..max payloads', async () => {

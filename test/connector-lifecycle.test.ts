@@ -1,35 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusMemory, BusEndpoint, startGuest, wire, type GuestWorker } from '../dist/src/index.js';
-import { drive, SCRIPTED_URL, type Scripted } from './helpers/scripted.js';
+import { wire } from '../dist/src/index.js';
+import { SCRIPTED_URL, type Scripted } from './helpers/scripted.js';
+import { makeBus, releaseBuses } from './helpers/endpoint-bus.js';
 // @ts-expect-error plain ESM fixture
 import { echoModel } from './fixtures/echo-model.mjs';
 
-const live: Array<{ ep: BusEndpoint; guests: GuestWorker[] }> = [];
-
-function makeBus(name: string, bytes = 1 << 20) {
-  const mem = BusMemory.create({ bytes });
-  const ep = new BusEndpoint(mem, name);
-  ep.start();
-  const rec = { ep, guests: [] as GuestWorker[] };
-  live.push(rec);
-  let nextChild = 1000;
-  const spawn = (memberId: number): Scripted => {
-    const g = startGuest(ep, memberId, SCRIPTED_URL, {
-      onSpawnChild: (url) => { const id = nextChild++; const c = startGuest(ep, id, url); rec.guests.push(c); children.set(id, drive(c)); return id; },
-    });
-    rec.guests.push(g);
-    return drive(g);
-  };
-  const children = new Map<number, Scripted>();
-  return { mem, ep, spawn, children };
-}
-
-afterEach(async () => {
-  for (const { ep, guests } of live.splice(0)) {
-    for (const g of guests) await g.terminate();
-    await ep.release();
-  }
-});
+afterEach(releaseBuses);
 
 async function ready(g: Scripted) { return g.waitEvent((e) => e.event === 'ready'); }
 

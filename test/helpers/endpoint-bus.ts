@@ -1,0 +1,32 @@
+// A bus memory with a started BusEndpoint and a way to start scripted guests on it,
+// for connector tests that run below the VbusHost. releaseBuses() tears them all down.
+import { BusMemory, BusEndpoint, startGuest, type GuestWorker } from '../../dist/src/index.js';
+import { drive, SCRIPTED_URL, type Scripted } from './scripted.js';
+
+const live: Array<{ ep: BusEndpoint; guests: GuestWorker[] }> = [];
+
+export function makeBus(name: string, bytes = 1 << 20) {
+  const mem = BusMemory.create({ bytes });
+  const ep = new BusEndpoint(mem, name);
+  ep.start();
+  const rec = { ep, guests: [] as GuestWorker[] };
+  live.push(rec);
+  let nextChild = 1000;
+  const children = new Map<number, Scripted>();
+  const spawn = (memberId: number, data?: unknown): Scripted => {
+    const g = startGuest(ep, memberId, SCRIPTED_URL, {
+      ...(data !== undefined ? { data } : {}),
+      onSpawnChild: (url) => { const id = nextChild++; const c = startGuest(ep, id, url); rec.guests.push(c); children.set(id, drive(c)); return id; },
+    });
+    rec.guests.push(g);
+    return drive(g);
+  };
+  return { mem, ep, spawn, children };
+}
+
+export async function releaseBuses(): Promise<void> {
+  for (const { ep, guests } of live.splice(0)) {
+    for (const g of guests) await g.terminate();
+    await ep.release();
+  }
+}
