@@ -57,6 +57,32 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
     expect(await g.cmd('call', { handle: h2, func: 1, len: 8 })).toMatchObject({ ok: true, len: 8 });
   });
 
+  it('a guest that crashes with rings set up leaves the device usable by a new guest', async () => {
+    const { host, bus } = setup(placement);
+    host.connector.endpoint(bus); // the bus's own connector regions (and a backend's doorbell) exist from here on
+    const free0 = bus.memory.allocator!.freeBytes();
+    const first = host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } });
+    const g = drive(first);
+    await g.waitEvent((e) => e.event === 'probe');
+    const { handle } = await g.cmd('open', { dev: 0 });
+    expect((await g.cmd('loop', { handle, n: 500, len: 64 })).got).toBe(500);
+    await g.cmd('crash');
+    expect(await first.exited).not.toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(bus.memberCount).toBe(0);
+    const g2 = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
+    await g2.waitEvent((e) => e.event === 'probe');
+    const h2 = (await g2.cmd('open', { dev: 0 })).handle;
+    expect(await g2.cmd('loop', { handle: h2, n: 3000, len: 200 })).toMatchObject({ ok: true, got: 3000, bad: 0 });
+    const r = await g2.cmd('call', { handle: h2, func: 1, len: 77, seed: 2 });
+    expect(r.sum).toBe(r.expect);
+    await g2.guest.terminate();
+    // Every region both guests had (call slot, event ring, rings, a backend's direct
+    // slot once the backend let go of it) is back in the allocator.
+    for (let i = 0; i < 100 && bus.memory.allocator!.freeBytes() !== free0; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(bus.memory.allocator!.freeBytes()).toBe(free0);
+  });
+
   it('a guest exit removes its member; the bus can then be torn down', async () => {
     const { host, bus } = setup(placement);
     const sg = host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } });
