@@ -198,7 +198,9 @@ async function measure(impl: Impl, p: Placement, n: number, repeat: number): Pro
 function rowFrom(caseName: string, impl: string, p: Placement, runs: Sampled[], note?: string): Row {
   const p50 = runs.map((r) => percentile(r.samples, 50));
   const p99 = runs.map((r) => percentile(r.samples, 99));
-  const rates = runs.map((r) => r.samples.length / r.secs);
+  // Calls per second from the timed calls themselves (warm-up and setup excluded), the
+  // same way for every impl: count / sum of round-trip times.
+  const rates = runs.map((r) => { let t = 0; for (const x of r.samples) t += x; return r.samples.length / (t / 1e6); });
   return {
     case: caseName, impl, bytes: PAYLOAD, opsPerSec: median(rates), p50us: median(p50), p99us: median(p99),
     placement: p, threads: 2, repeats: runs.length, spread: spread(rates), ...(note ? { note } : {}),
