@@ -44,6 +44,8 @@ export interface BenchOptions {
   repeat: number;
   /** Which placements latency rows are measured in. */
   placement: PlacementRequest;
+  /** Only measurements whose `case impl` matches (`--only REGEX`); everything when absent. */
+  only?: RegExp;
   /** Progress sink: called with a short status line. */
   progress: (done: number, total: number, label: string) => void;
 }

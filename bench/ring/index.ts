@@ -38,13 +38,14 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const latencyPlacements = placementsFor(opts.placement);
   // Throughput runs with the threads on different cores when it can: both sides spin.
   const tpPlacement: Placement = pinningAvailable() ? 'different-cores' : 'unpinned';
+  const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
   const total = microCount(ONEWAY_SIZES) + ONEWAY_SIZES.length * ONEWAY_IMPLS.length * repeat + latencyPlacements.length * RTT_IMPLS.length * repeat;
   let done = 0;
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: Row[] = [];
 
   // 1. single-thread micro cases (memcpy reference, push+pop costs)
-  rows.push(...runMicro(ONEWAY_SIZES, d.microMaxTime, tick));
+  rows.push(...runMicro(ONEWAY_SIZES, d.microMaxTime, tick, want));
 
   const peer: RingPeer = new Peer<PeerCmd, PeerReply>(new URL('../workers/ring-peer.js', import.meta.url));
   try {
@@ -53,6 +54,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     const ob = new OnewayBus();
     for (const size of ONEWAY_SIZES) {
       for (const impl of ONEWAY_IMPLS) {
+        if (!want(`oneway-${size}B`, impl)) { done += repeat; continue; }
         let count = d.quickCount;
         if (!opts.quick) {
           // Pilot (also the warm-up): size the measured runs to about targetSec each.
@@ -82,6 +84,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     for (const p of latencyPlacements) {
       await place(peer, p);
       for (const impl of RTT_IMPLS) {
+        if (!want('rtt-signal', impl)) { done += repeat; continue; }
         // One warm-up round (JIT, and lets the adaptive spin settle), then the repeats.
         await runRtt(peer, bus, impl, Math.min(0.1, d.rttSec));
         const p50s: number[] = [];

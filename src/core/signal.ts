@@ -11,8 +11,14 @@
  *
  * The spin budget adapts (see {@link SpinPolicy}): when spinning keeps paying off (the
  * other thread answers on another core) it grows; when it keeps failing (the other thread
- * shares our core, so spinning only delays it) it shrinks to zero and the waiter parks at
- * once, with an occasional short probe to notice when spinning pays off again.
+ * shares our core, so spinning only delays it) it shrinks to a small floor, and the waiter
+ * parks almost at once. Two threads that both park can lock each other into slow round
+ * trips even on different cores: each one's short spin ends before the other has woken
+ * from its park (35-70 us here). So a waiter whose budget is at the floor sometimes probes
+ * with one spin longer than a wake-up; if that pays off, the two are back to spinning
+ * (the floor keeps the other side spinning long enough to catch the next signal). A
+ * probe that fails doubles the interval to the next one, so threads that share a core
+ * pay for probes rarely.
  */
 import {
   SIG_BYTES, SIG_OFF_ENABLED, SIG_OFF_PENDING, SIG_OFF_SLEEPING, SIG_OFF_RAISED,
@@ -84,7 +90,17 @@ export interface SpinPolicy {
   initial?: number;
   /** Upper bound in polls (~1 ns each). Default 65536. */
   max?: number;
-  /** When the budget has fallen to zero, probe with this many polls every `probeEvery` waits. Default 256 / 32. */
+  /**
+   * Smallest adaptive budget, in polls. Default 1024 (~0.5 us): long enough to catch an
+   * answer from a peer that is spinning on another core, short enough to add little when
+   * the peer shares our core.
+   */
+  floor?: number;
+  /**
+   * When the budget is at the floor, probe with this many polls (default 262144, longer
+   * than a wake-up from Atomics.wait) every `probeEvery` waits (default 32). Each failed
+   * probe doubles the interval, up to 256 x probeEvery; a probe that pays off resets it.
+   */
   probe?: number;
   probeEvery?: number;
   /** Fixed budget, no adaptation (0 = always park at once). */
@@ -102,8 +118,11 @@ export class Waiter {
   private readonly enabledIdx: number;
   private budget: number;
   private readonly max: number;
+  private readonly floor: number;
+  private readonly initial: number;
   private readonly probe: number;
   private readonly probeEvery: number;
+  private probeInterval: number;
   private readonly fixed: number | undefined;
   private sinceProbe = 0;
   /** Waits that ended while spinning / by parking (for reports and tests). */
@@ -118,9 +137,12 @@ export class Waiter {
     this.sleepingIdx = (offset + SIG_OFF_SLEEPING) >> 2;
     this.enabledIdx = (offset + SIG_OFF_ENABLED) >> 2;
     this.max = policy.max ?? 65536;
-    this.budget = Math.min(policy.initial ?? 1024, this.max);
-    this.probe = policy.probe ?? 256;
-    this.probeEvery = policy.probeEvery ?? 32;
+    this.floor = Math.min(policy.floor ?? 1024, this.max);
+    this.initial = Math.max(this.floor, Math.min(policy.initial ?? 1024, this.max));
+    this.budget = this.initial;
+    this.probe = policy.probe ?? 262144;
+    this.probeEvery = Math.max(1, policy.probeEvery ?? 32);
+    this.probeInterval = this.probeEvery;
     this.fixed = policy.fixed;
   }
 
@@ -171,28 +193,39 @@ export class Waiter {
 
   /** Spins up to the current budget; adapts it. Returns true if a wake-up arrived. */
   private spin(): boolean {
-    let budget = this.fixed ?? this.budget;
+    if (this.fixed !== undefined) {
+      if (this.fixed === 0) return false;
+      const hit = this.bus.core.sig_spin(this.offset, this.fixed) > 0;
+      if (hit) this.spinHits++;
+      return hit;
+    }
+    let budget = this.budget;
     let probing = false;
-    if (budget === 0 && this.fixed === undefined && ++this.sinceProbe >= this.probeEvery) {
+    if (budget <= this.floor && ++this.sinceProbe >= this.probeInterval) {
       this.sinceProbe = 0;
-      budget = this.probe;
+      budget = Math.max(budget, this.probe);
       probing = true;
     }
     if (budget === 0) return false;
     const left = this.bus.core.sig_spin(this.offset, budget);
-    if (this.fixed !== undefined) {
-      if (left > 0) this.spinHits++;
-      return left > 0;
-    }
     if (left > 0) {
       this.spinHits++;
-      const used = budget - left;
-      // Paid off: keep room for about four times what it took.
-      if (used > 0) this.budget = Math.min(this.max, Math.max(this.budget, probing ? this.probe : 0, used * 4));
+      if (probing) {
+        // The other side is answering while we spin: spin again, from the start budget.
+        this.probeInterval = this.probeEvery;
+        this.budget = Math.max(this.budget, this.initial);
+      } else {
+        // Paid off: keep room for about four times what it took.
+        this.budget = Math.min(this.max, Math.max(this.budget, (budget - left) * 4));
+      }
       return true;
     }
-    // Did not pay off: spinning may be stealing the core from the thread we wait for.
-    if (!probing) this.budget = this.budget >> 2;
+    if (probing) {
+      this.probeInterval = Math.min(this.probeInterval * 2, this.probeEvery * 256);
+    } else {
+      // Did not pay off: spinning may be stealing the core from the thread we wait for.
+      this.budget = Math.max(this.floor, this.budget >> 2);
+    }
     return false;
   }
 }
