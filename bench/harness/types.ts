@@ -30,6 +30,8 @@ export interface Row {
   threads: number;
   /** Repeats the median was taken over. */
   repeats: number;
+  /** Best repeat's opsPerSec (the machine is shared and noisy; the median is the headline). */
+  bestOpsPerSec?: number;
   /** Relative spread of opsPerSec over the repeats: (max - min) / median. */
   spread?: number;
   /** Free-form note: batch size, consumer mode, ... */

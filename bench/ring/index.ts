@@ -73,7 +73,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         const ops = median(rates);
         rows.push({
           case: `oneway-${size}B`, impl, bytes: size, opsPerSec: ops, mbPerSec: (ops * size) / 1e6,
-          placement: tpPlacement, threads: 2, repeats: repeat, spread: spread(rates),
+          placement: tpPlacement, threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
           note: `${count} records per repeat`,
         });
       }
@@ -99,7 +99,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         }
         rows.push({
           case: 'rtt-signal', impl, bytes: 0, opsPerSec: median(rates), p50us: median(p50s), p99us: median(p99s),
-          placement: p, threads: 2, repeats: repeat, spread: spread(rates),
+          placement: p, threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
         });
       }
     }
@@ -107,7 +107,13 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     unpinSelf();
     await peer.close();
   }
-  return rows;
+  // Group for reading: each one-way size with its memcpy reference, then push+pop, then latency.
+  const order = (r: Row): number => {
+    const m = /^oneway-(\d+)B$/.exec(r.case);
+    if (m) return Number(m[1]) * 10 + (r.impl === 'memcpy' ? 0 : 1);
+    return r.case.startsWith('push-pop-') ? 1e9 + Number(/\d+/.exec(r.case)?.[0] ?? 0) : 2e9;
+  };
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map((x) => x.r);
 }
 
 export const ringBench: BenchModule = {
