@@ -72,6 +72,8 @@ export interface MachineInfo {
   node: string;
   os: string;
   date: string;
+  /** 1/5/15-minute load averages when the run started: this VM is shared, and load explains noise. */
+  loadavg: number[];
 }
 
 /** The JSON written to bench/results/NAME.json. */
