@@ -14,7 +14,7 @@ import { createProgress } from './harness/progress.js';
 import { renderTable } from './harness/table.js';
 import type { PlacementRequest, ResultFile } from './harness/types.js';
 
-const USAGE = `usage: npm run bench -- NAME [--quick] [--repeat N] [--placement same|diff|both] [--out FILE] [--no-progress]
+const USAGE = `usage: npm run bench -- NAME [--quick] [--repeat N] [--placement same|diff|both] [--out FILE] [--only REGEX] [--no-progress]
        npm run bench -- --list`;
 
 function die(msg: string): never {
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string', default: '5' },
       placement: { type: 'string', default: 'both' },
       out: { type: 'string' },
+      only: { type: 'string' },
       list: { type: 'boolean', default: false },
       'no-progress': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
   const placement = values.placement as PlacementRequest;
   if (!['same', 'diff', 'both'].includes(placement)) die(`--placement ${values.placement} must be same, diff or both`);
 
+  let only: RegExp | undefined;
+  if (values.only !== undefined) {
+    try { only = new RegExp(values.only); } catch { die(`--only ${values.only} is not a regular expression`); }
+  }
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const out = resolve(values.out ?? process.env['VBUS_BENCH_OUT'] ?? join(root, 'bench/results', `${name}.json`));
 
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
   process.stderr.write(`[bench] ${name}: ${machine.cpus} x ${machine.model}, node ${machine.node}, pinning ${pinning ? 'available (taskset)' : 'unavailable: rows say unpinned'}${values.quick ? ', quick' : `, ${repeat} repeats`}\n`);
   let rows;
   try {
-    rows = await mod.run({ quick: values.quick, repeat, placement, progress: (d, t, l) => progress.update(d, t, l) });
+    rows = await mod.run({ quick: values.quick, repeat, placement, ...(only ? { only } : {}), progress: (d, t, l) => progress.update(d, t, l) });
   } finally {
     progress.stop();
   }

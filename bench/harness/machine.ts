@@ -10,5 +10,6 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }

@@ -17,8 +17,9 @@ function refsFor(mod: BenchModule, row: Row): readonly string[] {
 export function ratio(rows: readonly Row[], row: Row, impl: string): string {
   const ref = rows.find((r) => r.case === row.case && r.impl === impl && (r.placement === row.placement || r.threads === 1));
   if (!ref) return '';
-  if (row.p50us !== undefined && ref.p50us !== undefined) return (row.p50us / ref.p50us).toFixed(2) + '× p50';
-  return (row.opsPerSec / ref.opsPerSec).toFixed(2) + '×';
+  const fmt = (x: number): string => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
+  if (row.p50us !== undefined && ref.p50us !== undefined) return fmt(row.p50us / ref.p50us) + '× p50';
+  return fmt(row.opsPerSec / ref.opsPerSec) + '×';
 }
 
 export function renderTable(mod: BenchModule, rows: readonly Row[]): string {

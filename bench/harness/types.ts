@@ -30,6 +30,8 @@ export interface Row {
   threads: number;
   /** Repeats the median was taken over. */
   repeats: number;
+  /** Best repeat's opsPerSec (the machine is shared and noisy; the median is the headline). */
+  bestOpsPerSec?: number;
   /** Relative spread of opsPerSec over the repeats: (max - min) / median. */
   spread?: number;
   /** Free-form note: batch size, consumer mode, ... */
@@ -44,6 +46,8 @@ export interface BenchOptions {
   repeat: number;
   /** Which placements latency rows are measured in. */
   placement: PlacementRequest;
+  /** Only measurements whose `case impl` matches (`--only REGEX`); everything when absent. */
+  only?: RegExp;
   /** Progress sink: called with a short status line. */
   progress: (done: number, total: number, label: string) => void;
 }
@@ -68,6 +72,8 @@ export interface MachineInfo {
   node: string;
   os: string;
   date: string;
+  /** 1/5/15-minute load averages when the run started: this VM is shared, and load explains noise. */
+  loadavg: number[];
 }
 
 /** The JSON written to bench/results/NAME.json. */

