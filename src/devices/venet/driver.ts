@@ -282,6 +282,7 @@ export class VenetDriver {
     if (this.looping || this.closed) return;
     this.looping = true;
     void (async () => {
+      await Promise.resolve(); // listeners added in the same tick see the first events too
       const w = this.rx.data;
       while (!this.closed) {
         w.disable(); // step a: consume the wake-up, then drain
