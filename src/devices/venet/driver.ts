@@ -173,6 +173,15 @@ export class VenetDriver {
     return () => { this.frameListeners.delete(fn); };
   }
 
+  /**
+   * Adds a frame listener without starting the async loop, for a worker that drives
+   * {@link poll} and {@link waitSync} itself. Returns a function that removes it.
+   */
+  listen(fn: FrameListener): () => void {
+    this.frameListeners.add(fn);
+    return () => { this.frameListeners.delete(fn); };
+  }
+
   /** Adds a link listener (called on every LINK_UP / LINK_DOWN). Starts the async loop. */
   onLink(fn: LinkListener): () => void {
     this.linkListeners.add(fn);
