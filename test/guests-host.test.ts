@@ -41,6 +41,14 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
     expect((await g.cmd('calls', { handle, func: 1, n: 5000 })).ok).toBe(5000);
   });
 
+  it('ping-pong over the rings never misses a wake-up', async () => {
+    const { host, bus } = setup(placement);
+    const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
+    await g.waitEvent((e) => e.event === 'probe');
+    const { handle } = await g.cmd('open', { dev: 0 });
+    expect(await g.cmd('pingpong', { handle, n: 20000 })).toMatchObject({ ok: true, stalls: 0, bad: 0, done: 20000 });
+  });
+
   it('unlinking the device answers calls with ENODEV and calls remove() in the guest', async () => {
     const { host, bus, dev } = setup(placement);
     const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));

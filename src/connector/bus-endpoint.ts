@@ -39,6 +39,7 @@ import type { SpinPolicy } from '../core/adaptive-spin.js';
 import { DecodeTables, DT_ENTRIES, HT_ENTRIES, F_DEVID, F_HANDLE, F_FUNC, F_LEN, F_ARG0, F_ARG1, F_ARG2 } from './decode-tables.js';
 import type { ConnectorModel, DeviceConnection, GuestBoot, ShmRegion } from './types.js';
 import { macrotask } from './macrotask.js';
+import { guestIndex, guestIndexWord } from './ring-progress.js';
 
 export interface BusEndpointOptions {
   /** Payload bytes of each member's call slot. Default 4096. */
@@ -512,16 +513,15 @@ export class BusEndpoint {
     const model = conn.device.model;
     if (!model.poll) return;
     const w = new Waiter(this.memory, signal, { initial: 0, max: 2048 });
-    const ring = { offset: region.offset, capacity: region.bytes };
-    const used = (): number => this.memory.core.ring_used(ring.offset, ring.capacity);
+    const word = guestIndexWord(region);
     const run = async (): Promise<void> => {
       let rounds = 0;
       while (conn.open && !this.stopped) {
         w.disable(); // step a
-        let n = 0;
-        try { n = model.poll!(conn); } catch { n = 0; /* a throwing model only stops its own progress */ }
+        const before = guestIndex(this.memory, word);
+        try { model.poll!(conn); } catch { /* a throwing model only stops its own progress */ }
         w.enable(); // step b
-        if (n > 0 && region.kind === SHM_RING_TO_DEVICE && used() > 0) continue; // step c: more arrived
+        if (guestIndex(this.memory, word) !== before) continue; // step c: the guest moved while we were not listening
         if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
         const r = await w.waitAsync(250);
         if (r === 'timed-out' && !conn.open) break;

@@ -11,7 +11,7 @@
  */
 import {
   SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_HEADER_BYTES,
-  SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, OP_DEVCALL, OP_SHMSIGNAL,
+  SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER,
 } from '../../../assembly/layout/callslot.js';
 import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
@@ -19,6 +19,7 @@ import { Waiter } from '../../core/signal.js';
 import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
+import { guestIndex, guestIndexWord } from '../ring-progress.js';
 
 class BackendConnection implements DeviceConnection {
   readonly shms: ShmRegion[] = [];
@@ -77,9 +78,10 @@ export class BackendLoop {
       this.control();
       if (this.stopped) break;
       let work = this.serveSlots();
+      const moved = this.snapshotRings();
       work += this.pollModel();
       w.enable(); // step b
-      if (work > 0 || this.anyRequest()) continue; // step c
+      if (work > 0 || this.anyRequest() || this.ringsMoved(moved)) continue; // step c
       this.report.wakeups++;
       w.waitSync();
     }
@@ -166,6 +168,19 @@ export class BackendLoop {
       Atomics.notify(i32, c.stateIdx, 1);
     }
     return n;
+  }
+
+  /** Guest-moved ring indices before polling (see ring-progress.ts). */
+  private snapshotRings(): number[] {
+    const out: number[] = [];
+    for (const c of this.conns.values()) for (const r of c.shms) if (r.kind !== SHM_BUFFER) out.push(guestIndexWord(r), guestIndex(this.bus, guestIndexWord(r)));
+    return out;
+  }
+
+  /** Step c for the rings: did the guest publish anything while notification was off? */
+  private ringsMoved(snap: number[]): boolean {
+    for (let i = 0; i < snap.length; i += 2) if (guestIndex(this.bus, snap[i]!) !== snap[i + 1]) return true;
+    return false;
   }
 
   private pollModel(): number {
