@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything vbus needs on a fresh Debian machine: the Debian packages the
-# tests drive (Chromium for the browser tests, socat and iproute2 for venet-tap), then
+# tests drive (Chromium for the browser tests; socat, iproute2 and ping for venet-tap), then
 # the npm dependencies from package-lock.json. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
