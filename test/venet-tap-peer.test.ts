@@ -6,6 +6,7 @@
 // no ping), the test runs the socat-only path instead ("socat-udp-relay": socat relays
 // datagrams between the tap and a socket the test owns) and its title says so.
 // Traffic goes only to loopback or inside the namespace created here.
+// VBUS_TAP_PEER=socat forces the socat-only path (to check it on a machine that allows TAP).
 import { afterAll, describe, expect, it } from 'vitest';
 import { have, run, startSocat, eventually, type Socat } from './helpers/tap-peer.js';
 import { responderGuest, socatUdpExchange, tapRig, udpPort, type TapRig } from './helpers/tap-scenarios.js';
@@ -20,6 +21,7 @@ const GUEST_IP = `10.199.${N}.2`;
 /** Which peer path this machine allows; probed by creating and deleting a namespace and a TAP. */
 async function probe(): Promise<{ path: 'linux-tap' | 'socat-udp-relay'; why: string }> {
   if (!(await have('socat', ['-V']))) throw new Error('socat is missing: run scripts/setup.sh (it installs socat, iproute2 and iputils-ping)');
+  if (process.env.VBUS_TAP_PEER === 'socat') return { path: 'socat-udp-relay', why: 'forced by VBUS_TAP_PEER=socat' };
   if (!(await have('ip', ['-V']))) return { path: 'socat-udp-relay', why: 'no ip(8) (iproute2)' };
   if (!(await have('ping', ['-V']))) return { path: 'socat-udp-relay', why: 'no ping (iputils-ping)' };
   const ns = `vbus-probe${TAG}`;
