@@ -29,10 +29,12 @@ export const ERRNO = {
   ENOTEMPTY: 39,
   EPROTO: 71,
   EMSGSIZE: 90,
+  EADDRINUSE: 98,
   ENOTSUP: 95,
   ECONNRESET: 104,
   ENOTCONN: 107,
   ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
   ECANCELED: 125,
 } as const;
 
@@ -71,10 +73,12 @@ export const STRERROR: Record<ErrnoCode, string> = {
   ENOTEMPTY: 'Directory not empty',
   EPROTO: 'Protocol error',
   EMSGSIZE: 'Message too long',
+  EADDRINUSE: 'Address already in use',
   ENOTSUP: 'Operation not supported',
   ECONNRESET: 'Connection reset by peer',
   ENOTCONN: 'Transport endpoint is not connected',
   ETIMEDOUT: 'Connection timed out',
+  ECONNREFUSED: 'Connection refused',
   ECANCELED: 'Operation canceled',
 };
 

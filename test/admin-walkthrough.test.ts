@@ -3,11 +3,15 @@
  * the admin view, with the document's names, and compares every `tree` output with the
  * document's, line for line. Then tears down in the document's order and checks the
  * tree is back to the boot state.
+ *
+ * The class is the real venet-tap (src/devices/venet/tap-class.ts), its models observed
+ * by a spy that records the hooks the host calls: a fresh real venet-tap shows exactly
+ * the document's client_mac, enabled, host_mac and ifname.
  */
 import { describe, expect, it } from 'vitest';
-import { VbusHost, VbusError } from '../dist/src/index.js';
+import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
 import { readSeed004, TreeBlock } from './fixtures/seed-004.js';
-import { RecordingModel, venetTapFixture } from './fixtures/venet-tap-fixture.js';
+import { RecordingModel, recordingVenetTap } from './fixtures/venet-tap-fixture.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
 const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
@@ -52,7 +56,7 @@ describe('admin walkthrough (seeds/004)', () => {
     expectTree(host, block(1));
 
     // # modprobe venet-tap
-    host.registerClass(venetTapFixture(models));
+    host.registerClass(recordingVenetTap(models));
     expectTree(host, block(2));
 
     // # mkdir /config/vbus/instances/$(uuidgen)
@@ -81,6 +85,9 @@ describe('admin walkthrough (seeds/004)', () => {
     expectTree(host, block(6));
     expect(models).toHaveLength(1);
     expect(admin.read(`/config/vbus/devices/${DEV}/type`)).toBe('venet-tap\n');
+    // the real class: ifname reports its (not yet opened) endpoint, and it starts disabled
+    expect(admin.read(`/sys/vbus/devices/${DEV}/ifname`)).toBe('udp:127.0.0.1:0\n');
+    expect(admin.read(`/sys/vbus/devices/${DEV}/enabled`)).toBe('0\n');
 
     // ln -s /config/vbus/devices/DEV/ /config/vbus/instances/BUS/
     expect(seed.links).toEqual([{ target: `/config/vbus/devices/${DEV}/`, link: `/config/vbus/instances/${BUS}/` }]);
@@ -138,7 +145,7 @@ describe('admin walkthrough (seeds/004)', () => {
 
   it('the typed API builds the same state as the path view', () => {
     const host = new VbusHost();
-    host.registerClass(venetTapFixture());
+    host.registerClass(venetTapClass);
     const bus = host.createBus(BUS);
     const dev = host.createDevice(DEV);
     host.setType(dev, 'venet-tap');
