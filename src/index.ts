@@ -15,6 +15,7 @@ export * from './guest/index.js';
 export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
+export * from './devices/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());

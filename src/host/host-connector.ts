@@ -37,6 +37,8 @@ interface BusState {
 
 export class HostConnector {
   private readonly states = new Map<Bus, BusState>();
+  /** Attribute-change subscriptions of backend proxies, dropped when the proxy stops. */
+  private readonly attrSubs = new Map<BackendProxy, () => void>();
   private readonly guests = new Map<number, GuestWorker>();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -119,6 +121,8 @@ export class HostConnector {
       const spec = device.deviceClass!.backend!(device);
       const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
       st.proxies.set(id, proxy);
+      // The host model hears attribute writes from the Device; the backend's model hears them through its proxy.
+      this.attrSubs.set(proxy, device.onAttrChange((name, value) => proxy.attrChanged(name, value)));
       model = proxy;
     }
     st.endpoint.addDevice(id, iface, model);
@@ -134,7 +138,7 @@ export class HostConnector {
     if (!st) return;
     if (st.endpoint.deviceIds().includes(link.id)) st.endpoint.removeDevice(link.id);
     const proxy = st.proxies.get(link.id);
-    if (proxy) { st.proxies.delete(link.id); void proxy.stop(); }
+    if (proxy) { st.proxies.delete(link.id); void this.stopProxy(proxy); }
   }
 
   private onMemberLeave(m: Member): void {
@@ -146,11 +150,17 @@ export class HostConnector {
     void g.terminate();
   }
 
+  private stopProxy(proxy: BackendProxy): Promise<unknown> {
+    this.attrSubs.get(proxy)?.();
+    this.attrSubs.delete(proxy);
+    return proxy.stop();
+  }
+
   private async dropBus(bus: Bus): Promise<void> {
     const st = this.states.get(bus);
     if (!st) return;
     this.states.delete(bus);
-    await Promise.all([...st.proxies.values()].map((p) => p.stop()));
+    await Promise.all([...st.proxies.values()].map((p) => this.stopProxy(p)));
     await st.endpoint.release();
   }
 }

@@ -1,0 +1,1 @@
+export * from './venet/index.js';

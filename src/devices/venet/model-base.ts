@@ -1,0 +1,302 @@
+/**
+ * The device side every venet class shares: one {@link VenetPort} per open connection
+ * (its TX, RX and EVENT rings), the QUERY and NEGOTIATE calls, link state driven by the
+ * `enabled` attribute (LINK_UP / LINK_DOWN on each port's EVENT ring; frames sent while
+ * the link is down are consumed and dropped), frame validation, delivery into a port's
+ * RX ring with one commit and one kick per pass, and the counters.
+ *
+ * A subclass says where a frame goes ({@link VenetModelBase.forward}). Everything a
+ * guest wrote is hostile: a frame's length and tag are read once (by the ring core)
+ * and validated before use; a frame's header bytes are read once into locals by the
+ * subclass; payload bytes are opaque and only copied. A corrupt ring makes its port
+ * stop (counted once in `faults`); nothing here throws into the host.
+ *
+ * Platform-neutral: runs in the host thread and in a backend worker.
+ */
+import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
+import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
+import { ERRNO, vbusError } from '../../errors.js';
+import {
+  VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
+  INFO_BYTES, INFO_OFF_CLIENT_MAC, INFO_OFF_HOST_MAC, INFO_OFF_MTU, INFO_OFF_LINK, INFO_OFF_FEATURES_CAP,
+  INFO_OFF_NEGOTIATED, NEGOTIATE_BYTES, VENET_F_ALL, VENET_F_CSUM, VENET_F_TX_DONE, ETH_HEADER_BYTES,
+  FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID, EVENT_BYTES, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP,
+  EVENT_LINK_DOWN, EVENT_TX_DONE,
+} from './abi.js';
+import { applyAttr, configFromAttrs, type VenetConfig } from './config.js';
+import { VenetStats } from './stats.js';
+
+/** What a venet model factory takes (structured-cloneable: it crosses to backend workers). */
+export interface VenetInit {
+  /** Attribute texts at creation (or at placement, for a backend). */
+  attrs: Record<string, string>;
+  /** The device's shared counter block (see stats.ts). */
+  stats: SharedArrayBuffer;
+}
+
+/** One open connection: a port of the device. */
+export class VenetPort {
+  /** Guest -> device frames (the guest's TX ring). */
+  tx: DeviceRxQueue | null = null;
+  /** Device -> guest frames (the guest's RX ring). */
+  rx: DeviceTxQueue | null = null;
+  /** Device -> guest events. */
+  ev: DeviceTxQueue | null = null;
+  negotiated = 0;
+  /** Link state last posted on the EVENT ring (null: none yet). */
+  linkShown: boolean | null = null;
+  /** Records reserved in `rx` and not yet committed (this pass). */
+  pendingRx = 0;
+  /** A ring of this port was found corrupt: the port moves nothing any more. */
+  faulted = false;
+  /** The port's bus memory bytes (cached view). */
+  readonly u8: Uint8Array;
+  constructor(readonly conn: DeviceConnection, readonly index: number) {
+    this.u8 = conn.memory.u8;
+  }
+  /** True once the TX and RX rings exist. */
+  get ready(): boolean { return this.tx !== null && this.rx !== null && !this.faulted; }
+}
+
+/** Outcome of {@link VenetModelBase.deliver}. */
+export const DELIVERED = 0;
+export const NO_ROOM = 1;
+export const DROPPED = 2;
+
+export abstract class VenetModelBase implements ConnectorModel {
+  readonly cfg: VenetConfig;
+  readonly stats: VenetStats;
+  protected readonly ports = new Map<number, VenetPort>();
+  private portSeq = 0;
+  private readonly touched: VenetPort[] = [];
+  private readonly evBuf = new Uint8Array(EVENT_BYTES);
+  private readonly evView = new DataView(this.evBuf.buffer);
+
+  constructor(init: VenetInit) {
+    this.cfg = configFromAttrs(init.attrs);
+    this.stats = new VenetStats(init.stats);
+  }
+
+  /**
+   * Where frames from `src` go: called for each valid frame while the link is up, with
+   * the payload at `src.u8[at .. at+len)` (still in the sender's ring) and its flags.
+   * Call {@link deliver} for each destination. Return NO_ROOM to leave the frame in the
+   * sender's ring (it is offered again when the destination frees space), anything else
+   * to consume it.
+   */
+  protected abstract forward(src: VenetPort, at: number, len: number, flags: number): number;
+
+  /** The MAC the guest of `port` is told in QUERY (default: `client_mac`). */
+  protected portMac(_port: VenetPort): Uint8Array { return this.cfg.clientMac; }
+
+  /** A new port was opened (subclasses keep tables). */
+  protected portOpened(_port: VenetPort): void {}
+  /** A port was closed (subclasses forget what points to it). */
+  protected portClosed(_port: VenetPort): void {}
+
+  // ---- connector hooks ---------------------------------------------------------
+
+  open(conn: DeviceConnection): void {
+    if (conn.version !== VENET_VERSION) {
+      throw vbusError('ENOTSUP', `venet interface version ${conn.version} is not supported (only ${VENET_VERSION})`, { version: conn.version });
+    }
+    const port = new VenetPort(conn, this.portSeq++);
+    this.ports.set(conn.id, port);
+    this.portOpened(port);
+  }
+
+  call(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number {
+    const port = this.ports.get(conn.id);
+    if (!port) return -ERRNO.ENOTCONN;
+    if (func === VENET_FUNC_QUERY) {
+      if (out.length < INFO_BYTES) return -ERRNO.ENOSPC;
+      out.fill(0, 0, INFO_BYTES);
+      const v = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
+      out.set(this.portMac(port), INFO_OFF_CLIENT_MAC);
+      out.set(this.cfg.hostMac, INFO_OFF_HOST_MAC);
+      v.setUint32(INFO_OFF_MTU, this.cfg.mtu, true);
+      v.setUint32(INFO_OFF_LINK, this.cfg.enabled ? 1 : 0, true);
+      v.setUint32(INFO_OFF_FEATURES_CAP, this.cfg.featuresCap, true);
+      v.setUint32(INFO_OFF_NEGOTIATED, port.negotiated, true);
+      return INFO_BYTES;
+    }
+    if (func === VENET_FUNC_NEGOTIATE) {
+      if (payload.length < NEGOTIATE_BYTES || out.length < NEGOTIATE_BYTES) return -ERRNO.EINVAL;
+      // Read the offer once (the guest can still write the slot), then answer in place.
+      const offered = new DataView(payload.buffer, payload.byteOffset, NEGOTIATE_BYTES).getUint32(0, true);
+      const agreed = offered & this.cfg.featuresCap & VENET_F_ALL;
+      port.negotiated = agreed;
+      this.stats.setNegotiated(agreed);
+      new DataView(out.buffer, out.byteOffset, NEGOTIATE_BYTES).setUint32(0, agreed, true);
+      return NEGOTIATE_BYTES;
+    }
+    return -ERRNO.ENOSYS;
+  }
+
+  shm(conn: DeviceConnection, region: ShmRegion): void {
+    const port = this.ports.get(conn.id);
+    if (!port) throw vbusError('ENOTCONN', `no venet port for connection ${conn.id}`, { conn: conn.id });
+    const mem = conn.memory;
+    if (region.queue === VENET_QUEUE_TX && region.kind === SHM_RING_TO_DEVICE && !port.tx) {
+      port.tx = new DeviceRxQueue(mem, region);
+    } else if (region.queue === VENET_QUEUE_RX && region.kind === SHM_RING_TO_GUEST && !port.rx) {
+      port.rx = new DeviceTxQueue(mem, region);
+    } else if (region.queue === VENET_QUEUE_EVENT && region.kind === SHM_RING_TO_GUEST && !port.ev) {
+      port.ev = new DeviceTxQueue(mem, region);
+      this.showLink(port); // the first event says the current link state
+    } else {
+      throw vbusError('EINVAL', `venet queue ${region.queue} of kind ${region.kind} is not part of the ABI (or set up twice)`, { queue: region.queue, kind: region.kind });
+    }
+  }
+
+  poll(conn: DeviceConnection): number {
+    const port = this.ports.get(conn.id);
+    if (!port) return 0;
+    let n = 0;
+    try {
+      n = this.pump(port);
+    } catch {
+      // A model bug must not reach the host: fail this port only.
+      if (!port.faulted) { port.faulted = true; this.stats.faults++; }
+    }
+    this.stats.flush();
+    return n;
+  }
+
+  close(conn: DeviceConnection): void {
+    const port = this.ports.get(conn.id);
+    if (!port) return;
+    this.ports.delete(conn.id);
+    this.portClosed(port);
+  }
+
+  attrChanged(name: string, value: string): void {
+    applyAttr(this.cfg, name, value);
+    if (name === 'enabled') for (const p of this.ports.values()) this.showLink(p);
+  }
+
+  release(): void { this.ports.clear(); }
+
+  // ---- data path ---------------------------------------------------------------
+
+  /**
+   * One pass for `port` (subclasses may pump several ports per poll): posts a pending
+   * link change, moves the frames waiting in its TX ring, commits what was delivered.
+   */
+  protected pump(port: VenetPort): number {
+    if (port.linkShown !== this.cfg.enabled) this.showLink(port);
+    const n = this.drainTx(port);
+    this.commitTouched();
+    return n;
+  }
+
+  /** Takes frames from `port`'s TX ring; returns how many it consumed. */
+  protected drainTx(port: VenetPort): number {
+    if (!port.ready) return 0;
+    const q = port.tx!;
+    const ring = q.ring;
+    const stats = this.stats;
+    const maxFrame = this.cfg.mtu + ETH_HEADER_BYTES;
+    const flagsOk = (port.negotiated & VENET_F_CSUM) !== 0 ? FRAME_F_CSUM_PARTIAL : 0;
+    const up = this.cfg.enabled;
+    let n = 0;
+    for (;;) {
+      const len = ring.peek();
+      if (len < 0) {
+        if (ring.faulted) this.fault(port);
+        break;
+      }
+      const at = ring.peekOffset;
+      const flags = ring.tag;
+      if (!up || len < ETH_HEADER_BYTES || len > maxFrame || (flags & ~flagsOk) !== 0) {
+        stats.drops++; // link down, runt, oversize, or flags not negotiated
+      } else {
+        stats.rxFrames++;
+        stats.rxBytes += len;
+        if (this.forward(port, at, len, flags) === NO_ROOM) {
+          stats.rxFrames--; // offered again later
+          stats.rxBytes -= len;
+          ring.rewind();
+          break;
+        }
+      }
+      if (ring.release() < 0) { this.fault(port); break; } // after the frame was copied out
+      n++;
+    }
+    if (n > 0) {
+      q.kickSpace();
+      if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
+    }
+    return n;
+  }
+
+  /**
+   * Copies a frame from `src.u8[at .. at+len)` into `dst`'s RX ring (reserved now,
+   * committed at the end of the pass). Returns DELIVERED, NO_ROOM (ring full) or DROPPED
+   * (the port is down, faulted, or its ring can never hold the frame).
+   */
+  protected deliver(dst: VenetPort, src: Uint8Array, at: number, len: number, flags: number): number {
+    if (!dst.ready) return DROPPED;
+    const ring = dst.rx!.ring;
+    if (len > ring.maxPayload) return DROPPED;
+    // Flags a receiver sees: DATA_VALID only if it negotiated checksum offload (the frame
+    // never left shared memory, so there is nothing to verify).
+    const tag = (dst.negotiated & VENET_F_CSUM) !== 0 && (flags & FRAME_F_CSUM_PARTIAL) !== 0 ? FRAME_F_DATA_VALID : 0;
+    const to = ring.reserve(len, tag);
+    if (to < 0) {
+      if (ring.faulted) { this.fault(dst); return DROPPED; }
+      return NO_ROOM;
+    }
+    const u8 = dst.u8;
+    if (u8 === src) u8.copyWithin(to, at, at + len);
+    else u8.set(src.subarray(at, at + len), to); // across buses: a copy, never shared memory
+    if (dst.pendingRx++ === 0) this.touched.push(dst);
+    this.stats.txFrames++;
+    this.stats.txBytes += len;
+    return DELIVERED;
+  }
+
+  /** Publishes every port's delivered frames with one commit and one kick each. */
+  protected commitTouched(): void {
+    const t = this.touched;
+    for (let i = 0; i < t.length; i++) {
+      const p = t[i]!;
+      p.pendingRx = 0;
+      if (p.faulted || !p.rx) continue;
+      if (p.rx.ring.commit() < 0) { this.fault(p); continue; }
+      p.rx.kick();
+    }
+    t.length = 0;
+  }
+
+  /** Marks `port` faulted (counted once). */
+  protected fault(port: VenetPort): void {
+    if (port.faulted) return;
+    port.faulted = true;
+    this.stats.faults++;
+  }
+
+  /** Posts LINK_UP or LINK_DOWN if the port has not been told the current state. */
+  private showLink(port: VenetPort): void {
+    const up = this.cfg.enabled;
+    if (port.linkShown === up || !port.ev) return;
+    if (this.postEvent(port, up ? EVENT_LINK_UP : EVENT_LINK_DOWN, 0)) port.linkShown = up;
+    this.stats.flush();
+  }
+
+  /** Pushes one event record, kicks the EVENT and RX signals. False if it did not fit. */
+  protected postEvent(port: VenetPort, code: number, arg: number): boolean {
+    const ev = port.ev;
+    if (!ev || port.faulted) return false;
+    this.evView.setUint32(EVENT_OFF_CODE, code, true);
+    this.evView.setUint32(EVENT_OFF_ARG, arg >>> 0, true);
+    const st = ev.ring.push(this.evBuf, 0);
+    if (st < 0) {
+      if (ev.ring.faulted) this.fault(port);
+      return false;
+    }
+    ev.kick();
+    port.rx?.kick(); // drivers wait on the RX signal alone (see abi.ts)
+    return true;
+  }
+}
