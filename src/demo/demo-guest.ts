@@ -185,5 +185,7 @@ export function runDemoGuest(guest: Guest): void {
       guest.exit(0);
     });
   });
-  log('info', `joined bus ${guest.boot.busName} as member ${guest.boot.memberId}`);
+  // Which kind of thread this is, for the log: a browser's WorkerGlobalScope or a Node worker thread.
+  const where = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'function' ? 'a module Web Worker' : 'a Node worker thread';
+  log('info', `joined bus ${guest.boot.busName} as member ${guest.boot.memberId} in ${where}`);
 }
