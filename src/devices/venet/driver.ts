@@ -173,6 +173,15 @@ export class VenetDriver {
     return () => { this.frameListeners.delete(fn); };
   }
 
+  /**
+   * Adds a frame listener without starting the async loop, for a worker that drives
+   * {@link poll} and {@link waitSync} itself. Returns a function that removes it.
+   */
+  listen(fn: FrameListener): () => void {
+    this.frameListeners.add(fn);
+    return () => { this.frameListeners.delete(fn); };
+  }
+
   /** Adds a link listener (called on every LINK_UP / LINK_DOWN). Starts the async loop. */
   onLink(fn: LinkListener): () => void {
     this.linkListeners.add(fn);
@@ -282,6 +291,7 @@ export class VenetDriver {
     if (this.looping || this.closed) return;
     this.looping = true;
     void (async () => {
+      await Promise.resolve(); // listeners added in the same tick see the first events too
       const w = this.rx.data;
       while (!this.closed) {
         w.disable(); // step a: consume the wake-up, then drain

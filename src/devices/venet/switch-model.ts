@@ -56,8 +56,9 @@ export class VenetSwitchModel extends VenetModelBase {
   /** Learned table as text lines `mac port` (for the admin). */
   fdbText(): string {
     const lines: string[] = [];
+    const now = this.now();
     for (const [k, e] of this.fdb) {
-      if (this.t - e.seen > this.ageingMs) continue;
+      if (now - e.seen > this.ageingMs) continue;
       lines.push(`${k.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:')} ${e.port.conn.busName}:${e.port.conn.memberId}`);
     }
     return lines.sort().join('\n');

@@ -1,0 +1,35 @@
+// Shared setup for the venet tests: a host with the venet classes, and a scripted guest
+// running test/fixtures/guest-venet.mjs (the real guest driver) on a bus.
+import { VbusHost, registerVenetClasses, type Bus } from '../../dist/src/index.js';
+import { drive, type Scripted } from './scripted.js';
+
+export const VENET_GUEST_URL = new URL('../fixtures/guest-venet.mjs', import.meta.url);
+
+export function venetHost(): VbusHost {
+  const host = new VbusHost();
+  registerVenetClasses(host);
+  return host;
+}
+
+/** Spawns a venet guest on `bus`, waits for it to be ready, opens device `dev`. */
+export async function venetGuest(host: VbusHost, bus: Bus, dev = 0, opts: Record<string, unknown> = {}): Promise<Scripted & { mac: string; mtu: number; link: boolean }> {
+  const g = drive(host.spawnGuest(bus, VENET_GUEST_URL));
+  await g.waitEvent((e) => e.event === 'ready');
+  const r = await g.cmd('open', { dev, opts });
+  if (!r.ok) throw new Error(`open failed: ${r.error} ${r.message}`);
+  return Object.assign(g, { mac: r.mac as string, mtu: r.mtu as number, link: r.link as boolean });
+}
+
+/** Reads a counter attribute as a number. */
+export function counter(host: VbusHost, dev: string, name: string): number {
+  return Number(host.admin.read(`/config/vbus/devices/${dev}/${name}`));
+}
+
+/** Polls `fn` until it returns true (for counters the device flushes after a pass). */
+export async function eventually(fn: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
