@@ -7,6 +7,8 @@ import { installPlatform } from './platform/index.js';
 import { nodePlatform } from './platform/node.js';
 import { createNodeBackendRunner } from './platform/node-backend.js';
 import { installBackendRunner } from './connector/backend/runner.js';
+import { nodeVdiskFiles } from './platform/node-vdisk-file.js';
+import { installVdiskFiles } from './devices/vdisk/store-registry.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -15,6 +17,8 @@ export * from './guest/index.js';
 export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
+export * from './devices/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());
+installVdiskFiles(nodeVdiskFiles);
