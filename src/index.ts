@@ -7,6 +7,8 @@ import { installPlatform } from './platform/index.js';
 import { nodePlatform } from './platform/node.js';
 import { createNodeBackendRunner } from './platform/node-backend.js';
 import { installBackendRunner } from './connector/backend/runner.js';
+import { nodeVdiskFiles } from './platform/node-vdisk-file.js';
+import { installVdiskFiles } from './devices/vdisk/store-registry.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -19,3 +21,4 @@ export * from './devices/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());
+installVdiskFiles(nodeVdiskFiles);

@@ -1,1 +1,2 @@
 export * from './venet/index.js';
+export * from './vdisk/index.js';
