@@ -15,5 +15,6 @@ export * from './guest/index.js';
 export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
+export * from './devices/index.js';
 
 installPlatform(browserPlatform);

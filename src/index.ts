@@ -7,6 +7,8 @@ import { installPlatform } from './platform/index.js';
 import { nodePlatform } from './platform/node.js';
 import { createNodeBackendRunner } from './platform/node-backend.js';
 import { installBackendRunner } from './connector/backend/runner.js';
+import { checkNodeEndpoint, NODE_CONSOLE_KINDS, openNodeEndpoint } from './platform/node-vconsole.js';
+import { installConsoleEndpoints } from './devices/vconsole/endpoint.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -15,6 +17,8 @@ export * from './guest/index.js';
 export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
+export * from './devices/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());
+installConsoleEndpoints(openNodeEndpoint, checkNodeEndpoint, NODE_CONSOLE_KINDS);

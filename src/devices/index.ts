@@ -1,0 +1,2 @@
+export * from './vconsole/index.js';
+export * from './vrng/index.js';
