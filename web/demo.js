@@ -183,11 +183,11 @@ function tick() {
   demo.last = s;
   demo.samples++;
   plots.frames.push([s.guestFramesPerSec]);
-  plots.calls.push([s.callsPerSec]);
+  plots.calls.push([s.callsPerSec, s.diskOpsPerSec]);
   plots.occ.push([s.occupancy * 100, s.maxOccupancy * 100]);
   plots.sig.push([s.raisedPerSec, s.suppressedPerSec]);
   $('v-frames').textContent = fmt(s.guestFramesPerSec);
-  $('v-calls').textContent = fmt(s.callsPerSec);
+  $('v-calls').textContent = `${fmt(s.callsPerSec)} / ${fmt(s.diskOpsPerSec)}`;
   $('v-occ').textContent = `${(s.occupancy * 100).toFixed(0)} % / ${(s.maxOccupancy * 100).toFixed(0)} %`;
   $('v-sig').textContent = `${fmt(s.raisedPerSec)} / ${fmt(s.suppressedPerSec)}`;
   const lines = lab.consoleLines.slice(-12).map((c) => `${c.device}> ${c.line}`).join('\n');
@@ -227,7 +227,7 @@ async function main() {
   $('live').hidden = false;
   plots = {
     frames: new Plot($('plot-frames'), ['frames/s']),
-    calls: new Plot($('plot-calls'), ['calls/s']),
+    calls: new Plot($('plot-calls'), ['calls/s', 'disk ops/s']),
     occ: new Plot($('plot-occ'), ['all rings %', 'fullest %'], { percent: true }),
     sig: new Plot($('plot-sig'), ['raised/s', 'suppressed/s']),
   };

@@ -6,7 +6,8 @@
  *  - virtual-ethernet: sends frames in batches (broadcast until it has heard a peer,
  *    then unicast to the last sender, so a switch learns and forwards) and counts what
  *    it receives;
- *  - virtual-block: writes a seeded pattern, reads it back and compares;
+ *  - virtual-block: keeps several write / read-back / compare chains in flight, each on
+ *    its own stripe of the disk (so the device batches requests and completions);
  *  - virtual-console: writes a status line twice a second;
  *  - virtual-entropy: reads 64 bytes ten times a second.
  *
@@ -20,7 +21,7 @@ import { VbusError } from '../errors.js';
 import { macrotask } from '../connector/macrotask.js';
 import { ETH_OFF_SRC, ETH_OFF_TYPE, ETH_ALEN, ETH_HEADER_BYTES, macToText } from '../devices/venet/abi.js';
 import {
-  VENET_INTERFACE, BLOCK_INTERFACE, CONSOLE_INTERFACE, ENTROPY_INTERFACE,
+  VENET_INTERFACE, VDISK_INTERFACE, CONSOLE_INTERFACE, ENTROPY_INTERFACE,
   openNet, openBlock, openConsole, openEntropy,
 } from './guest-devices.js';
 import { emptyCounters, type DemoGuestData, type GuestToHost, type HostToGuest } from './guest-protocol.js';
@@ -29,6 +30,9 @@ import { emptyCounters, type DemoGuestData, type GuestToHost, type HostToGuest }
 const DEMO_ETHERTYPE = 0x88b5;
 /** Marker at the start of a demo frame's payload. */
 const DEMO_MARK = 0x76627573; // 'vbus'
+
+/** Write / read-back chains a disk task keeps in flight. */
+const DISK_CHAINS = 8;
 
 interface Task { stop(): void; done: Promise<void> }
 
@@ -123,23 +127,27 @@ export function runDemoGuest(guest: Guest): void {
     remove(dev) { log('remove', `${dev.type} #${dev.id}: removed`, dev); return stopTask(dev.id); },
   });
 
-  guest.driver(BLOCK_INTERFACE, {
+  guest.driver(VDISK_INTERFACE, {
     probe(dev) {
       const disk = openBlock(guest, dev.id);
-      log('probe', `${dev.type} #${dev.id}: ${disk.sectors} sectors of ${disk.sectorBytes} bytes`, dev);
+      log('probe', `${dev.type} #${dev.id}: ${disk.capacity} bytes in blocks of ${disk.blockSize}`, dev);
       start(dev, async (alive) => {
-        const count = Math.min(8, disk.maxSectors);
-        const buf = new Uint8Array(count * disk.sectorBytes);
-        while (alive()) {
-          const lba = random() % (disk.sectors - count + 1);
-          for (let i = 0; i < buf.length; i += 4) new DataView(buf.buffer).setUint32(i, random());
-          disk.write(lba, buf);
-          counters.diskWrites++;
-          const back = disk.read(lba, count);
-          counters.diskReads++;
-          if (back.length !== buf.length || back.some((b, i) => b !== buf[i])) counters.diskMismatches++;
-          await macrotask();
-        }
+        const chunk = Math.max(disk.blockSize, 4096);
+        const stripe = Math.floor(disk.capacity / DISK_CHAINS / chunk); // chunks per chain's stripe
+        const chain = async (c: number): Promise<void> => {
+          const buf = new Uint8Array(chunk);
+          const view = new DataView(buf.buffer);
+          while (alive()) {
+            const offset = (c * stripe + (random() % stripe)) * chunk;
+            for (let i = 0; i < buf.length; i += 4) view.setUint32(i, random());
+            await disk.write(offset, buf);
+            counters.diskWrites++;
+            const back = await disk.read(offset, chunk);
+            counters.diskReads++;
+            if (back.length !== buf.length || back.some((b, i) => b !== buf[i])) counters.diskMismatches++;
+          }
+        };
+        await Promise.all(Array.from({ length: DISK_CHAINS }, (_, c) => chain(c)));
       }, () => disk.close());
     },
     remove(dev) { log('remove', `${dev.type} #${dev.id}: removed`, dev); return stopTask(dev.id); },
@@ -151,7 +159,7 @@ export function runDemoGuest(guest: Guest): void {
       log('probe', `${dev.type} #${dev.id}: console open`, dev);
       start(dev, async (alive) => {
         while (alive()) {
-          con.write(`${name}: frames tx ${counters.framesTx} rx ${counters.framesRx}, disk ${counters.diskWrites}w/${counters.diskReads}r, entropy ${counters.rngBytes} B\n`);
+          await con.write(`${name}: frames tx ${counters.framesTx} rx ${counters.framesRx}, disk ${counters.diskWrites}w/${counters.diskReads}r, entropy ${counters.rngBytes} B\n`);
           counters.consoleLines++;
           await sleep(500);
         }
@@ -166,7 +174,7 @@ export function runDemoGuest(guest: Guest): void {
       log('probe', `${dev.type} #${dev.id}: entropy source open`, dev);
       start(dev, async (alive) => {
         while (alive()) {
-          counters.rngBytes += rng.read(64).length;
+          counters.rngBytes += (await rng.read(64)).length;
           await sleep(100);
         }
       }, () => rng.close());

@@ -10,7 +10,7 @@ import type { GuestWorker } from '../connector/spawn-guest.js';
 import { vbusError } from '../errors.js';
 import { DEMO_CLASSES } from './device-set.js';
 import { DeviceProbe, instrumentClass, type RingReading } from './instrument.js';
-import { onConsoleLine } from './standins/console.js';
+import { ConsoleModel } from '../devices/vconsole/index.js';
 import { emptyCounters, type DemoGuestCounters, type DemoGuestData, type GuestToHost } from './guest-protocol.js';
 
 /** Default bus memory: room for a few guests' rings (64 KiB x 3 per venet device) and call slots. */
@@ -105,20 +105,35 @@ export class DemoLab {
 
   createBus(name: string, memoryBytes = LAB_BUS_BYTES): void { this.host.createBus(name, { memoryBytes }); }
 
-  /** Creates a device of class `type`, with optional attribute values. On failure nothing is left behind. */
+  /**
+   * Creates a device of class `type` with the demo's defaults for the class, then
+   * `attrs`. On failure nothing is left behind.
+   */
   createDevice(name: string, type: string, attrs: Record<string, string> = {}): void {
     this.host.createDevice(name);
     try {
       this.host.setType(name, type);
-      for (const [k, v] of Object.entries(attrs)) this.host.device(name)!.setAttr(k, v);
+      const defaults = DEMO_CLASSES.find((c) => c.spec.name === type)?.defaults ?? {};
+      for (const [k, v] of Object.entries({ ...defaults, ...attrs })) this.host.device(name)!.setAttr(k, v);
     } catch (e) {
       this.host.destroyDevice(name);
       throw e;
     }
-    const dev = this.host.device(name)!;
-    onConsoleLine(dev, (line) => {
-      this.consoleLines.push({ device: name, line });
-      if (this.consoleLines.length > 200) this.consoleLines.shift();
+    const model = this.host.device(name)!.model;
+    if (model instanceof ConsoleModel) this.watchConsole(name, model);
+  }
+
+  /** Collects what guests write to a console (its memory endpoint) as lines. */
+  private watchConsole(device: string, model: ConsoleModel): void {
+    const decoder = new TextDecoder();
+    let partial = '';
+    model.onOutput((bytes) => {
+      const parts = (partial + decoder.decode(bytes, { stream: true })).split('\n');
+      partial = parts.pop()!.slice(-4096); // a guest that never ends a line cannot grow this without bound
+      for (const line of parts) {
+        this.consoleLines.push({ device, line });
+        if (this.consoleLines.length > 200) this.consoleLines.shift();
+      }
     });
   }
 

@@ -71,7 +71,7 @@ export async function runTopology(opts: TopologyOptions): Promise<TopologyResult
   lab.createBus('left');
   lab.createBus('right');
   lab.createDevice('sw0', 'venet-switch');
-  lab.createDevice('disk0', 'vdisk', { size_mb: '8' });
+  lab.createDevice('disk0', 'vdisk');
   lab.createDevice('con0', 'vconsole');
   lab.createDevice('rng0', 'vrng');
   lab.link('left', 'sw0');
