@@ -32,6 +32,15 @@ afterAll(async () => { await browser?.close(); });
 
 async function open(url: string) {
   const page = await browser.context.newPage();
+  // Count the page's (main thread's) Atomics waits: the host must only ever use waitAsync.
+  await page.addInitScript(() => {
+    const counts = { wait: 0, waitAsync: 0 };
+    (window as unknown as { atomicsCounts: typeof counts }).atomicsCounts = counts;
+    const wait = Atomics.wait;
+    const waitAsync = Atomics.waitAsync;
+    Atomics.wait = ((...a: Parameters<typeof Atomics.wait>) => { counts.wait++; return wait(...a); }) as typeof Atomics.wait;
+    Atomics.waitAsync = ((...a: Parameters<typeof Atomics.waitAsync>) => { counts.waitAsync++; return waitAsync(...a); }) as typeof Atomics.waitAsync;
+  });
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -121,6 +130,11 @@ describe('demo page in Chromium', () => {
       expect(c.log.filter((l) => l.event === 'error')).toEqual([]);
 
       await page.screenshot({ path: 'test-results/browser-demo-unlinked.png', fullPage: true });
+
+      // The host side never blocked the page: no Atomics.wait on the main thread, many waitAsync.
+      const waits = await page.evaluate(() => (window as unknown as { atomicsCounts: { wait: number; waitAsync: number } }).atomicsCounts);
+      expect(waits.wait).toBe(0);
+      expect(waits.waitAsync).toBeGreaterThan(10);
 
       // Stop a guest from the page: it closes its devices and exits 0.
       await page.click('button[data-action="stop-guest"][data-guest="guest-left"]');

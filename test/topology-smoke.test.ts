@@ -1,7 +1,7 @@
 // `npm start`'s topology as CI runs it: a short run exits 0, prints the measured rates
 // (non-zero frames across the switch, calls and disk I/O) and the /sys/vbus tree with
 // both buses, the switch linked to both and each guest a member.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -43,6 +43,33 @@ describe('topology (npm start)', () => {
     // The progress display ran (non-TTY: one line every 2 s).
     expect(out).toMatch(/frames\/s \| [\d,]+ calls\/s/);
   }, 90_000);
+
+  it('--serve serves the demo page with COOP/COEP instead, and stops on SIGTERM with exit 0', async () => {
+    const child = spawn(process.execPath, [script, '--serve', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        let text = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (c: string) => {
+          text += c;
+          const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(text);
+          if (m) resolveUrl(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code} before serving: ${text}`)));
+      });
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      expect(await res.text()).toContain('<script type="module" src="./demo.js">');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      }
+    }
+  }, 60_000);
 
   it('refuses a bad --duration with a message naming it, exit 1', () => {
     const r = spawnSync(process.execPath, [script, '--duration', 'soon'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
