@@ -171,6 +171,24 @@ describe('vconsole: memory endpoint through the typed host API', () => {
   });
 });
 
+describe('vconsole: a hostile guest', () => {
+  it('bad tags and empty records are counted as drops; a scribbled ring faults that device only, never the host', async () => {
+    const { host, bus, dev, model } = setup();
+    const g = drive(host.spawnGuest(bus, GUEST_URL));
+    await g.waitEvent((e) => e.event === 'ready');
+    expect(await g.cmd('rawConsole', { dev: 0, records: [[7, 'evil'], [0, ''], [0, 'ok'], [1, 'eof-is-input-only'], [0, '!']] })).toMatchObject({ ok: true });
+    await expect.poll(() => new TextDecoder().decode(model.hostRead()), { timeout: 10_000 }).toBe('ok!');
+    expect(dev.attr('drops')).toBe('3');
+    expect(dev.attr('tx_bytes')).toBe('3');
+    expect(await g.cmd('scribble')).toMatchObject({ ok: true });
+    await expect.poll(() => dev.attr('state'), { timeout: 10_000 }).toMatch(/^error: output ring fault/);
+    expect(dev.attr('drops')).toBe('4');
+    // the host and the rest of the console still work: input is still accepted
+    await model.hostWrite('still here');
+    expect(model.pendingInput).toBe(0);
+  });
+});
+
 describe('vconsole: real pipes', () => {
   it('a FIFO pair with cat on the far side: 1 MiB each way, byte-exact and in order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vcon-'));
@@ -198,6 +216,21 @@ describe('vconsole: real pipes', () => {
     expect(await reading).toMatchObject({ ok: true, got: bytes, firstBad: -1 });
     expect(dev.attr('tx_bytes')).toBe(String(bytes));
     expect(dev.attr('rx_bytes')).toBe(String(bytes));
+  });
+});
+
+describe('vconsole: stdio of a real process', () => {
+  it('a host process with endpoint stdio: what we write to its stdin the guest echoes to its stdout', async () => {
+    const child = spawn(process.execPath, [new URL('./fixtures/vconsole-stdio-host.mjs', import.meta.url).pathname, String(200_000)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(() => child.kill());
+    const data = stream(51, 200_000);
+    const back = collect(child.stdout!, data.length);
+    child.stdin!.write(Buffer.from(data));
+    const got = await back;
+    expect(got.length).toBe(data.length);
+    expect(firstDiff(got, data)).toBe(-1);
+    child.stdin!.end();
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0);
   });
 });
 

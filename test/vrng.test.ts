@@ -178,3 +178,15 @@ describe('vrng: entropy stays private to the bus that consumes it', () => {
     expect((await gB.cmd('rngRaw', { n: 1000 })).k).toBe(1000);
   });
 });
+
+describe('vrng: a hostile or confused guest', () => {
+  it('short payloads, unknown functions and other versions are refused with errno values, state unchanged', async () => {
+    const { host, bus, model } = setup(['r']);
+    const g = await rngGuest(host, bus[0]!);
+    expect((await g.cmd('rngForge', { func: 1, len: 3 })).k).toBe(-22);
+    expect((await g.cmd('rngForge', { func: 99, len: 4 })).k).toBe(-38);
+    expect((await g.cmd('rngForge', { func: 1, len: 4 })).k).toBe(0); // n = 0: nothing asked, nothing served
+    expect(await g.cmd('openVersion', { dev: 0, version: 2 })).toMatchObject({ opened: false, code: 'ENOTSUP' });
+    expect(model.busStats('r')!.bytesServed).toBe(0);
+  });
+});

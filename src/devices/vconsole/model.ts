@@ -82,7 +82,7 @@ export class ConsoleModel implements DeviceModel {
 
   /** Input bytes waiting for room in the guest's ring (or for a guest). */
   get pendingInput(): number {
-    let n = -this.pendingAt;
+    let n = 0 - this.pendingAt; // not -pendingAt: that is -0 when empty
     for (const c of this.pending) n += c.length;
     return n;
   }
