@@ -13,7 +13,9 @@
  */
 import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
 import { vbusError } from '../../errors.js';
+import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { Status } from '../../core/status.js';
+import type { RingConsumer } from '../../core/ring.js';
 import type { Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
@@ -47,6 +49,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   private writeChain: Promise<void> = Promise.resolve();
   private writesInFlight = 0;
   private readChain: Promise<unknown> = Promise.resolve();
+  /** Times a write waited for ring space / a read waited for data, and waits that ran out their slice. */
+  readonly stats = { writeWaits: 0, readWaits: 0, slices: 0 };
   private rs: ReadableStream<Uint8Array> | undefined;
   private ws: WritableStream<Uint8Array | string> | undefined;
 
@@ -87,7 +91,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       const w = this.out.space;
       w.enable(); // then re-check, so space freed between our FULL and the enable is not missed
       const again = this.pushSome(bytes, at);
-      if (again === 0) w.waitSync(WAIT_SLICE_MS);
+      if (again === 0) { this.stats.writeWaits++; if (w.waitSync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++; }
       w.disable();
       at += again;
     }
@@ -102,7 +106,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       const w = this.out.space;
       w.enable(); // then re-check, so space freed between our FULL and the enable is not missed
       const again = this.pushSome(bytes, at);
-      if (again === 0) await w.waitAsync(WAIT_SLICE_MS);
+      if (again === 0) { this.stats.writeWaits++; if (await w.waitAsync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++; }
       w.disable();
       at += again;
     }
@@ -157,7 +161,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       w.enable(); // step b, then re-check (step c): data published before the enable is seen
       const again = this.tryRead();
       if (again !== undefined) { w.disable(); return again; }
-      await w.waitAsync(WAIT_SLICE_MS);
+      this.stats.readWaits++;
+      if (await w.waitAsync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++;
       w.disable();
     }
   }
@@ -170,6 +175,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
     const parts: Uint8Array[] = [];
     let total = 0;
     let sawEof = false;
+    const headBefore = headOf(ring);
     while (total < this.readMax) {
       const len = ring.peek();
       if (len < 0) {
@@ -182,7 +188,10 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       total += len;
     }
     if (parts.length === 0 && !sawEof) {
-      if (ring.used() > 0) { ring.release(); this.inp.kick(); } // only skipped records were peeked
+      ring.release(); // skipped records, if any
+      // A peek that found only a wrap pad released it itself: the device may be waiting
+      // for exactly that space, so tell it whenever HEAD moved.
+      if (headOf(ring) !== headBefore) this.inp.kick();
       return undefined;
     }
     ring.release();
@@ -240,6 +249,11 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
     if (this.closed) throw vbusError('EBADF', `console ${this.conn.deviceId} is closed`);
     if (!this.conn.isOpen) throw vbusError('ENODEV', `console ${this.conn.deviceId} is gone`);
   }
+}
+
+/** The consumer's published index (HEAD) of a ring. */
+function headOf(ring: RingConsumer): number {
+  return Atomics.load(ring.bus.u32, (ring.offset + RING_OFF_HEAD) >> 2); // acquire-free read of our own index
 }
 
 function join(parts: Uint8Array[], total: number): Uint8Array {

@@ -15,7 +15,9 @@
  * reader. Input that arrives while no guest is connected waits for the next one.
  * Host-thread placement only: endpoints are event-loop objects (streams, sockets).
  */
+import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { vbusError } from '../../errors.js';
+import { macrotask } from '../../connector/macrotask.js';
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
 import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import type { DeviceModel } from '../../host/device-model.js';
@@ -54,6 +56,7 @@ export class ConsoleModel implements DeviceModel {
   private failed = false;
   private flushing = false;
   private draining = false;
+  private recheck = false;
   private readonly sink: EndpointSink;
 
   constructor(endpoint = 'memory') {
@@ -79,7 +82,7 @@ export class ConsoleModel implements DeviceModel {
 
   /** Input bytes waiting for room in the guest's ring (or for a guest). */
   get pendingInput(): number {
-    let n = -this.pendingAt;
+    let n = 0 - this.pendingAt; // not -pendingAt: that is -0 when empty
     for (const c of this.pending) n += c.length;
     return n;
   }
@@ -145,7 +148,9 @@ export class ConsoleModel implements DeviceModel {
 
   poll(conn: DeviceConnection): number {
     if (conn !== this.conn) return 0;
-    return this.drainOutput() + this.flushInput();
+    const n = this.drainOutput() + this.flushInput();
+    this.recheckLater();
+    return n;
   }
 
   close(conn: DeviceConnection): void {
@@ -178,6 +183,8 @@ export class ConsoleModel implements DeviceModel {
     this.draining = true;
     const ring = q.ring;
     const u8 = q.ring.bus.u8;
+    const headIdx = (ring.offset + RING_OFF_HEAD) >> 2;
+    const headBefore = Atomics.load(ring.bus.u32, headIdx); // our own index: plain snapshot
     let n = 0;
     for (;;) {
       const len = ring.peek();
@@ -194,7 +201,10 @@ export class ConsoleModel implements DeviceModel {
       try { more = this.ep.write(chunk); } catch (e) { this.sink.failed(e as Error); }
       if (!more) { this.outBlocked = true; break; }
     }
-    if (n > 0 && this.outRing) { ring.release(); q.kickSpace(); }
+    if (n > 0 && this.outRing) ring.release();
+    // Also when nothing was taken: a peek that met only a wrap pad released it itself, and
+    // the guest may be waiting for exactly that space.
+    if (Atomics.load(ring.bus.u32, headIdx) !== headBefore) q.kickSpace();
     this.draining = false;
     return n;
   }
@@ -214,6 +224,7 @@ export class ConsoleModel implements DeviceModel {
         const at = ring.reserve(len, TAG_DATA);
         if (at < 0) {
           if (ring.faulted) { this.counters.drops++; this.inRing = null; this.epState = `error: input ring fault (${ring.fault})`; }
+          else q.kick(); // FULL may have published a wrap pad alone: the guest must consume it
           break;
         }
         ring.bus.u8.set(c.subarray(this.pendingAt, this.pendingAt + len), at);
@@ -233,6 +244,26 @@ export class ConsoleModel implements DeviceModel {
       this.ep?.resume(); // may call input() again: flushInput runs anew
     }
     return n;
+  }
+
+  /**
+   * The runtime polls from one watcher per ring, each with its signal disabled while it
+   * polls, and re-checks after re-enabling only when it got work from a guest-to-device
+   * ring. Both of this model's rings are handled by every poll, so a guest's signal can
+   * land on a watcher that is busy with the other ring (its notification disabled) and
+   * be dropped: the guest drained the input ring, or wrote output that this poll had
+   * already missed. One re-check after the watchers re-enabled (a macrotask later)
+   * covers both; it does not re-arm itself.
+   */
+  private recheckLater(): void {
+    if (this.recheck) return;
+    this.recheck = true;
+    void macrotask().then(() => {
+      this.recheck = false;
+      if (!this.conn) return;
+      this.drainOutput();
+      this.flushInput();
+    });
   }
 
   private switchEndpoint(spec: string): void {
