@@ -9,6 +9,10 @@ import { createNodeBackendRunner } from './platform/node-backend.js';
 import { installBackendRunner } from './connector/backend/runner.js';
 import { createNodeTapTransport } from './platform/node-venet-tap.js';
 import { installTapTransport } from './devices/venet/tap-transport.js';
+import { nodeVdiskFiles } from './platform/node-vdisk-file.js';
+import { installVdiskFiles } from './devices/vdisk/store-registry.js';
+import { checkNodeEndpoint, NODE_CONSOLE_KINDS, openNodeEndpoint } from './platform/node-vconsole.js';
+import { installConsoleEndpoints } from './devices/vconsole/endpoint.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -22,3 +26,5 @@ export * from './devices/index.js';
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());
 installTapTransport(createNodeTapTransport);
+installVdiskFiles(nodeVdiskFiles);
+installConsoleEndpoints(openNodeEndpoint, checkNodeEndpoint, NODE_CONSOLE_KINDS);

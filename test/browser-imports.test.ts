@@ -12,13 +12,17 @@ const served = (urlPath: string) => servedFile(root, urlPath);
 
 describe('browser import graph', () => {
   it('reaches no node: module and no bare package name from the page, its worker or dist/src/browser.js', () => {
-    const g = walkBrowserGraph(['/app.js', '/echo-worker.js', '/dist/src/browser.js'], served);
+    const g = walkBrowserGraph(['/app.js', '/echo-worker.js', '/demo.js', '/demo-guest.js', '/dist/src/browser.js'], served);
     expect(g.problems).toEqual([]);
     // The walk really went through the runtime (not just the roots).
     expect(g.visited).toContain('/dist/src/platform/browser.js');
     expect(g.visited).toContain('/dist/src/core/ring.js');
     expect(g.visited).toContain('/dist/assembly/layout/ring.js');
     expect(g.visited).toContain('/dist/src/demo/echo-guest.js');
+    expect(g.visited).toContain('/dist/src/demo/lab.js');
+    expect(g.visited).toContain('/dist/src/demo/demo-guest.js');
+    expect(g.visited).toContain('/dist/src/devices/venet/switch-model.js');
+    expect(g.visited).not.toContain('/dist/src/demo/topology.js');
     expect(g.visited).not.toContain('/dist/src/platform/node.js');
   });
 

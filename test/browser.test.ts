@@ -1,4 +1,4 @@
-// The runtime in real Chromium: the foundation page runs the echo host on the page's
+// The runtime in real Chromium: the foundation page (web/echo.html) runs the echo host on the page's
 // main thread and the echo guest in a module Web Worker over one shared memory. Served
 // without COOP/COEP, the same page must say which headers are missing.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ describe('foundation page in Chromium', () => {
   it('runs cross-origin isolated: the worker starts and records flow both ways, verified byte for byte', async () => {
     const server = await startServer({ port: 0, isolate: true });
     try {
-      const { page, problems } = await open(server.url);
+      const { page, problems } = await open(`${server.url}echo.html`);
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
       await page.waitForFunction(() => (window as unknown as { vbusDemo?: { state: string } }).vbusDemo?.state !== 'loading', null, { timeout: 60_000 });
       const first = await readDemo(page);
@@ -93,7 +93,7 @@ describe('foundation page in Chromium', () => {
   it('without COOP/COEP shows a clear message naming both headers', async () => {
     const server = await startServer({ port: 0, isolate: false });
     try {
-      const { page, problems } = await open(server.url);
+      const { page, problems } = await open(`${server.url}echo.html`);
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
       await page.waitForFunction(() => (window as unknown as { vbusDemo?: { state: string } }).vbusDemo?.state === 'not-isolated', null, { timeout: 60_000 });
       const text = (await page.textContent('#status')) ?? '';
@@ -119,7 +119,7 @@ describe('browser platform in Chromium', () => {
   it('Web Workers behave as the platform layer defines: start data, early messages, exit codes, errors', async () => {
     const server = await startServer({ port: 0, isolate: true });
     try {
-      const { page, problems } = await open(server.url);
+      const { page, problems } = await open(`${server.url}echo.html`);
       // Evaluated as a string so the test runner's transform leaves its import() alone.
       const probe = readFileSync(new URL('./fixtures/browser-platform-probe.js', import.meta.url), 'utf8');
       const result = await page.evaluate(`(${probe})(${JSON.stringify(server.url)})`) as {

@@ -27,7 +27,9 @@ describe('demo server, isolated (default)', () => {
   it('serves web/ at / and dist/ at /dist/ with COOP/COEP and the right MIME types', async () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/`);
     const cases: [string, string, RegExp][] = [
-      ['/', 'text/html; charset=utf-8', /<script type="module" src="\.\/app\.js">/],
+      ['/', 'text/html; charset=utf-8', /<script type="module" src="\.\/demo\.js">/],
+      ['/echo.html', 'text/html; charset=utf-8', /<script type="module" src="\.\/app\.js">/],
+      ['/demo.js', 'text/javascript; charset=utf-8', /from '\.\/dist\/src\/demo\/lab\.js'/],
       ['/app.js', 'text/javascript; charset=utf-8', /from '\.\/dist\/src\/browser\.js'/],
       ['/style.css', 'text/css; charset=utf-8', /font/],
       ['/dist/src/browser.js', 'text/javascript; charset=utf-8', /installPlatform\(browserPlatform\)/],

@@ -492,8 +492,9 @@ export class BusEndpoint {
         throw e;
       }
       if (conn.device.model.sharedDoorbell === undefined) {
+        // Rings only: a buffer has no signals (they are 0) and nothing to watch.
         if (kind === SHM_RING_TO_DEVICE) this.watch(conn, region, region.dataSignal);
-        else this.watch(conn, region, region.spaceSignal);
+        else if (kind === SHM_RING_TO_GUEST) this.watch(conn, region, region.spaceSignal);
       }
       this.tables.setShmCount(m.hTab, h, conn.shms.length);
       this.reply(m, seq, 0, 0, [offset, dataSignal, spaceSignal, region.id]);

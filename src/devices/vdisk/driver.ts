@@ -1,0 +1,518 @@
+/**
+ * The virtual-block guest driver: `openVdisk(guest, id)` in a guest worker.
+ *
+ * It keeps many requests in flight: each read/write is split into segments of at most
+ * `maxSegment` bytes; each segment takes a request id (slot index + generation, so a
+ * stale or forged completion is recognised and ignored) and a block-aligned range of the
+ * shared data buffer (ExtentAllocator). Requests made in one turn of the event loop are
+ * committed together and the device is woken once (a microtask does the commit). A
+ * completion dispatcher drains the completion ring whenever its signal fires, in any
+ * order, copies read data out, frees the slot and buffer, starts waiting segments and
+ * settles operations whose last segment completed.
+ *
+ * The synchronous forms (readSync, writeSync, flushSync) are for workers: they commit at
+ * once and block in Atomics.wait on the completion ring's data signal, draining
+ * completions of other (async) operations on the way.
+ *
+ * Argument checks are local only for what cannot be put on the wire (non-integers,
+ * negatives); alignment and range are the device's to judge, so a misaligned or
+ * out-of-range request comes back from the device as EINVAL.
+ */
+import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
+import type { GuestConnector } from '../../guest/connector.js';
+import type { Connection } from '../../guest/connection.js';
+import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { SpinPolicy } from '../../core/adaptive-spin.js';
+import { ringRecordBytes } from '../../core/ring.js';
+import { Status } from '../../core/status.js';
+import {
+  VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
+  INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
+  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS,
+  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
+  VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
+} from './abi.js';
+import { ExtentAllocator } from './allocator.js';
+
+/** Options of {@link openVdisk}. */
+export interface VdiskOptions {
+  /** Requests in flight at most (1..4096; default 64). Rings are sized for it. */
+  queueDepth?: number;
+  /** Bytes of the shared data buffer (a multiple of the block size; default 2 MiB). */
+  bufferBytes?: number;
+  /** Largest request (default min(1 MiB, bufferBytes / 2), rounded down to blocks). */
+  maxSegment?: number;
+  /** Deadline of a synchronous operation, ms (default 30000): ETIMEDOUT after it. */
+  timeoutMs?: number;
+  /** Spin policy of the completion waiter. */
+  spin?: SpinPolicy;
+}
+
+/** Counters of one driver instance. */
+export interface VdiskDriverStats {
+  /** Requests put on the ring. */
+  submitted: number;
+  /** Completions matched to a request. */
+  completed: number;
+  /** Completions with an unknown or stale id (ignored). */
+  spurious: number;
+  /** Times the device was woken (kicks that were not suppressed). */
+  kicks: number;
+}
+
+const IDX_BITS = 12;
+const IDX_MASK = (1 << IDX_BITS) - 1;
+const GEN_MASK = (1 << (32 - IDX_BITS)) - 1;
+const MAX_QUEUE_DEPTH = 1 << IDX_BITS;
+/** The async dispatcher's safety net: it re-checks the ring at least this often (ms). */
+const PUMP_RECHECK_MS = 200;
+
+/** One user operation (read, write, flush, barrier): settles when all its segments did. */
+interface Op {
+  remaining: number;
+  status: number;
+  result: Uint8Array | null;
+  done: boolean;
+  what: string;
+  resolve: ((v: Uint8Array | null) => void) | null;
+  reject: ((e: Error) => void) | null;
+}
+
+/** One device request. `data`: write source or read destination. */
+interface Seg {
+  op: number;
+  off: number;
+  len: number;
+  units: number;
+  data: Uint8Array | null;
+  parent: Op;
+}
+
+/** An open virtual-block device, from {@link openVdisk}. */
+export class VdiskDriver {
+  /** Bytes the disk holds. */
+  readonly capacity: number;
+  /** Bytes per block: offsets and lengths must be multiples of it. */
+  readonly blockSize: number;
+  /** Writes fail with EROFS. */
+  readonly readonly: boolean;
+  /** The backing has a volatile cache (a file): flush() does real work. */
+  readonly volatileCache: boolean;
+  readonly queueDepth: number;
+  readonly maxSegment: number;
+  readonly stats: VdiskDriverStats = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
+
+  private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly dataBase: number;
+  private readonly alloc: ExtentAllocator;
+  private readonly slotSeg: Array<Seg | null>;
+  private readonly slotUnit: Int32Array;
+  private readonly gen: Uint32Array;
+  private readonly freeSlots: number[] = [];
+  private waitq: Seg[] = [];
+  private waitHead = 0;
+  private inflight = 0;
+  private uncommitted = 0;
+  private commitQueued = false;
+  private pumping = false;
+  private closed = false;
+  private broken: VbusError | null = null;
+  private readonly timeoutMs: number;
+
+  /** @internal Use {@link openVdisk}. */
+  constructor(
+    private readonly conn: Connection,
+    private readonly req: TxQueue,
+    private readonly cpl: RxQueue,
+    dataOffset: number,
+    dataBytes: number,
+    info: { capacity: number; blockSize: number; flags: number },
+    opts: { queueDepth: number; maxSegment: number; timeoutMs: number },
+  ) {
+    const bus = req.ring.bus;
+    this.u8 = bus.u8;
+    this.u32 = bus.u32;
+    this.i32 = bus.i32;
+    this.capacity = info.capacity;
+    this.blockSize = info.blockSize;
+    this.readonly = (info.flags & INFO_F_READONLY) !== 0;
+    this.volatileCache = (info.flags & INFO_F_FLUSH) !== 0;
+    this.queueDepth = opts.queueDepth;
+    this.maxSegment = opts.maxSegment;
+    this.timeoutMs = opts.timeoutMs;
+    this.dataBase = dataOffset;
+    this.alloc = new ExtentAllocator(Math.floor(dataBytes / info.blockSize));
+    this.slotSeg = new Array<Seg | null>(opts.queueDepth).fill(null);
+    this.slotUnit = new Int32Array(opts.queueDepth);
+    this.gen = new Uint32Array(opts.queueDepth);
+    for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
+  }
+
+  /** Requests on the ring or waiting for a slot. */
+  get pending(): number { return this.inflight + (this.waitq.length - this.waitHead); }
+
+  // ---- asynchronous API ----
+
+  /** Reads `len` bytes at `offset`. */
+  read(offset: number, len: number): Promise<Uint8Array> {
+    return this.async((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len) as Promise<Uint8Array>;
+  }
+
+  /** Writes `data` at `offset` (the bytes are taken at call time). */
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return this.async((op) => this.submitIo(op, VDISK_OP_WRITE, offset, data?.length, data), `write ${data?.length} bytes at ${offset}`, 0) as Promise<unknown> as Promise<void>;
+  }
+
+  /** Resolves when every write acknowledged before this call is durable on the backing store. */
+  flush(): Promise<void> {
+    return this.async((op) => this.submitCtl(op, VDISK_OP_FLUSH), 'flush', 0) as Promise<unknown> as Promise<void>;
+  }
+
+  /** Orders: requests made after it start after the ones before it completed. */
+  barrier(): Promise<void> {
+    return this.async((op) => this.submitCtl(op, VDISK_OP_BARRIER), 'barrier', 0) as Promise<unknown> as Promise<void>;
+  }
+
+  // ---- synchronous API (workers only: blocks in Atomics.wait) ----
+
+  readSync(offset: number, len: number): Uint8Array {
+    return this.sync((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len)!;
+  }
+
+  writeSync(offset: number, data: Uint8Array): void {
+    this.sync((op) => this.submitIo(op, VDISK_OP_WRITE, offset, data?.length, data), `write ${data?.length} bytes at ${offset}`, 0);
+  }
+
+  flushSync(): void {
+    this.sync((op) => this.submitCtl(op, VDISK_OP_FLUSH), 'flush', 0);
+  }
+
+  /**
+   * Closes the device: operations not yet settled fail with ECANCELED, the connection
+   * (and its rings and buffer) is released. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(vbusError('ECANCELED', 'vdisk: the device was closed with this operation in flight'));
+    this.conn.close();
+  }
+
+  // ---- operations ----
+
+  private newOp(what: string, len: number): Op {
+    return { remaining: 0, status: 0, result: len > 0 ? new Uint8Array(len) : null, done: false, what, resolve: null, reject: null };
+  }
+
+  private usable(): void {
+    if (this.closed) throw vbusError('ECANCELED', 'vdisk: the device is closed');
+    if (this.broken) throw this.broken;
+  }
+
+  private async(submit: (op: Op) => void, what: string, len: number): Promise<Uint8Array | null> {
+    let op: Op;
+    try {
+      this.usable();
+      checkLength(len, what);
+      op = this.newOp(what, len);
+      submit(op);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (op.done) return op.status < 0 ? Promise.reject(this.error(op)) : Promise.resolve(op.result);
+    return new Promise((resolve, reject) => { op.resolve = resolve; op.reject = reject; });
+  }
+
+  private sync(submit: (op: Op) => void, what: string, len: number): Uint8Array | null {
+    this.usable();
+    checkLength(len, what);
+    const op = this.newOp(what, len);
+    submit(op);
+    this.waitFor(op);
+    if (op.status < 0) throw this.error(op);
+    return op.result;
+  }
+
+  private error(op: Op): VbusError {
+    if (op.status === -ERRNO.ECANCELED && this.broken) return this.broken;
+    const code = errnoName(-op.status);
+    return new VbusError(code, `vdisk ${op.what}: ${STRERROR[code]}`, { errno: -op.status });
+  }
+
+  private submitIo(op: Op, vop: number, offset: number, len: number, data: Uint8Array | null): void {
+    if (vop === VDISK_OP_WRITE && !(data instanceof Uint8Array)) throw vbusError('EINVAL', 'vdisk write: data must be a Uint8Array');
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + len > VDISK_MAX_BYTES) {
+      throw vbusError('EINVAL', `vdisk ${op.what}: offset must be a non-negative integer with offset + length below 2^53`, { offset, len });
+    }
+    if (len === 0) { op.done = true; return; }
+    const bs = this.blockSize;
+    const target = vop === VDISK_OP_READ ? op.result! : data!;
+    const whole = offset % bs === 0 && len % bs === 0 && offset + len <= this.capacity;
+    if (!whole) {
+      // The device judges it (EINVAL): sent as one request so that no part of it runs.
+      if (len > this.maxSegment) {
+        throw vbusError('EINVAL', `vdisk ${op.what}: not block-aligned or beyond the capacity ${this.capacity}, and longer than one request (${this.maxSegment})`, { offset, len, blockSize: bs, capacity: this.capacity });
+      }
+      op.remaining = 1;
+      this.enqueue({ op: vop, off: offset, len, units: Math.ceil(len / bs), data: target, parent: op });
+      return;
+    }
+    const step = this.maxSegment;
+    op.remaining = Math.ceil(len / step);
+    for (let pos = 0; pos < len; pos += step) {
+      const n = Math.min(step, len - pos);
+      this.enqueue({ op: vop, off: offset + pos, len: n, units: n / bs, data: target.subarray(pos, pos + n), parent: op });
+    }
+  }
+
+  private submitCtl(op: Op, vop: number): void {
+    op.remaining = 1;
+    this.enqueue({ op: vop, off: 0, len: 0, units: 0, data: null, parent: op });
+  }
+
+  // ---- submission ----
+
+  /** Starts `seg` now, or queues it behind earlier ones (order is kept: a flush never overtakes a write). */
+  private enqueue(seg: Seg): void {
+    if (this.waitHead === this.waitq.length && this.tryStart(seg)) { this.scheduleCommit(); return; }
+    if (seg.op === VDISK_OP_WRITE) seg.data = seg.data!.slice(); // the caller may reuse its array once write() returned
+    this.waitq.push(seg); // a segment is never larger than the buffer (maxSegment <= bufferBytes), so it fits once others complete
+  }
+
+  /** Takes a slot and buffer range and reserves the descriptor. False if any is missing. */
+  private tryStart(seg: Seg): boolean {
+    if (this.freeSlots.length === 0) return false;
+    let unit = -1, addr = 0;
+    if (seg.units > 0) {
+      unit = this.alloc.alloc(seg.units);
+      if (unit < 0) return false;
+      addr = this.dataBase + unit * this.blockSize;
+    }
+    const at = this.req.ring.reserve(REQ_BYTES);
+    if (at < 0) {
+      if (unit >= 0) this.alloc.release(unit, seg.units);
+      if (at === Status.FAULT) this.breakDown(`request ring: ${this.req.ring.fault}`);
+      return false;
+    }
+    const idx = this.freeSlots.pop()!;
+    const g = (this.gen[idx]! + 1) & GEN_MASK;
+    this.gen[idx] = g;
+    if (seg.op === VDISK_OP_WRITE) this.u8.set(seg.data!, addr);
+    const d = at >> 2, u32 = this.u32;
+    u32[d + (REQ_OFF_OP >> 2)] = seg.op;
+    u32[d + (REQ_OFF_ID >> 2)] = ((g << IDX_BITS) | idx) >>> 0;
+    u32[d + (REQ_OFF_LEN >> 2)] = seg.len;
+    u32[d + (REQ_OFF_BUF >> 2)] = addr;
+    u32[d + (REQ_OFF_OFF_LO >> 2)] = seg.off % 0x1_0000_0000;
+    u32[d + (REQ_OFF_OFF_HI >> 2)] = Math.floor(seg.off / 0x1_0000_0000);
+    u32[d + (REQ_OFF_FLAGS >> 2)] = 0;
+    u32[d + 7] = 0;
+    this.slotSeg[idx] = seg;
+    this.slotUnit[idx] = unit;
+    this.inflight++;
+    this.uncommitted++;
+    this.stats.submitted++;
+    return true;
+  }
+
+  /** Commits at the end of this turn, so every request made in it shares one wake-up. */
+  private scheduleCommit(): void {
+    if (this.commitQueued) return;
+    this.commitQueued = true;
+    queueMicrotask(() => {
+      this.commitQueued = false;
+      this.commitNow();
+      if (this.inflight > 0) this.startPump();
+    });
+  }
+
+  private commitNow(): void {
+    if (this.uncommitted === 0) return;
+    this.uncommitted = 0;
+    if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
+    if (this.req.kick()) this.stats.kicks++;
+  }
+
+  // ---- completions ----
+
+  /** Takes every completion on the ring. Returns how many. */
+  private drain(): number {
+    const ring = this.cpl.ring;
+    const u32 = this.u32, i32 = this.i32;
+    let n = 0;
+    for (;;) {
+      const len = ring.peek();
+      if (len < 0) {
+        if (len === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
+        break;
+      }
+      n++;
+      if (len < CPL_BYTES) { this.stats.spurious++; continue; }
+      const c = ring.peekOffset >> 2;
+      this.complete(u32[c + (CPL_OFF_ID >> 2)]!, i32[c + (CPL_OFF_STATUS >> 2)]!);
+    }
+    if (n > 0) {
+      if (ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
+      this.cpl.kick(); // space freed: a device waiting to post more completions may go on
+      this.startWaiting();
+    }
+    return n;
+  }
+
+  private complete(id: number, status: number): void {
+    const idx = id & IDX_MASK;
+    const seg = idx < this.queueDepth ? this.slotSeg[idx] : null;
+    if (!seg || this.gen[idx] !== id >>> IDX_BITS) { this.stats.spurious++; return; }
+    this.slotSeg[idx] = null;
+    this.freeSlots.push(idx);
+    this.inflight--;
+    this.stats.completed++;
+    const unit = this.slotUnit[idx]!;
+    if (status === 0 && seg.op === VDISK_OP_READ) {
+      const addr = this.dataBase + unit * this.blockSize;
+      seg.data!.set(this.u8.subarray(addr, addr + seg.len));
+    }
+    if (unit >= 0) this.alloc.release(unit, seg.units);
+    this.segDone(seg, status);
+  }
+
+  private segDone(seg: Seg, status: number): void {
+    const op = seg.parent;
+    if (status < 0 && op.status === 0) op.status = status;
+    if (--op.remaining > 0) return;
+    op.done = true;
+    if (op.status < 0) op.reject?.(this.error(op));
+    else op.resolve?.(op.result);
+  }
+
+  /** Starts queued segments in order while slots and buffer last. */
+  private startWaiting(): void {
+    let started = false;
+    while (this.waitHead < this.waitq.length && !this.broken) {
+      if (!this.tryStart(this.waitq[this.waitHead]!)) break;
+      this.waitq[this.waitHead++] = undefined as unknown as Seg;
+      started = true;
+    }
+    if (this.waitHead === this.waitq.length) { this.waitq = []; this.waitHead = 0; }
+    if (started) this.scheduleCommit();
+  }
+
+  /**
+   * The async dispatcher: runs while requests are in flight, with the disable / drain /
+   * enable / re-check protocol of assembly/signal.ts, parking in Atomics.waitAsync.
+   */
+  private startPump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    const w = this.cpl.data;
+    try {
+      while (this.inflight > 0 && !this.closed && !this.broken) {
+        w.disable(); // step a
+        this.drain();
+        if (this.inflight === 0) break;
+        w.enable(); // step b
+        if (this.cpl.ring.used() > 0) continue; // step c: arrived while we were enabling
+        await w.waitAsync(PUMP_RECHECK_MS);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Blocks until `op` settled (sync API), dispatching every completion on the way. */
+  private waitFor(op: Op): void {
+    const w = this.cpl.data;
+    const deadline = Date.now() + this.timeoutMs;
+    this.commitNow();
+    while (!op.done) {
+      w.disable(); // step a
+      this.drain();
+      this.commitNow(); // segments started by the drain
+      if (op.done || this.broken) break;
+      w.enable(); // step b
+      if (this.cpl.ring.used() > 0) continue; // step c
+      const left = deadline - Date.now();
+      if (left <= 0) throw vbusError('ETIMEDOUT', `vdisk ${op.what}: no completion within ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs });
+      w.waitSync(Math.min(left, 1000));
+    }
+    if (!op.done && this.broken) throw this.broken;
+    if (this.inflight > 0) this.startPump(); // async operations still in flight keep their dispatcher
+  }
+
+  /** A ring is corrupt: every operation fails with EIO; the driver is unusable (close and reopen). */
+  private breakDown(why: string): void {
+    if (this.broken) return;
+    this.broken = vbusError('EIO', `vdisk: ${why}; close and reopen the device`);
+    this.failAll(this.broken);
+  }
+
+  private failAll(e: VbusError): void {
+    const status = -ERRNO[e.code];
+    for (let i = 0; i < this.queueDepth; i++) {
+      const seg = this.slotSeg[i];
+      if (!seg) continue;
+      this.slotSeg[i] = null; // its buffer range stays taken: the device may still write it
+      this.inflight--;
+      this.segDone(seg, status);
+    }
+    for (let i = this.waitHead; i < this.waitq.length; i++) this.segDone(this.waitq[i]!, status);
+    this.waitq = [];
+    this.waitHead = 0;
+  }
+}
+
+function checkLength(len: number, what: string): void {
+  if (!Number.isSafeInteger(len) || len < 0) throw vbusError('EINVAL', `vdisk ${what}: length must be a non-negative integer`, { len });
+}
+
+function pow2AtLeast(n: number): number {
+  let p = 64;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Opens virtual-block device `id` on the guest's bus: DEVOPEN, the geometry call, and
+ * the request ring, completion ring and data buffer. Throws VbusError (ENODEV, ENOSPC
+ * when the bus memory cannot hold the buffer, EINVAL for bad options); nothing stays
+ * open on failure.
+ */
+export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions = {}): VdiskDriver {
+  const queueDepth = opts.queueDepth ?? 64;
+  if (!Number.isInteger(queueDepth) || queueDepth < 1 || queueDepth > MAX_QUEUE_DEPTH) {
+    throw vbusError('EINVAL', `vdisk: queueDepth ${queueDepth} must be an integer from 1 to ${MAX_QUEUE_DEPTH}`, { queueDepth });
+  }
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const conn = guest.open(id, VDISK_VERSION);
+  try {
+    const reply = conn.call(VDISK_FN_INFO);
+    if (reply.length < INFO_BYTES) throw vbusError('EPROTO', `vdisk: info reply of ${reply.length} bytes, expected ${INFO_BYTES}`);
+    const v = new DataView(reply.buffer, reply.byteOffset, reply.length);
+    const blockSize = v.getUint32(INFO_OFF_BLOCK, true);
+    const capacity = v.getUint32(INFO_OFF_CAP_HI, true) * 0x1_0000_0000 + v.getUint32(INFO_OFF_CAP_LO, true);
+    const flags = v.getUint32(INFO_OFF_FLAGS, true);
+    const bufferBytes = opts.bufferBytes ?? 2 << 20;
+    if (!Number.isSafeInteger(bufferBytes) || bufferBytes < blockSize || bufferBytes % blockSize !== 0) {
+      throw vbusError('EINVAL', `vdisk: bufferBytes ${bufferBytes} must be a positive multiple of the block size ${blockSize}`, { bufferBytes, blockSize });
+    }
+    let maxSegment = opts.maxSegment ?? Math.min(1 << 20, Math.max(blockSize, bufferBytes / 2));
+    maxSegment -= maxSegment % blockSize;
+    if (maxSegment < blockSize || maxSegment > bufferBytes) {
+      throw vbusError('EINVAL', `vdisk: maxSegment ${opts.maxSegment} must be between the block size ${blockSize} and bufferBytes ${bufferBytes}`, { maxSegment: opts.maxSegment });
+    }
+    // Room for every request in flight plus one record of slack (a record never wraps).
+    const req = conn.txQueue(VDISK_Q_REQUEST, pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES)), opts.spin);
+    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin);
+    const data = conn.buffer(VDISK_Q_DATA, bufferBytes);
+    return new VdiskDriver(conn, req, cpl, data.offset, bufferBytes, { capacity, blockSize, flags }, { queueDepth, maxSegment, timeoutMs });
+  } catch (e) {
+    try { conn.close(); } catch { /* report the first failure, not the cleanup's */ }
+    throw e;
+  }
+}

@@ -1,0 +1,12 @@
+export * from './abi.js';
+export { vdiskClass, VdiskDevice, VDISK_CLASS } from './class.js';
+export { createVdiskModel, openVdiskStore } from './model.js';
+export type { VdiskModel, VdiskModelInit } from './model.js';
+export { MemoryStore, MEMORY_STORE_MAX } from './store.js';
+export type { BlockStore } from './store.js';
+export { installVdiskFiles, vdiskFiles } from './store-registry.js';
+export type { FileStoreRequest, VdiskFilePlatform } from './store-registry.js';
+export { VdiskCounters, VDISK_COUNTERS } from './counters.js';
+export type { VdiskCounter } from './counters.js';
+export { openVdisk, VdiskDriver } from './driver.js';
+export type { VdiskOptions, VdiskDriverStats } from './driver.js';

@@ -1,0 +1,220 @@
+/**
+ * The vdisk device model: platform-neutral, the same code in the host thread and in a
+ * backend worker (`createVdiskModel(init)` is the factory both call; init is plain,
+ * structured-cloneable data).
+ *
+ * Each poll drains the request ring: for every descriptor it reserves a completion
+ * record first (so a full completion ring leaves the request in place: `rewind`, and the
+ * ring's space signal polls us again), copies the descriptor's fields once, validates
+ * them, does the I/O synchronously on the store, writes the completion and releases the
+ * request. After the batch it commits all completions and raises the guest's signal
+ * once. A corrupt ring faults only this connection: its poll does nothing from then on.
+ */
+import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
+import { Status } from '../../core/status.js';
+import { DeviceRxQueue, DeviceTxQueue } from '../../connector/device-queues.js';
+import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
+import { ERRNO, vbusError } from '../../errors.js';
+import {
+  VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA,
+  INFO_BYTES, INFO_OFF_VERSION, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
+  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI,
+  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN,
+  VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
+} from './abi.js';
+import { VdiskCounters } from './counters.js';
+import { MemoryStore, type BlockStore } from './store.js';
+import { vdiskFiles } from './store-registry.js';
+
+/** Start data of a vdisk model (structured-cloneable: it travels to backend workers). */
+export interface VdiskModelInit {
+  /** Backing file; '' for memory. */
+  srcPath: string;
+  /** Bytes (for a file: 0 = the file's size; larger extends a writable file). */
+  capacity: number;
+  readonly: boolean;
+  blockSize: number;
+  /** Shared counters (see VdiskCounters). */
+  counters: SharedArrayBuffer;
+  /** The memory backing when srcPath is '' (shared so every placement serves one disk). */
+  memory?: SharedArrayBuffer | null;
+}
+
+/** A vdisk model: the connector hooks plus its geometry and an explicit release. */
+export interface VdiskModel extends ConnectorModel {
+  readonly capacity: number;
+  readonly blockSize: number;
+  readonly readonly: boolean;
+  /** Closes the store; connections answer ENODEV afterwards. */
+  release(): void;
+}
+
+/** Most requests taken in one poll, so one busy guest cannot hold the host loop forever. */
+const MAX_PER_POLL = 1024;
+
+interface Queues {
+  req: DeviceRxQueue | null;
+  cpl: DeviceTxQueue | null;
+  data: ShmRegion | null;
+  faulted: boolean;
+}
+
+/** Opens the store an init describes. Throws VbusError (ENOENT, ENOTSUP, EINVAL ...). */
+export function openVdiskStore(init: VdiskModelInit): BlockStore {
+  if (init.srcPath === '') {
+    if (!init.memory) throw vbusError('EINVAL', 'vdisk: a memory-backed disk needs its memory (set capacity before linking)', { capacity: init.capacity });
+    return new MemoryStore(init.memory);
+  }
+  return vdiskFiles().open({ path: init.srcPath, capacity: init.capacity, readonly: init.readonly, blockSize: init.blockSize });
+}
+
+/** The factory the host thread and backend workers call. */
+export function createVdiskModel(init: VdiskModelInit): VdiskModel {
+  return new VdiskModelImpl(init, openVdiskStore(init));
+}
+
+class VdiskModelImpl implements VdiskModel {
+  readonly capacity: number;
+  readonly blockSize: number;
+  readonly readonly: boolean;
+  private readonly counters: VdiskCounters;
+  private readonly queues = new Map<number, Queues>();
+  private store: BlockStore | null;
+
+  constructor(init: VdiskModelInit, store: BlockStore) {
+    this.store = store;
+    this.blockSize = init.blockSize;
+    this.readonly = init.readonly;
+    // Whole blocks only: a tail shorter than a block is not addressable.
+    this.capacity = store.size - (store.size % init.blockSize);
+    this.counters = new VdiskCounters(init.counters);
+  }
+
+  open(conn: DeviceConnection): void {
+    if (!this.store) throw vbusError('ENODEV', 'vdisk: the device was released');
+    if (conn.version !== VDISK_VERSION) {
+      throw vbusError('ENOTSUP', `vdisk: interface version ${conn.version} is not supported (this device speaks ${VDISK_VERSION})`, { version: conn.version });
+    }
+    this.queues.set(conn.id, { req: null, cpl: null, data: null, faulted: false });
+  }
+
+  call(_conn: DeviceConnection, func: number, _payload: Uint8Array, out: Uint8Array): number {
+    if (!this.store) return -ERRNO.ENODEV;
+    if (func !== VDISK_FN_INFO) return -ERRNO.ENOSYS;
+    if (out.length < INFO_BYTES) return -ERRNO.EMSGSIZE;
+    const v = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
+    v.setUint32(INFO_OFF_VERSION, VDISK_VERSION, true);
+    v.setUint32(INFO_OFF_BLOCK, this.blockSize, true);
+    v.setUint32(INFO_OFF_CAP_LO, this.capacity % 0x1_0000_0000, true);
+    v.setUint32(INFO_OFF_CAP_HI, Math.floor(this.capacity / 0x1_0000_0000), true);
+    v.setUint32(INFO_OFF_FLAGS, (this.readonly ? INFO_F_READONLY : 0) | (this.store.volatileCache ? INFO_F_FLUSH : 0), true);
+    v.setUint32(INFO_OFF_FLAGS + 4, 0, true);
+    return INFO_BYTES;
+  }
+
+  shm(conn: DeviceConnection, region: ShmRegion): void {
+    const q = this.queues.get(conn.id);
+    if (!q) throw vbusError('ENOTCONN', `vdisk: connection ${conn.id} is not open`);
+    const want = region.queue === VDISK_Q_REQUEST ? SHM_RING_TO_DEVICE
+      : region.queue === VDISK_Q_COMPLETE ? SHM_RING_TO_GUEST
+      : region.queue === VDISK_Q_DATA ? SHM_BUFFER : -1;
+    if (want < 0) throw vbusError('EINVAL', `vdisk: queue ${region.queue} does not exist (0 requests, 1 completions, 2 data)`, { queue: region.queue });
+    if (region.kind !== want) throw vbusError('EINVAL', `vdisk: queue ${region.queue} must be region kind ${want}, not ${region.kind}`, { queue: region.queue, kind: region.kind });
+    if (region.queue === VDISK_Q_REQUEST) {
+      if (q.req) throw vbusError('EEXIST', 'vdisk: the request ring is already set up');
+      q.req = new DeviceRxQueue(conn.memory, region);
+    } else if (region.queue === VDISK_Q_COMPLETE) {
+      if (q.cpl) throw vbusError('EEXIST', 'vdisk: the completion ring is already set up');
+      q.cpl = new DeviceTxQueue(conn.memory, region);
+    } else {
+      if (q.data) throw vbusError('EEXIST', 'vdisk: the data buffer is already set up');
+      q.data = region;
+    }
+  }
+
+  poll(conn: DeviceConnection): number {
+    const q = this.queues.get(conn.id);
+    const store = this.store;
+    if (!q || !q.req || !q.cpl || !q.data || q.faulted || !store) return 0;
+    const rx = q.req.ring, tx = q.cpl.ring;
+    const mem = conn.memory;
+    const u32 = mem.u32, i32 = mem.i32, u8 = mem.u8, core = mem.core;
+    const dataBase = q.data.offset, dataBytes = q.data.bytes;
+    const bs = this.blockSize, cap = this.capacity;
+    let n = 0, reads = 0, writes = 0, flushes = 0, errors = 0;
+    while (n < MAX_PER_POLL) {
+      const len = rx.peek();
+      if (len < 0) { if (len === Status.FAULT) q.faulted = true; break; }
+      const at = tx.reserve(CPL_BYTES);
+      if (at < 0) { // completion ring full (or corrupt): keep the request for the next poll
+        if (at === Status.FAULT || rx.rewind() === Status.FAULT) q.faulted = true;
+        break;
+      }
+      const p = rx.peekOffset >> 2; // payloads are 8-aligned
+      let id = 0xffffffff, status = 0, done = 0;
+      if (len !== REQ_BYTES) {
+        if (len >= REQ_OFF_ID + 4) id = u32[p + (REQ_OFF_ID >> 2)]!;
+        status = -ERRNO.EINVAL;
+      } else {
+        // Read each field once: the guest can rewrite the record while we work.
+        const op = u32[p + (REQ_OFF_OP >> 2)]!;
+        id = u32[p + (REQ_OFF_ID >> 2)]!;
+        const rlen = u32[p + (REQ_OFF_LEN >> 2)]!;
+        const buf = u32[p + (REQ_OFF_BUF >> 2)]!;
+        const offLo = u32[p + (REQ_OFF_OFF_LO >> 2)]!;
+        const offHi = u32[p + (REQ_OFF_OFF_HI >> 2)]!;
+        if (op === VDISK_OP_READ || op === VDISK_OP_WRITE) {
+          const off = offHi * 0x1_0000_0000 + offLo;
+          if (rlen === 0 || rlen % bs !== 0 || offHi > 0x1fffff || off % bs !== 0 || off + rlen > cap
+            || core.decode_range(dataBase, dataBytes, buf, rlen) !== 0) {
+            status = -ERRNO.EINVAL;
+          } else if (op === VDISK_OP_READ) {
+            status = store.read(off, u8.subarray(buf, buf + rlen));
+            if (status >= 0) { done = status; status = 0; reads++; }
+          } else if (this.readonly) {
+            status = -ERRNO.EROFS;
+          } else {
+            status = store.write(off, u8.subarray(buf, buf + rlen));
+            if (status >= 0) { done = status; status = 0; writes++; }
+          }
+        } else if (op === VDISK_OP_FLUSH || op === VDISK_OP_BARRIER) {
+          // Requests run one after another here, so every earlier one has completed:
+          // a barrier has nothing left to wait for, a flush only needs the fdatasync.
+          if (rlen !== 0) status = -ERRNO.EINVAL;
+          else if (op === VDISK_OP_FLUSH) {
+            status = this.readonly ? 0 : store.flush();
+            if (status >= 0) flushes++;
+          }
+        } else {
+          status = -ERRNO.EINVAL;
+        }
+      }
+      if (status < 0) errors++;
+      const c = at >> 2;
+      u32[c + (CPL_OFF_ID >> 2)] = id;
+      i32[c + (CPL_OFF_STATUS >> 2)] = status;
+      u32[c + (CPL_OFF_LEN >> 2)] = done;
+      u32[c + 3] = 0;
+      if (rx.release() === Status.FAULT) { q.faulted = true; break; }
+      n++;
+    }
+    if (q.faulted) errors++;
+    if (n > 0) {
+      if (tx.commit() === Status.FAULT) q.faulted = true; // all completions of the batch at once
+      q.cpl.kick(); // one notification for the batch
+      q.req.kickSpace();
+      this.counters.observeInflight(n);
+    }
+    if (n > 0 || errors > 0) this.counters.add(reads, writes, flushes, errors);
+    return n;
+  }
+
+  close(conn: DeviceConnection): void { this.queues.delete(conn.id); }
+
+  release(): void {
+    this.queues.clear();
+    const s = this.store;
+    this.store = null;
+    s?.close();
+  }
+}

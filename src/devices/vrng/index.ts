@@ -1,0 +1,8 @@
+/** vrng: the virtual-entropy device class, its model and guest driver. */
+export * as entropyAbi from './abi.js';
+export { ENTROPY_INTERFACE } from './abi.js';
+export { vrngClass, VRNG_CLASS } from './class.js';
+export { EntropyModel, createEntropyModel, checkQuota } from './model.js';
+export type { EntropyCounters } from './model.js';
+export { TokenBucket } from './token-bucket.js';
+export { openRng, GuestRng } from './driver.js';

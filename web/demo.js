@@ -1,0 +1,257 @@
+// The demo page: a DemoLab (dist/src/demo/lab.js) on this main thread, guests as module
+// Web Workers (./demo-guest.js), controls to make buses and devices, link and unlink
+// them, start and stop guests; live plots from the signal counters and device counters;
+// the /sys/vbus tree redrawn on every change. `window.vbusDemo` exposes the state for tests.
+import { checkSharedMemory, loadCoreModule, ISOLATION_HEADERS } from './dist/src/browser.js';
+import { DemoLab } from './dist/src/demo/lab.js';
+
+const $ = (id) => document.getElementById(id);
+const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0 };
+window.vbusDemo = demo;
+
+function setState(state) {
+  demo.state = state;
+  document.body.dataset.state = state;
+}
+
+function showError(title, err, list) {
+  const box = $('status');
+  box.className = 'status error';
+  box.replaceChildren();
+  const strong = document.createElement('strong');
+  strong.textContent = title;
+  const p = document.createElement('p');
+  p.textContent = err instanceof Error ? err.message : String(err);
+  box.append(strong, p);
+  if (list) {
+    const ul = document.createElement('ul');
+    for (const item of list) {
+      const li = document.createElement('li');
+      const code = document.createElement('code');
+      code.textContent = item;
+      li.append(code);
+      ul.append(li);
+    }
+    box.append(ul);
+  }
+  demo.error = p.textContent;
+}
+
+/** Shows a failed action (a VbusError's message names what was wrong) without stopping the page. */
+function actionError(e) {
+  const box = $('error-box');
+  box.hidden = false;
+  box.textContent = e instanceof Error ? e.message : String(e);
+  clearTimeout(actionError.timer);
+  actionError.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+const act = (fn) => async (...args) => { try { await fn(...args); } catch (e) { actionError(e); } render(); };
+
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e[k] = v;
+  }
+  e.append(...children);
+  return e;
+};
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+// ---- plots -------------------------------------------------------------------------
+
+const HISTORY = 120;
+const COLORS = ['#2f6fb0', '#c0692f', '#2f8f4e'];
+
+class Plot {
+  constructor(canvas, names, { percent = false } = {}) {
+    this.canvas = canvas;
+    this.names = names;
+    this.percent = percent;
+    this.series = names.map(() => []);
+  }
+  push(values) {
+    values.forEach((v, i) => { this.series[i].push(v); if (this.series[i].length > HISTORY) this.series[i].shift(); });
+    this.draw();
+  }
+  draw() {
+    const c = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const w = c.clientWidth || c.width; const h = c.clientHeight || c.height;
+    if (c.width !== Math.round(w * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); }
+    const ctx = c.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const max = this.percent ? 100 : Math.max(1, ...this.series.flat()) * 1.1;
+    ctx.strokeStyle = '#e3e7eb'; ctx.lineWidth = 1;
+    for (let g = 1; g < 4; g++) { const y = 18 + (h - 24) * g / 4; ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(w, y); ctx.stroke(); }
+    this.series.forEach((s, i) => {
+      ctx.strokeStyle = COLORS[i]; ctx.lineWidth = 2; ctx.beginPath();
+      s.forEach((v, j) => {
+        const x = w - 4 - (s.length - 1 - j) * (w - 8) / (HISTORY - 1);
+        const y = h - 6 - (v / max) * (h - 26);
+        if (j === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      });
+      ctx.stroke();
+    });
+    ctx.font = '11px system-ui'; ctx.textBaseline = 'top';
+    ctx.fillStyle = '#5b6772';
+    ctx.fillText(this.percent ? 'scale 0–100 %' : `scale 0–${fmt(max)}`, 6, 4);
+    let x = w - 6;
+    for (let i = this.names.length - 1; i >= 0; i--) {
+      const label = this.names[i];
+      x -= ctx.measureText(label).width;
+      ctx.fillStyle = COLORS[i]; ctx.fillText(label, x, 4);
+      x -= 14;
+    }
+  }
+}
+
+// ---- the lab and its views -----------------------------------------------------------
+
+let lab = null;
+let plots = null;
+let renderQueued = false;
+
+/** Redraws the buses, devices, guests and tree (on the next frame, once per burst of changes). */
+function render() {
+  if (renderQueued || !lab) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; renderNow(); });
+  // rAF does not run in a hidden tab; a timer makes sure the view still catches up.
+  setTimeout(() => { if (renderQueued) { renderQueued = false; renderNow(); } }, 100);
+}
+
+function renderNow() {
+  demo.renders++;
+  const host = lab.host;
+  const buses = host.buses();
+  const guestsOn = (bus) => [...lab.guests.values()].filter((g) => g.bus === bus && g.exitCode === null);
+
+  $('buses').replaceChildren(...buses.map((b) => el('tr', {},
+    el('td', { className: 'name', textContent: b.name }),
+    el('td', {},
+      el('div', { className: 'meta', textContent: `${b.deviceCount} device(s), ${guestsOn(b.name).length} guest(s), ${(b.memory.byteLength / 1048576).toFixed(0)} MiB` }),
+      el('button', { textContent: 'Start guest', dataset: { action: 'start-guest', bus: b.name }, onclick: act(() => lab.startGuest(b.name)) }),
+      el('button', { textContent: 'Destroy', dataset: { action: 'destroy-bus', bus: b.name }, onclick: act(() => lab.destroyBus(b.name)) })))));
+
+  $('devices').replaceChildren(...host.devices().map((d) => el('tr', {},
+    el('td', { className: 'name', textContent: d.name }),
+    el('td', {},
+      el('div', { className: 'meta', textContent: `${d.deviceClass?.name ?? 'untyped'}${d.links().length ? ' on ' + d.links().map((l) => `${l.bus.name}:${l.id}`).join(', ') : ''}` }),
+      ...buses.map((b) => {
+        const linked = !!d.linkTo(b);
+        return el('button', {
+          className: linked ? 'linked' : '',
+          textContent: linked ? `unlink ${b.name}` : `link ${b.name}`,
+          title: linked ? `unlink ${d.name} from bus ${b.name}` : `link ${d.name} to bus ${b.name}`,
+          dataset: { action: linked ? 'unlink' : 'link', device: d.name, bus: b.name },
+          onclick: act(() => (linked ? lab.unlink(b.name, d.name) : lab.link(b.name, d.name))),
+        });
+      }),
+      el('button', { textContent: 'Destroy', dataset: { action: 'destroy-device', device: d.name }, onclick: act(() => lab.destroyDevice(d.name)) })))));
+
+  $('guests').replaceChildren(...[...lab.guests.values()].map((g) => el('tr', {},
+    el('td', { className: 'name', textContent: g.name }),
+    el('td', {},
+      el('div', { className: 'meta', textContent: g.exitCode === null
+        ? `bus ${g.bus}, member ${g.worker.memberId}, ${g.counters.devices} device(s): rx ${fmt(g.counters.framesRx)} frames, disk ${fmt(g.counters.diskWrites + g.counters.diskReads)} ops, ${fmt(g.counters.rngBytes)} B entropy`
+        : `bus ${g.bus}: exited (${g.exitCode})` }),
+      g.exitCode === null
+        ? el('button', { textContent: 'Stop', dataset: { action: 'stop-guest', guest: g.name }, onclick: act(() => lab.stopGuest(g.name)) })
+        : ''))));
+
+  demo.tree = lab.tree();
+  $('tree').textContent = demo.tree;
+}
+
+function appendLog(e) {
+  demo.log.push({ guest: e.guest, event: e.event, text: e.text });
+  const li = el('li', { className: e.event, textContent: `${e.t.toFixed(1).padStart(6)}s ${e.guest} ${e.event}: ${e.text}` });
+  const list = $('log');
+  list.append(li);
+  while (list.children.length > 300) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+  render(); // guest counts and member lists change with starts and exits
+}
+
+function tick() {
+  const s = lab.sample();
+  demo.last = s;
+  demo.samples++;
+  plots.frames.push([s.guestFramesPerSec]);
+  plots.calls.push([s.callsPerSec, s.diskOpsPerSec]);
+  plots.occ.push([s.occupancy * 100, s.maxOccupancy * 100]);
+  plots.sig.push([s.raisedPerSec, s.suppressedPerSec]);
+  $('v-frames').textContent = fmt(s.guestFramesPerSec);
+  $('v-calls').textContent = `${fmt(s.callsPerSec)} / ${fmt(s.diskOpsPerSec)}`;
+  $('v-occ').textContent = `${(s.occupancy * 100).toFixed(0)} % / ${(s.maxOccupancy * 100).toFixed(0)} %`;
+  $('v-sig').textContent = `${fmt(s.raisedPerSec)} / ${fmt(s.suppressedPerSec)}`;
+  const lines = lab.consoleLines.slice(-12).map((c) => `${c.device}> ${c.line}`).join('\n');
+  if ($('console').textContent !== lines) { $('console').textContent = lines; $('console').scrollTop = $('console').scrollHeight; }
+  if (demo.samples % 4 === 0) render(); // guest counters in the list
+}
+
+/** The starting point: two buses joined by a switch, a disk, a console, an entropy source and a guest per bus. */
+function buildDefault() {
+  lab.createBus('left');
+  lab.createBus('right');
+  lab.createDevice('sw0', 'venet-switch');
+  lab.createDevice('disk0', 'vdisk');
+  lab.createDevice('con0', 'vconsole');
+  lab.createDevice('rng0', 'vrng');
+  lab.link('left', 'sw0');
+  lab.link('right', 'sw0');
+  lab.link('left', 'disk0');
+  lab.link('right', 'con0');
+  lab.link('right', 'rng0');
+  lab.startGuest('left', 'guest-left');
+  lab.startGuest('right', 'guest-right');
+}
+
+async function main() {
+  try {
+    checkSharedMemory({ waitAsync: true });
+  } catch (e) {
+    setState('not-isolated');
+    showError('This page is not cross-origin isolated, so the browser withholds shared memory.', e,
+      Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}`));
+    return;
+  }
+  await loadCoreModule();
+  lab = new DemoLab({ guestUrl: new URL('./demo-guest.js', import.meta.url) });
+  demo.lab = lab;
+  $('live').hidden = false;
+  plots = {
+    frames: new Plot($('plot-frames'), ['frames/s']),
+    calls: new Plot($('plot-calls'), ['calls/s', 'disk ops/s']),
+    occ: new Plot($('plot-occ'), ['all rings %', 'fullest %'], { percent: true }),
+    sig: new Plot($('plot-sig'), ['raised/s', 'suppressed/s']),
+  };
+  $('dev-type').replaceChildren(...lab.classes().map((c) => el('option', { value: c.name, textContent: c.name, title: c.description })));
+  $('bus-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(() => { lab.createBus($('bus-name').value.trim()); $('bus-name').value = ''; })();
+  });
+  $('dev-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(() => { lab.createDevice($('dev-name').value.trim(), $('dev-type').value); $('dev-name').value = ''; })();
+  });
+  for (const ev of ['bus-create', 'bus-destroy', 'device-create', 'device-destroy', 'link', 'unlink', 'member-join', 'member-leave']) {
+    lab.host.events.on(ev, () => render());
+  }
+  lab.onLog(appendLog);
+  buildDefault();
+  render();
+  lab.sample();
+  setInterval(tick, 500);
+  const box = $('status');
+  box.className = 'status ok';
+  box.textContent = 'Cross-origin isolated. The host runs on this page\'s main thread; each guest is a module Web Worker.';
+  setState('running');
+}
+
+main().catch((e) => { setState('error'); showError('The demo failed to start.', e); });
