@@ -15,7 +15,7 @@
  */
 import {
   RING_HEADER_BYTES, RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_MAX_TAG, REC_HEADER_BYTES,
-  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ, RING_MAGIC, RING_OFF_CAPACITY,
+  IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ, RING_OFF_HEAD, RING_MAGIC, RING_OFF_CAPACITY,
 } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
@@ -242,6 +242,18 @@ export class RingConsumer extends RingEnd {
   peekOffset = 0;
   /** Tag of the record returned by the last {@link peek} or {@link pop}. */
   tag = 0;
+  private lastHead = -1;
+
+  /**
+   * True if this consumer's published HEAD moved since the previous call (records or
+   * skipped pads were released): the moment to raise the producer's space signal.
+   */
+  headMoved(): boolean {
+    const h = Atomics.load(this.bus.u32, (this.offset + RING_OFF_HEAD) >> 2); // own index: no ordering needed beyond reading it
+    const moved = h !== this.lastHead;
+    this.lastHead = h;
+    return moved;
+  }
 
   /**
    * Copies the next record into `into` and releases it (with anything peeked before).

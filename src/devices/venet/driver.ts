@@ -127,7 +127,10 @@ export class VenetDriver {
     if (frame.length < ETH_HEADER_BYTES || frame.length > this.maxFrame) return false;
     const ring = this.tx.ring;
     const at = ring.reserve(frame.length, flags);
-    if (at < 0) return false;
+    if (at < 0) {
+      this.tx.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      return false;
+    }
     ring.bus.u8.set(frame, at);
     if (ring.commit() < 0) return false;
     this.tx.kick();
@@ -150,10 +153,9 @@ export class VenetDriver {
       if (at < 0) break;
       u8.set(f, at);
     }
-    if (n > 0) {
-      if (ring.commit() < 0) return 0;
-      this.tx.kick();
-    }
+    if (n > 0 && ring.commit() < 0) return 0;
+    // One kick for the batch; also when nothing fit (rule 1: a wrap pad may need skipping).
+    this.tx.kick();
     return n;
   }
 
@@ -232,9 +234,9 @@ export class VenetDriver {
         for (const fn of this.frameListeners) fn(u8.subarray(at, at + len), flags);
         batch++;
       }
-      if (batch === 0) break;
-      ring.release(); // the device may reuse the space now
-      this.rx.kick(); // tell a device waiting for room (suppressed otherwise)
+      if (batch > 0) ring.release(); // the device may reuse the space now
+      // Rule 2 (src/core/ring.ts): HEAD may also have moved over a skipped wrap pad.
+      if (ring.headMoved()) this.rx.kick(); // tell a device waiting for room (suppressed otherwise)
       n += batch;
       if (batch < this.budget) break;
     }

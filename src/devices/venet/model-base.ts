@@ -223,8 +223,8 @@ export abstract class VenetModelBase implements ConnectorModel {
       if (ring.release() < 0) { this.fault(port); break; } // after the frame was copied out
       n++;
     }
+    if (ring.headMoved()) q.kickSpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
     if (n > 0) {
-      q.kickSpace();
       if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
     }
     return n;
@@ -245,6 +245,7 @@ export abstract class VenetModelBase implements ConnectorModel {
     const to = ring.reserve(len, tag);
     if (to < 0) {
       if (ring.faulted) { this.fault(dst); return DROPPED; }
+      dst.rx!.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
       return NO_ROOM;
     }
     const u8 = dst.u8;
