@@ -146,12 +146,16 @@ describe('vconsole: memory endpoint through the typed host API', () => {
   });
 
   it('one reader at a time: a second open gets EBUSY; after close another guest can open it', async () => {
-    const { host, bus } = setup();
+    const { host, bus, model } = setup();
     const g1 = await guestWithConsole(host, bus);
     const g2 = drive(host.spawnGuest(bus, GUEST_URL));
     await g2.waitEvent((e) => e.event === 'ready');
     expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: false, error: 'EBUSY' });
+    // write, then close at once: the bytes still reach the endpoint
+    await g1.cmd('writeText', { text: 'last words' });
     await g1.cmd('consoleClose');
+    expect(new TextDecoder().decode(model.hostRead())).toBe('last words');
+    expect(await g1.cmd('writeText', { text: 'too late' })).toMatchObject({ ok: false, error: 'EBADF' });
     expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: true });
   });
 
