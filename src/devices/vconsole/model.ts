@@ -26,7 +26,7 @@ import {
   QUEUE_INPUT, QUEUE_OUTPUT, TAG_DATA, TAG_EOF,
 } from './abi.js';
 import { checkEndpointSpec, openEndpoint, type ConsoleEndpoint, type EndpointSink } from './endpoint.js';
-import { MemoryEndpoint } from './memory-endpoint.js';
+import { ConsoleMemoryEndpoint } from './memory-endpoint.js';
 
 const ENOSYS = 38;
 const EINVAL = 22;
@@ -105,8 +105,8 @@ export class ConsoleModel implements DeviceModel {
   /** Receives guest output as it arrives (instead of hostRead). Memory endpoint only. Returns an unsubscribe function. */
   onOutput(fn: (bytes: Uint8Array) => void): () => void { return this.memory('onOutput').onOutput(fn); }
 
-  private memory(what: string): MemoryEndpoint {
-    if (!(this.ep instanceof MemoryEndpoint)) {
+  private memory(what: string): ConsoleMemoryEndpoint {
+    if (!(this.ep instanceof ConsoleMemoryEndpoint)) {
       throw vbusError('ENOTSUP', `${what}: the console's endpoint is "${this.endpoint}", not memory`, { endpoint: this.endpoint });
     }
     return this.ep;
@@ -237,7 +237,10 @@ export class ConsoleModel implements DeviceModel {
         this.pendingAt += len;
         if (this.pendingAt === c.length) { this.pending.shift(); this.pendingAt = 0; }
       }
-      if (this.pending.length === 0 && this.eofPending && this.inRing && ring.reserve(0, TAG_EOF) >= 0) { this.eofPending = false; n++; }
+      if (this.pending.length === 0 && this.eofPending && this.inRing) {
+        if (ring.reserve(0, TAG_EOF) >= 0) { this.eofPending = false; n++; }
+        else if (!ring.faulted) q.kick(); // as above: a wrap pad may be waiting for the guest
+      }
       if (n > 0) { ring.commit(); q.kick(); }
       this.flushing = false;
     }
@@ -279,7 +282,7 @@ export class ConsoleModel implements DeviceModel {
     this.paused = false;
     this.eofPending = false;
     try {
-      this.ep = openEndpoint(spec, this.sink, () => new MemoryEndpoint(this.sink));
+      this.ep = openEndpoint(spec, this.sink, () => new ConsoleMemoryEndpoint(this.sink));
       this.epState = 'open';
     } catch (e) {
       this.failed = true;
