@@ -141,6 +141,13 @@ export async function run(opts: Options): Promise<Row[]> {
   return rows;
 }
 
+/** The module in the bench harness's BenchModule shape: register as `vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench`. */
+export const vconsoleBench = {
+  description: 'vconsole in/out MB/s through the guest driver (memory endpoint) and vrng calls/s',
+  references: [] as ReadonlyArray<{ casePrefix: string; impls: readonly string[] }>,
+  run: (opts: Options): Promise<Row[]> => run(opts),
+};
+
 function table(rows: Row[]): string {
   const head = ['case', 'impl', 'bytes', 'ops/s', 'MB/s', 'spread', 'note'];
   const body = rows.map((r) => [r.case, r.impl, String(r.bytes), r.opsPerSec.toLocaleString('en'), String(r.mbPerSec), String(r.spread), r.note ?? '']);
