@@ -4,7 +4,7 @@
 // volume that both directions stall on full rings and resume (flow control).
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
@@ -146,12 +146,16 @@ describe('vconsole: memory endpoint through the typed host API', () => {
   });
 
   it('one reader at a time: a second open gets EBUSY; after close another guest can open it', async () => {
-    const { host, bus } = setup();
+    const { host, bus, model } = setup();
     const g1 = await guestWithConsole(host, bus);
     const g2 = drive(host.spawnGuest(bus, GUEST_URL));
     await g2.waitEvent((e) => e.event === 'ready');
     expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: false, error: 'EBUSY' });
+    // write, then close at once: the bytes still reach the endpoint
+    await g1.cmd('writeText', { text: 'last words' });
     await g1.cmd('consoleClose');
+    expect(new TextDecoder().decode(model.hostRead())).toBe('last words');
+    expect(await g1.cmd('writeText', { text: 'too late' })).toMatchObject({ ok: false, error: 'EBADF' });
     expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: true });
   });
 
@@ -159,7 +163,8 @@ describe('vconsole: memory endpoint through the typed host API', () => {
     const { dev, model } = setup();
     expect(() => dev.setAttr('endpoint', 'bogus:1')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => dev.setAttr('endpoint', 'tcp:127.0.0.1:99999')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => dev.setAttr('endpoint', 'pty')).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+    expect(() => dev.setAttr('endpoint', 'pty:/nonexistent-dir-vbus/tty')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => dev.setAttr('endpoint', 'pty:/tmp/a,b')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => dev.setAttr('endpoint', 'pipe:/nonexistent-dir-vbus/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => dev.setAttr('rx_bytes', '5')).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(dev.attr('endpoint')).toBe('memory');
@@ -216,6 +221,38 @@ describe('vconsole: real pipes', () => {
     expect(await reading).toMatchObject({ ok: true, got: bytes, firstBad: -1 });
     expect(dev.attr('tx_bytes')).toBe(String(bytes));
     expect(dev.attr('rx_bytes')).toBe(String(bytes));
+  });
+});
+
+describe('vconsole: a pseudo-terminal', () => {
+  it('a raw pty made by socat: bytes written to its slave reach the guest, the guest\'s output is read from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vcon-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const link = join(dir, 'tty');
+    const { host, bus, dev } = setup(`pty:${link}`);
+    expect(dev.attr('endpoint')).toBe(`pty:${link}`);
+    await expect.poll(() => existsSync(link), { timeout: 10_000 }).toBe(true);
+    const reader: ChildProcess = spawn('cat', [link], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer: ChildProcess = spawn('sh', ['-c', `exec cat > '${link}'`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    cleanups.push(() => { reader.kill(); writer.kill(); });
+
+    const g = await guestWithConsole(host, bus, { outputRing: 8192, inputRing: 8192 });
+    const bytes = 256 * 1024;
+    const fromGuest = collect(reader.stdout!, bytes);
+    const reading = g.cmd('read', { seed: 62, bytes, mode: 'iter' });
+    writer.stdin!.write(Buffer.from(stream(62, bytes)));
+    expect(await reading).toMatchObject({ ok: true, got: bytes, firstBad: -1 });
+    expect(await g.cmd('write', { seed: 61, bytes, chunkMax: 3000, mode: 'async' })).toMatchObject({ ok: true });
+    const out = await fromGuest;
+    expect(firstDiff(out.subarray(0, bytes), stream(61, bytes))).toBe(-1);
+    expect(dev.attr('state')).toBe('open');
+  });
+
+  it('bare pty picks a link in the temporary directory and stores it in the attribute', () => {
+    const { dev } = setup();
+    dev.setAttr('endpoint', 'pty');
+    expect(dev.attr('endpoint')).toMatch(new RegExp(`^pty:${tmpdir()}/vbus-pty-\\d+-\\d+$`));
+    dev.setAttr('endpoint', 'memory'); // closes the pty (socat ends)
   });
 });
 

@@ -2,7 +2,8 @@
 // statistics, the quota's token bucket, and per-bus privacy (bytes served on bus A never
 // appear in bus B's memory; each bus has its own counters and bucket).
 import { afterEach, describe, expect, it } from 'vitest';
-import { VbusHost, vrngClass, EntropyModel, TokenBucket, type Bus, type Device } from '../dist/src/index.js';
+import { VbusHost, vrngClass, EntropyModel, type Bus, type Device } from '../dist/src/index.js';
+import { TokenBucket } from '../dist/src/devices/vrng/token-bucket.js';
 import { drive, type Scripted } from './helpers/scripted.js';
 
 const GUEST_URL = new URL('./fixtures/guest-devices.mjs', import.meta.url);

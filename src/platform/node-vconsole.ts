@@ -9,6 +9,10 @@
  *                      never waits for the other side and the stream runs on the event
  *                      loop, not in the file-system thread pool.
  *   tcp:<host>:<port>  a TCP connection to host:port (input is what the peer sends)
+ *   pty[:<link>]       a pseudo-terminal in raw mode, made by socat (Node has no pty API
+ *                      without a native addon); <link> becomes a symlink to its slave
+ *                      device (e.g. for `screen <link>`). Bare `pty` picks a link in the
+ *                      temporary directory and stores it in the attribute.
  *
  * Every kind is a pair of Node streams behind the same flow control: `write` returns
  * the stream's own back-pressure verdict and 'drain' resumes the model; `pause`/`resume`
@@ -16,17 +20,26 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { vbusError } from '../errors.js';
 import type { ConsoleEndpoint, EndpointSink } from '../devices/vconsole/endpoint.js';
 
-export const NODE_CONSOLE_KINDS = ['stdio', 'pipe:<path>', 'tcp:<host>:<port>'];
+export const NODE_CONSOLE_KINDS = ['stdio', 'pipe:<path>', 'tcp:<host>:<port>', 'pty[:<link>]'];
 
 /** Validates and normalises a Node endpoint spec; undefined if it is not a Node kind. Throws EINVAL/ENOENT/ENOTSUP. */
 export function checkNodeEndpoint(spec: string): string | undefined {
   if (spec === 'stdio') return spec;
-  if (spec === 'pty') {
-    throw vbusError('ENOTSUP', 'console endpoint "pty" is not available: Node has no pseudo-terminal API without a native addon; use stdio, pipe:<path> or tcp:<host>:<port>', { endpoint: spec });
+  if (spec === 'pty' || spec.startsWith('pty:')) {
+    if (!onPath('socat')) {
+      throw vbusError('ENOTSUP', `console endpoint "${spec}" needs socat on the PATH (Node has no pseudo-terminal API without a native addon); use stdio, pipe:<path> or tcp:<host>:<port>`, { endpoint: spec });
+    }
+    const link = spec === 'pty' ? join(tmpdir(), `vbus-pty-${process.pid}-${++ptyCount}`) : spec.slice(4);
+    if (link === '' || /[,!]/.test(link)) throw vbusError('EINVAL', `console endpoint "${spec}": the link path must be non-empty and free of ',' and '!' (socat syntax)`, { endpoint: spec });
+    if (!fs.existsSync(dirOf(link))) throw vbusError('ENOENT', `console endpoint ${spec}: directory ${dirOf(link)} does not exist`, { endpoint: spec, path: link });
+    return `pty:${link}`;
   }
   if (spec.startsWith('pipe:')) {
     const path = spec.slice(5);
@@ -61,6 +74,11 @@ export function openNodeEndpoint(spec: string, sink: EndpointSink): ConsoleEndpo
     }
     return new StreamEndpoint(spec, sink, null, openOutput(path));
   }
+  if (spec.startsWith('pty:')) {
+    // socat bridges its stdio to a new pty's master side; the slave is reachable at the link.
+    const child = spawn('socat', [`PTY,link=${spec.slice(4)},rawer`, 'STDIO'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    return new StreamEndpoint(spec, sink, child.stdout, child.stdin, {}, child);
+  }
   if (spec.startsWith('tcp:')) {
     const at = spec.lastIndexOf(':');
     const sock = net.connect({ host: spec.slice(4, at), port: Number(spec.slice(at + 1)) });
@@ -68,6 +86,12 @@ export function openNodeEndpoint(spec: string, sink: EndpointSink): ConsoleEndpo
     return new StreamEndpoint(spec, sink, sock, sock);
   }
   return undefined;
+}
+
+let ptyCount = 0;
+
+function onPath(cmd: string): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && fs.existsSync(join(d, cmd)));
 }
 
 function dirOf(path: string): string {
@@ -107,6 +131,7 @@ class StreamEndpoint implements ConsoleEndpoint {
     private readonly input: Readable | null,
     private readonly output: Writable | null,
     private readonly opts: { endOutput?: boolean; destroyInput?: boolean } = {},
+    private readonly child?: ChildProcess,
   ) {
     const on = (s: NodeJS.EventEmitter, ev: string, fn: (...a: any[]) => void): void => {
       s.on(ev, fn);
@@ -116,6 +141,10 @@ class StreamEndpoint implements ConsoleEndpoint {
       on(input, 'data', (c: Buffer) => { if (!this.closed) sink.input(new Uint8Array(c.buffer, c.byteOffset, c.length)); });
       on(input, 'end', () => { if (!this.closed) sink.inputEnd(); });
       on(input, 'error', (e: Error) => this.fail(e));
+    }
+    if (child) {
+      on(child, 'error', (e: Error) => this.fail(e)); // e.g. the program could not be started
+      on(child, 'exit', (code: number | null) => { if (code) this.fail(new Error(`${child.spawnfile} exited with status ${code}`)); });
     }
     if (output) {
       on(output, 'drain', () => { if (!this.closed) sink.drained(); });
@@ -145,6 +174,7 @@ class StreamEndpoint implements ConsoleEndpoint {
       }
       if (this.output && this.opts.endOutput !== false) this.output.end();
     }
+    this.child?.kill();
     // swallow late errors from streams we no longer listen to
     this.input?.on('error', () => undefined);
     this.output?.on('error', () => undefined);

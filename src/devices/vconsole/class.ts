@@ -2,7 +2,8 @@
  * The `vconsole` device class (interface `virtual-console`): attributes and factory.
  *
  *   endpoint  rw  where the host side is: memory (default), stdio, pipe:<path>,
- *                 tcp:<host>:<port>, pty (Node only except memory; see endpoint.ts)
+ *                 tcp:<host>:<port>, pty[:<link>] (Node only except memory; see
+ *                 src/platform/node-vconsole.ts)
  *   state     ro  open | error: <why> | closed
  *   rx_bytes  ro  bytes delivered to the guest (endpoint -> guest)
  *   tx_bytes  ro  bytes the guest wrote out (guest -> endpoint)

@@ -69,6 +69,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
 
   /** Writes `data` (text is UTF-8 encoded); resolves when all of it is in the ring. Writes keep their order. */
   write(data: Uint8Array | string): Promise<void> {
+    if (this.closed) return Promise.reject(vbusError('EBADF', `console ${this.conn.deviceId} is closed`));
     const bytes = typeof data === 'string' ? encoder.encode(data) : data.slice(); // the caller may reuse its buffer
     this.writesInFlight++;
     const p = this.writeChain.then(() => this.writeAsync(bytes));
@@ -81,6 +82,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
    * EBUSY while asynchronous writes are still queued (their bytes would come after).
    */
   writeSync(data: Uint8Array | string): void {
+    this.checkOpen();
     if (this.writesInFlight > 0) throw vbusError('EBUSY', `console ${this.conn.deviceId}: ${this.writesInFlight} asynchronous writes are still queued; await them before writeSync`);
     const bytes = typeof data === 'string' ? encoder.encode(data) : data;
     let at = 0;

@@ -75,7 +75,7 @@ export function checkEndpointSpec(spec: string): string {
   if (['stdio', 'pipe', 'tcp', 'pty'].includes(kind)) {
     throw vbusError('ENOTSUP', `console endpoint "${s}" needs a platform with ${kind} support (Node); here only ${consoleEndpointKinds().join(', ')} exist`, { endpoint: s });
   }
-  throw vbusError('EINVAL', `console endpoint "${s}" is not one of ${consoleEndpointKinds().join(', ')} (forms: memory, stdio, pipe:<path>, tcp:<host>:<port>, pty)`, { endpoint: s });
+  throw vbusError('EINVAL', `console endpoint "${s}" is not one of ${consoleEndpointKinds().join(', ')} (forms: memory, stdio, pipe:<path>, tcp:<host>:<port>, pty[:<link>])`, { endpoint: s });
 }
 
 /** Opens a checked spec: `memory` here, the rest through the platform's opener. */

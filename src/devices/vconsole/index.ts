@@ -6,6 +6,6 @@ export { ConsoleModel, createConsoleModel } from './model.js';
 export type { ConsoleCounters } from './model.js';
 export { installConsoleEndpoints, consoleEndpointKinds, checkEndpointSpec } from './endpoint.js';
 export type { ConsoleEndpoint, EndpointSink, EndpointOpener, EndpointChecker } from './endpoint.js';
-export { MemoryEndpoint, MEMORY_OUTPUT_LIMIT } from './memory-endpoint.js';
+export { ConsoleMemoryEndpoint, MEMORY_OUTPUT_LIMIT } from './memory-endpoint.js';
 export { openConsole, GuestConsole } from './driver.js';
 export type { ConsoleOptions } from './driver.js';

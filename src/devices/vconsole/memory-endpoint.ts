@@ -10,7 +10,7 @@ export const MEMORY_OUTPUT_LIMIT = 1 << 20;
 
 interface PendingWrite { bytes: Uint8Array; done: () => void }
 
-export class MemoryEndpoint implements ConsoleEndpoint {
+export class ConsoleMemoryEndpoint implements ConsoleEndpoint {
   readonly spec = 'memory';
   private out: Uint8Array[] = [];
   private outBytes = 0;

@@ -26,9 +26,10 @@ import {
   QUEUE_INPUT, QUEUE_OUTPUT, TAG_DATA, TAG_EOF,
 } from './abi.js';
 import { checkEndpointSpec, openEndpoint, type ConsoleEndpoint, type EndpointSink } from './endpoint.js';
-import { MemoryEndpoint } from './memory-endpoint.js';
+import { ConsoleMemoryEndpoint } from './memory-endpoint.js';
 
 const ENOSYS = 38;
+const EINVAL = 22;
 
 /** Counters of one console device. */
 export interface ConsoleCounters {
@@ -104,8 +105,8 @@ export class ConsoleModel implements DeviceModel {
   /** Receives guest output as it arrives (instead of hostRead). Memory endpoint only. Returns an unsubscribe function. */
   onOutput(fn: (bytes: Uint8Array) => void): () => void { return this.memory('onOutput').onOutput(fn); }
 
-  private memory(what: string): MemoryEndpoint {
-    if (!(this.ep instanceof MemoryEndpoint)) {
+  private memory(what: string): ConsoleMemoryEndpoint {
+    if (!(this.ep instanceof ConsoleMemoryEndpoint)) {
       throw vbusError('ENOTSUP', `${what}: the console's endpoint is "${this.endpoint}", not memory`, { endpoint: this.endpoint });
     }
     return this.ep;
@@ -139,7 +140,7 @@ export class ConsoleModel implements DeviceModel {
 
   call(conn: DeviceConnection, func: number, _payload: Uint8Array, out: Uint8Array): number {
     if (func !== FUNC_INFO) return -ENOSYS;
-    if (out.length < INFO_BYTES) return -ENOSYS;
+    if (out.length < INFO_BYTES) return -EINVAL;
     const dv = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
     dv.setUint32(INFO_OFF_VERSION, CONSOLE_VERSION, true);
     dv.setUint32(INFO_OFF_MAX_CHUNK, this.maxChunk(conn === this.conn ? this.inRing : null), true);
@@ -155,6 +156,9 @@ export class ConsoleModel implements DeviceModel {
 
   close(conn: DeviceConnection): void {
     if (conn !== this.conn) return;
+    // The rings are freed after this hook: hand what the guest wrote to the endpoint
+    // now, past its back-pressure (it buffers), so a write-then-close loses nothing.
+    this.drainOutput(true);
     this.conn = null;
     this.outRing = null;
     this.inRing = null;
@@ -176,10 +180,10 @@ export class ConsoleModel implements DeviceModel {
     return ring ? Math.min(DEVICE_MAX_CHUNK, ring.ring.maxPayload) : DEVICE_MAX_CHUNK;
   }
 
-  /** Guest output -> endpoint. Returns records handled. */
-  private drainOutput(): number {
+  /** Guest output -> endpoint. Returns records handled. `force`: ignore the endpoint's back-pressure. */
+  private drainOutput(force = false): number {
     const q = this.outRing;
-    if (!q || this.outBlocked || this.draining) return 0;
+    if (!q || (this.outBlocked && !force) || this.draining) return 0;
     this.draining = true;
     const ring = q.ring;
     const u8 = q.ring.bus.u8;
@@ -199,7 +203,7 @@ export class ConsoleModel implements DeviceModel {
       this.counters.txBytes += len;
       let more = true;
       try { more = this.ep.write(chunk); } catch (e) { this.sink.failed(e as Error); }
-      if (!more) { this.outBlocked = true; break; }
+      if (!more) { this.outBlocked = true; if (!force) break; }
     }
     if (n > 0 && this.outRing) ring.release();
     // Also when nothing was taken: a peek that met only a wrap pad released it itself, and
@@ -233,7 +237,10 @@ export class ConsoleModel implements DeviceModel {
         this.pendingAt += len;
         if (this.pendingAt === c.length) { this.pending.shift(); this.pendingAt = 0; }
       }
-      if (this.pending.length === 0 && this.eofPending && this.inRing && ring.reserve(0, TAG_EOF) >= 0) { this.eofPending = false; n++; }
+      if (this.pending.length === 0 && this.eofPending && this.inRing) {
+        if (ring.reserve(0, TAG_EOF) >= 0) { this.eofPending = false; n++; }
+        else if (!ring.faulted) q.kick(); // as above: a wrap pad may be waiting for the guest
+      }
       if (n > 0) { ring.commit(); q.kick(); }
       this.flushing = false;
     }
@@ -275,7 +282,7 @@ export class ConsoleModel implements DeviceModel {
     this.paused = false;
     this.eofPending = false;
     try {
-      this.ep = openEndpoint(spec, this.sink, () => new MemoryEndpoint(this.sink));
+      this.ep = openEndpoint(spec, this.sink, () => new ConsoleMemoryEndpoint(this.sink));
       this.epState = 'open';
     } catch (e) {
       this.failed = true;

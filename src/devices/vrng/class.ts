@@ -11,7 +11,7 @@
 import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { Device } from '../../host/device.js';
 import { ENTROPY_INTERFACE } from './abi.js';
-import { checkQuota, EntropyModel } from './model.js';
+import { parseEntropyQuota, EntropyModel } from './model.js';
 
 /** Class name written to a device's `type`. */
 export const VRNG_CLASS = 'vrng';
@@ -25,9 +25,9 @@ export const vrngClass: DeviceClassSpec = {
   name: VRNG_CLASS,
   interfaces: [ENTROPY_INTERFACE],
   attributes: [
-    { name: 'quota_bytes_per_s', mode: 'rw', initial: '0', parse: (text) => String(checkQuota(text)) },
+    { name: 'quota_bytes_per_s', mode: 'rw', initial: '0', parse: (text) => String(parseEntropyQuota(text)) },
     { name: 'bytes_served', mode: 'ro', show: (d) => String(model(d)?.totals.bytesServed ?? 0) },
     { name: 'requests', mode: 'ro', show: (d) => String(model(d)?.totals.requests ?? 0) },
   ],
-  create: (device) => new EntropyModel(checkQuota(device.attr('quota_bytes_per_s') || '0')),
+  create: (device) => new EntropyModel(parseEntropyQuota(device.attr('quota_bytes_per_s') || '0')),
 };

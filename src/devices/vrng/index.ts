@@ -2,7 +2,6 @@
 export * as entropyAbi from './abi.js';
 export { ENTROPY_INTERFACE } from './abi.js';
 export { vrngClass, VRNG_CLASS } from './class.js';
-export { EntropyModel, createEntropyModel, checkQuota } from './model.js';
+export { EntropyModel, createEntropyModel, parseEntropyQuota } from './model.js';
 export type { EntropyCounters } from './model.js';
-export { TokenBucket } from './token-bucket.js';
 export { openRng, GuestRng } from './driver.js';

@@ -60,7 +60,7 @@ export class EntropyModel implements DeviceModel {
   readonly totals: EntropyCounters = { bytesServed: 0, requests: 0 };
 
   constructor(quotaBytesPerSecond = 0) {
-    this.quota = checkQuota(String(quotaBytesPerSecond));
+    this.quota = parseEntropyQuota(String(quotaBytesPerSecond));
   }
 
   /** The quota now in force per bus (bytes per second, 0 = unlimited). */
@@ -113,7 +113,7 @@ export class EntropyModel implements DeviceModel {
 
   attrChanged(name: string, value: string): void {
     if (name !== 'quota_bytes_per_s') return;
-    this.quota = checkQuota(value);
+    this.quota = parseEntropyQuota(value);
     const now = hrtime();
     for (const b of this.buses.values()) b.bucket.setRate(this.quota, now);
   }
@@ -122,7 +122,7 @@ export class EntropyModel implements DeviceModel {
 }
 
 /** Parses a quota attribute value: a whole number of bytes per second, 0 for unlimited. Throws EINVAL. */
-export function checkQuota(text: string): number {
+export function parseEntropyQuota(text: string): number {
   const t = text.trim();
   const v = Number(t);
   if (!/^\d+$/.test(t) || !Number.isSafeInteger(v) || v > 0xffffffff) {
