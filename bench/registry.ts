@@ -8,4 +8,6 @@ import type { BenchModule } from './harness/types.js';
 export const registry: Record<string, () => Promise<BenchModule>> = {
   ring: async () => (await import('./ring/index.js')).ringBench,
   call: async () => (await import('./call/index.js')).callBench,
+  venet: async () => (await import('./venet/index.js')).venetBench,
+  vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
 };
