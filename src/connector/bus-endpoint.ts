@@ -523,6 +523,13 @@ export class BusEndpoint {
         try { n = model.poll!(conn); } catch { n = 0; /* a throwing model only stops its own progress */ }
         w.enable(); // step b
         if (n > 0 && region.kind === SHM_RING_TO_DEVICE && used() > 0) continue; // step c: more arrived
+        // step c when the poll found nothing: whatever was published between it and enable()
+        // was suppressed, so poll once more; only progress (not mere ring contents) loops.
+        if (n === 0) {
+          let again = 0;
+          try { again = model.poll!(conn); } catch { again = 0; }
+          if (again > 0) continue;
+        }
         if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
         const r = await w.waitAsync(250);
         if (r === 'timed-out' && !conn.open) break;

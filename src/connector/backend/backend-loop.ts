@@ -79,7 +79,9 @@ export class BackendLoop {
       let work = this.serveSlots();
       work += this.pollModel();
       w.enable(); // step b
-      if (work > 0 || this.anyRequest()) continue; // step c
+      // step c: slots, and the rings through the model: a guest that published between
+      // pollModel() and enable() found the doorbell disabled, so nobody else will tell us.
+      if (work > 0 || this.anyRequest() || this.pollModel() > 0) continue;
       this.report.wakeups++;
       w.waitSync();
     }
