@@ -160,6 +160,12 @@ export class VdiskDriver {
     return this.async((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len) as Promise<Uint8Array>;
   }
 
+  /** Reads `dst.length` bytes at `offset` into `dst` (no allocation); resolves with `dst`. */
+  readInto(offset: number, dst: Uint8Array): Promise<Uint8Array> {
+    if (!(dst instanceof Uint8Array)) return Promise.reject(vbusError('EINVAL', 'vdisk readInto: dst must be a Uint8Array'));
+    return this.async((op) => this.submitIo(op, VDISK_OP_READ, offset, dst.length, null), `read ${dst.length} bytes at ${offset}`, 0, dst) as Promise<Uint8Array>;
+  }
+
   /** Writes `data` at `offset` (the bytes are taken at call time). */
   write(offset: number, data: Uint8Array): Promise<void> {
     return this.async((op) => this.submitIo(op, VDISK_OP_WRITE, offset, data?.length, data), `write ${data?.length} bytes at ${offset}`, 0) as Promise<unknown> as Promise<void>;
@@ -179,6 +185,11 @@ export class VdiskDriver {
 
   readSync(offset: number, len: number): Uint8Array {
     return this.sync((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len)!;
+  }
+
+  readIntoSync(offset: number, dst: Uint8Array): Uint8Array {
+    if (!(dst instanceof Uint8Array)) throw vbusError('EINVAL', 'vdisk readIntoSync: dst must be a Uint8Array');
+    return this.sync((op) => this.submitIo(op, VDISK_OP_READ, offset, dst.length, null), `read ${dst.length} bytes at ${offset}`, 0, dst)!;
   }
 
   writeSync(offset: number, data: Uint8Array): void {
@@ -202,8 +213,9 @@ export class VdiskDriver {
 
   // ---- operations ----
 
-  private newOp(what: string, len: number): Op {
-    return { remaining: 0, status: 0, result: len > 0 ? new Uint8Array(len) : null, done: false, what, resolve: null, reject: null };
+  /** `len` > 0: a read into a new array of that size; `into`: a read into the caller's array. */
+  private newOp(what: string, len: number, into: Uint8Array | null): Op {
+    return { remaining: 0, status: 0, result: into ?? (len > 0 ? new Uint8Array(len) : null), done: false, what, resolve: null, reject: null };
   }
 
   private usable(): void {
@@ -211,12 +223,12 @@ export class VdiskDriver {
     if (this.broken) throw this.broken;
   }
 
-  private async(submit: (op: Op) => void, what: string, len: number): Promise<Uint8Array | null> {
+  private async(submit: (op: Op) => void, what: string, len: number, into: Uint8Array | null = null): Promise<Uint8Array | null> {
     let op: Op;
     try {
       this.usable();
       checkLength(len, what);
-      op = this.newOp(what, len);
+      op = this.newOp(what, len, into);
       submit(op);
     } catch (e) {
       return Promise.reject(e);
@@ -225,10 +237,10 @@ export class VdiskDriver {
     return new Promise((resolve, reject) => { op.resolve = resolve; op.reject = reject; });
   }
 
-  private sync(submit: (op: Op) => void, what: string, len: number): Uint8Array | null {
+  private sync(submit: (op: Op) => void, what: string, len: number, into: Uint8Array | null = null): Uint8Array | null {
     this.usable();
     checkLength(len, what);
-    const op = this.newOp(what, len);
+    const op = this.newOp(what, len, into);
     submit(op);
     this.waitFor(op);
     if (op.status < 0) throw this.error(op);

@@ -52,7 +52,7 @@ export interface VdiskModel extends ConnectorModel {
 /** Most requests taken in one poll, so one busy guest cannot hold the host loop forever. */
 const MAX_PER_POLL = 1024;
 /** Completions published together at most, so a long batch does not hold the first ones back. */
-const EARLY_COMMIT = Number(globalThis.process?.env?.VD_EARLY ?? 8);
+const EARLY_COMMIT = 16;
 
 interface Queues {
   req: DeviceRxQueue | null;
