@@ -24,6 +24,7 @@ import type { Connection } from '../../guest/connection.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
+import { readSignalStats } from '../../core/signal.js';
 import { Status } from '../../core/status.js';
 import {
   VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
@@ -58,6 +59,8 @@ export interface VdiskDriverStats {
   spurious: number;
   /** Times the device was woken (kicks that were not suppressed). */
   kicks: number;
+  /** Times the device woke this driver for completions (raised, not suppressed, signals). */
+  notifications: number;
 }
 
 const IDX_BITS = 12;
@@ -100,7 +103,7 @@ export class VdiskDriver {
   readonly volatileCache: boolean;
   readonly queueDepth: number;
   readonly maxSegment: number;
-  readonly stats: VdiskDriverStats = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
+  private readonly counts = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
 
   private readonly u8: Uint8Array;
   private readonly u32: Uint32Array;
@@ -148,6 +151,11 @@ export class VdiskDriver {
     this.slotUnit = new Int32Array(opts.queueDepth);
     this.gen = new Uint32Array(opts.queueDepth);
     for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
+  }
+
+  /** Counters of this driver (a snapshot). */
+  get stats(): VdiskDriverStats {
+    return { ...this.counts, notifications: readSignalStats(this.req.ring.bus, this.cpl.region.dataSignal).raised };
   }
 
   /** Requests on the ring or waiting for a slot. */
@@ -325,7 +333,7 @@ export class VdiskDriver {
     this.slotUnit[idx] = unit;
     this.inflight++;
     this.uncommitted++;
-    this.stats.submitted++;
+    this.counts.submitted++;
     return true;
   }
 
@@ -344,7 +352,7 @@ export class VdiskDriver {
     if (this.uncommitted === 0) return;
     this.uncommitted = 0;
     if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
-    if (this.req.kick()) this.stats.kicks++;
+    if (this.req.kick()) this.counts.kicks++;
   }
 
   // ---- completions ----
@@ -361,7 +369,7 @@ export class VdiskDriver {
         break;
       }
       n++;
-      if (len < CPL_BYTES) { this.stats.spurious++; continue; }
+      if (len < CPL_BYTES) { this.counts.spurious++; continue; }
       const c = ring.peekOffset >> 2;
       this.complete(u32[c + (CPL_OFF_ID >> 2)]!, i32[c + (CPL_OFF_STATUS >> 2)]!);
     }
@@ -376,11 +384,11 @@ export class VdiskDriver {
   private complete(id: number, status: number): void {
     const idx = id & IDX_MASK;
     const seg = idx < this.queueDepth ? this.slotSeg[idx] : null;
-    if (!seg || this.gen[idx] !== id >>> IDX_BITS) { this.stats.spurious++; return; }
+    if (!seg || this.gen[idx] !== id >>> IDX_BITS) { this.counts.spurious++; return; }
     this.slotSeg[idx] = null;
     this.freeSlots.push(idx);
     this.inflight--;
-    this.stats.completed++;
+    this.counts.completed++;
     const unit = this.slotUnit[idx]!;
     if (status === 0 && seg.op === VDISK_OP_READ) {
       const addr = this.dataBase + unit * this.blockSize;
