@@ -45,7 +45,7 @@ export interface VdiskOptions {
   maxSegment?: number;
   /** Deadline of a synchronous operation, ms (default 30000): ETIMEDOUT after it. */
   timeoutMs?: number;
-  /** Spin policy of the completion waiter. */
+  /** Spin policy of the completion waiter (default {@link DEFAULT_COMPLETION_SPIN}). */
   spin?: SpinPolicy;
 }
 
@@ -62,6 +62,16 @@ export interface VdiskDriverStats {
   /** Times the device woke this driver for completions (raised, not suppressed, signals). */
   notifications: number;
 }
+
+/**
+ * The completion waiter spins a fixed ~15 us (50,000 polls of sig_spin, measured at
+ * ~0.3 ns each here) before it parks. A 4 KiB request on the page cache comes back in a
+ * few microseconds, so this catches it without a 35-70 us wake-up. An adaptive budget
+ * does not work for this pattern: at queue depth 1 each side's misses shrink it while
+ * the other side is parked, both reach 0, and a probe can then never succeed (measured:
+ * 15 k IOPS adaptive, 360 k fixed, QD1 with the device in a backend).
+ */
+export const DEFAULT_COMPLETION_SPIN: SpinPolicy = { fixed: 50_000 };
 
 const IDX_BITS = 12;
 const IDX_MASK = (1 << IDX_BITS) - 1;
@@ -528,7 +538,7 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     }
     // Room for every request in flight plus one record of slack (a record never wraps).
     const req = conn.txQueue(VDISK_Q_REQUEST, pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES)), opts.spin);
-    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin);
+    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin ?? DEFAULT_COMPLETION_SPIN);
     const data = conn.buffer(VDISK_Q_DATA, bufferBytes);
     return new VdiskDriver(conn, req, cpl, data.offset, bufferBytes, { capacity, blockSize, flags }, { queueDepth, maxSegment, timeoutMs });
   } catch (e) {
