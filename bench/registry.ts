@@ -9,5 +9,6 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   ring: async () => (await import('./ring/index.js')).ringBench,
   call: async () => (await import('./call/index.js')).callBench,
   venet: async () => (await import('./venet/index.js')).venetBench,
+  vdisk: async () => (await import('./vdisk/index.js')).vdiskBench,
   vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
 };

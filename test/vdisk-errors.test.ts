@@ -49,6 +49,7 @@ describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s th
     const shadow = new Uint8Array(1 << 20);
     const expected = replay(ops, seed, shadow);
     const r = await g.cmd('run', { dev: 0, ops, seed, window: 32 });
+    expect(r.errors).toEqual([]);
     expect(r.hashes).toEqual(expected);
     await g.cmd('close', { dev: 0 });
     // another guest on the same bus reads what the first one wrote
@@ -123,7 +124,9 @@ describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s th
     expect(Number(a!.dev.attr('errors'))).toBeGreaterThanOrEqual(9);
     expect(a!.dev.attr('reads')).toBe('1');
 
-    expect((await running).hashes).toEqual(expected);
+    const done = await running;
+    expect(done.errors).toEqual([]);
+    expect(done.hashes).toEqual(expected);
     expect(b!.dev.attr('errors')).toBe('0');
 
     // The corrupt ring is counted, and a fresh connection on the same disk works.

@@ -22,10 +22,11 @@ async function measure(c: VdiskBenchCase): Promise<{ ops: number; seconds: numbe
   let stop = false;
   const loop = async (k: number): Promise<void> => {
     const r = rng(c.seed + k * 7919);
+    const into = new Uint8Array(c.bytes); // readInto: no allocation per request
     while (!stop) {
       const slot = c.pattern === 'random' ? r() % slots : next++ % slots;
       const off = slot * c.bytes;
-      if (c.op === 'read') await disk.read(off, c.bytes); else await disk.write(off, data);
+      if (c.op === 'read') await disk.readInto(off, into); else await disk.write(off, data);
       ops++;
     }
   };

@@ -3,7 +3,7 @@
  * memory directly, fdatasync for FLUSH). Installed by src/index.ts, and inside backend
  * workers by node-vdisk-backend.ts.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { ERRNO, vbusError, type ErrnoCode } from '../errors.js';
 import type { BlockStore } from '../devices/vdisk/store.js';
 import type { FileStoreRequest, VdiskFilePlatform } from '../devices/vdisk/store-registry.js';
@@ -79,6 +79,11 @@ export class FileStore implements BlockStore {
 
   flush(): number {
     try { fdatasyncSync(this.fd); return 0; } catch (e) { return errnoOf(e); }
+  }
+
+  flushAsync(done: (status: number) => void): void {
+    if (this.fd < 0) { queueMicrotask(() => done(-ERRNO.EIO)); return; }
+    fdatasync(this.fd, (e) => done(e ? errnoOf(e) : 0)); // on libuv's thread pool
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 // Random vdisk workloads for tests: the op list comes from a seeded PRNG, and the
 // expected outcome (the disk's bytes after the run, the hash of every read) is computed
 // here, in program order, independently of the guest that runs the ops.
-// @ts-expect-error plain ESM fixture
 import { Prng, fillPayload, checksumBytes } from '../fixtures/prng.mjs';
 
 export type VdiskOp = [kind: 'r' | 'w' | 'f' | 'b', offset: number, len: number];

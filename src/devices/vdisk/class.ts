@@ -73,12 +73,12 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
       if (!this.memory || this.memory.byteLength !== cfg.capacity) this.memory = MemoryStore.allocate(cfg.capacity);
       memory = this.memory;
     }
-    const init: VdiskModelInit = { ...cfg, counters: this.counters.buffer, memory };
+    const init: VdiskModelInit = { ...cfg, counters: this.counters.buffer, memory, asyncFlush: this.device.placement === 'host' };
     const model = createVdiskModel(init); // opens (creates, extends) the store: throws to refuse the link
     this.geometry = { capacity: model.capacity };
     if (this.device.placement === 'backend') {
       model.release(); // each backend opens its own handle on the same file
-      this.backendInit = { ...init, capacity: model.capacity };
+      this.backendInit = { ...init, capacity: model.capacity, asyncFlush: false }; // a backend may block its own thread
     } else {
       this.inner = model;
     }
@@ -104,7 +104,9 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
       modelUrl: vdiskFiles().backendModelUrl,
       modelExport: 'createVdiskBackendModel',
       init: this.backendInit,
-      spin: { initial: 2048, max: 1 << 16 },
+      // A fixed spin of ~15 us before parking (see DEFAULT_COMPLETION_SPIN in driver.ts):
+      // an adaptive budget collapses to 0 on both sides at queue depth 1 and stays there.
+      spin: { fixed: 50_000 },
     };
   }
 

@@ -24,6 +24,7 @@ import type { Connection } from '../../guest/connection.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
+import { readSignalStats } from '../../core/signal.js';
 import { Status } from '../../core/status.js';
 import {
   VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
@@ -44,7 +45,7 @@ export interface VdiskOptions {
   maxSegment?: number;
   /** Deadline of a synchronous operation, ms (default 30000): ETIMEDOUT after it. */
   timeoutMs?: number;
-  /** Spin policy of the completion waiter. */
+  /** Spin policy of the completion waiter (default {@link DEFAULT_COMPLETION_SPIN}). */
   spin?: SpinPolicy;
 }
 
@@ -58,7 +59,19 @@ export interface VdiskDriverStats {
   spurious: number;
   /** Times the device was woken (kicks that were not suppressed). */
   kicks: number;
+  /** Times the device woke this driver for completions (raised, not suppressed, signals). */
+  notifications: number;
 }
+
+/**
+ * The completion waiter spins a fixed ~15 us (50,000 polls of sig_spin, measured at
+ * ~0.3 ns each here) before it parks. A 4 KiB request on the page cache comes back in a
+ * few microseconds, so this catches it without a 35-70 us wake-up. An adaptive budget
+ * does not work for this pattern: at queue depth 1 each side's misses shrink it while
+ * the other side is parked, both reach 0, and a probe can then never succeed (measured:
+ * 15 k IOPS adaptive, 360 k fixed, QD1 with the device in a backend).
+ */
+export const DEFAULT_COMPLETION_SPIN: SpinPolicy = { fixed: 50_000 };
 
 const IDX_BITS = 12;
 const IDX_MASK = (1 << IDX_BITS) - 1;
@@ -100,7 +113,7 @@ export class VdiskDriver {
   readonly volatileCache: boolean;
   readonly queueDepth: number;
   readonly maxSegment: number;
-  readonly stats: VdiskDriverStats = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
+  private readonly counts = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
 
   private readonly u8: Uint8Array;
   private readonly u32: Uint32Array;
@@ -150,6 +163,11 @@ export class VdiskDriver {
     for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
   }
 
+  /** Counters of this driver (a snapshot). */
+  get stats(): VdiskDriverStats {
+    return { ...this.counts, notifications: readSignalStats(this.req.ring.bus, this.cpl.region.dataSignal).raised };
+  }
+
   /** Requests on the ring or waiting for a slot. */
   get pending(): number { return this.inflight + (this.waitq.length - this.waitHead); }
 
@@ -158,6 +176,12 @@ export class VdiskDriver {
   /** Reads `len` bytes at `offset`. */
   read(offset: number, len: number): Promise<Uint8Array> {
     return this.async((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len) as Promise<Uint8Array>;
+  }
+
+  /** Reads `dst.length` bytes at `offset` into `dst` (no allocation); resolves with `dst`. */
+  readInto(offset: number, dst: Uint8Array): Promise<Uint8Array> {
+    if (!(dst instanceof Uint8Array)) return Promise.reject(vbusError('EINVAL', 'vdisk readInto: dst must be a Uint8Array'));
+    return this.async((op) => this.submitIo(op, VDISK_OP_READ, offset, dst.length, null), `read ${dst.length} bytes at ${offset}`, 0, dst) as Promise<Uint8Array>;
   }
 
   /** Writes `data` at `offset` (the bytes are taken at call time). */
@@ -181,6 +205,11 @@ export class VdiskDriver {
     return this.sync((op) => this.submitIo(op, VDISK_OP_READ, offset, len, null), `read ${len} bytes at ${offset}`, len)!;
   }
 
+  readIntoSync(offset: number, dst: Uint8Array): Uint8Array {
+    if (!(dst instanceof Uint8Array)) throw vbusError('EINVAL', 'vdisk readIntoSync: dst must be a Uint8Array');
+    return this.sync((op) => this.submitIo(op, VDISK_OP_READ, offset, dst.length, null), `read ${dst.length} bytes at ${offset}`, 0, dst)!;
+  }
+
   writeSync(offset: number, data: Uint8Array): void {
     this.sync((op) => this.submitIo(op, VDISK_OP_WRITE, offset, data?.length, data), `write ${data?.length} bytes at ${offset}`, 0);
   }
@@ -202,8 +231,9 @@ export class VdiskDriver {
 
   // ---- operations ----
 
-  private newOp(what: string, len: number): Op {
-    return { remaining: 0, status: 0, result: len > 0 ? new Uint8Array(len) : null, done: false, what, resolve: null, reject: null };
+  /** `len` > 0: a read into a new array of that size; `into`: a read into the caller's array. */
+  private newOp(what: string, len: number, into: Uint8Array | null): Op {
+    return { remaining: 0, status: 0, result: into ?? (len > 0 ? new Uint8Array(len) : null), done: false, what, resolve: null, reject: null };
   }
 
   private usable(): void {
@@ -211,12 +241,12 @@ export class VdiskDriver {
     if (this.broken) throw this.broken;
   }
 
-  private async(submit: (op: Op) => void, what: string, len: number): Promise<Uint8Array | null> {
+  private async(submit: (op: Op) => void, what: string, len: number, into: Uint8Array | null = null): Promise<Uint8Array | null> {
     let op: Op;
     try {
       this.usable();
       checkLength(len, what);
-      op = this.newOp(what, len);
+      op = this.newOp(what, len, into);
       submit(op);
     } catch (e) {
       return Promise.reject(e);
@@ -225,10 +255,10 @@ export class VdiskDriver {
     return new Promise((resolve, reject) => { op.resolve = resolve; op.reject = reject; });
   }
 
-  private sync(submit: (op: Op) => void, what: string, len: number): Uint8Array | null {
+  private sync(submit: (op: Op) => void, what: string, len: number, into: Uint8Array | null = null): Uint8Array | null {
     this.usable();
     checkLength(len, what);
-    const op = this.newOp(what, len);
+    const op = this.newOp(what, len, into);
     submit(op);
     this.waitFor(op);
     if (op.status < 0) throw this.error(op);
@@ -294,6 +324,7 @@ export class VdiskDriver {
     if (at < 0) {
       if (unit >= 0) this.alloc.release(unit, seg.units);
       if (at === Status.FAULT) this.breakDown(`request ring: ${this.req.ring.fault}`);
+      else this.req.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     const idx = this.freeSlots.pop()!;
@@ -313,7 +344,7 @@ export class VdiskDriver {
     this.slotUnit[idx] = unit;
     this.inflight++;
     this.uncommitted++;
-    this.stats.submitted++;
+    this.counts.submitted++;
     return true;
   }
 
@@ -332,7 +363,7 @@ export class VdiskDriver {
     if (this.uncommitted === 0) return;
     this.uncommitted = 0;
     if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
-    if (this.req.kick()) this.stats.kicks++;
+    if (this.req.kick()) this.counts.kicks++;
   }
 
   // ---- completions ----
@@ -349,26 +380,25 @@ export class VdiskDriver {
         break;
       }
       n++;
-      if (len < CPL_BYTES) { this.stats.spurious++; continue; }
+      if (len < CPL_BYTES) { this.counts.spurious++; continue; }
       const c = ring.peekOffset >> 2;
       this.complete(u32[c + (CPL_OFF_ID >> 2)]!, i32[c + (CPL_OFF_STATUS >> 2)]!);
     }
-    if (n > 0) {
-      if (ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
-      this.cpl.kick(); // space freed: a device waiting to post more completions may go on
-      this.startWaiting();
-    }
+    if (n > 0 && ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
+    // Rule 2 (src/core/ring.ts): completions or a skipped wrap pad freed space.
+    if (ring.headMoved()) this.cpl.kick(); // a device waiting to post more completions may go on
+    if (n > 0) this.startWaiting();
     return n;
   }
 
   private complete(id: number, status: number): void {
     const idx = id & IDX_MASK;
     const seg = idx < this.queueDepth ? this.slotSeg[idx] : null;
-    if (!seg || this.gen[idx] !== id >>> IDX_BITS) { this.stats.spurious++; return; }
+    if (!seg || this.gen[idx] !== id >>> IDX_BITS) { this.counts.spurious++; return; }
     this.slotSeg[idx] = null;
     this.freeSlots.push(idx);
     this.inflight--;
-    this.stats.completed++;
+    this.counts.completed++;
     const unit = this.slotUnit[idx]!;
     if (status === 0 && seg.op === VDISK_OP_READ) {
       const addr = this.dataBase + unit * this.blockSize;
@@ -508,7 +538,7 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     }
     // Room for every request in flight plus one record of slack (a record never wraps).
     const req = conn.txQueue(VDISK_Q_REQUEST, pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES)), opts.spin);
-    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin);
+    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin ?? DEFAULT_COMPLETION_SPIN);
     const data = conn.buffer(VDISK_Q_DATA, bufferBytes);
     return new VdiskDriver(conn, req, cpl, data.offset, bufferBytes, { capacity, blockSize, flags }, { queueDepth, maxSegment, timeoutMs });
   } catch (e) {

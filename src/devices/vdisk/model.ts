@@ -38,6 +38,12 @@ export interface VdiskModelInit {
   counters: SharedArrayBuffer;
   /** The memory backing when srcPath is '' (shared so every placement serves one disk). */
   memory?: SharedArrayBuffer | null;
+  /**
+   * Complete FLUSH later, from the store's asynchronous flush, instead of blocking in
+   * poll (the host thread sets it: its event loop must not stall on an fdatasync). A
+   * backend owns its thread and flushes synchronously.
+   */
+  asyncFlush?: boolean;
 }
 
 /** A vdisk model: the connector hooks plus its geometry and an explicit release. */
@@ -51,12 +57,18 @@ export interface VdiskModel extends ConnectorModel {
 
 /** Most requests taken in one poll, so one busy guest cannot hold the host loop forever. */
 const MAX_PER_POLL = 1024;
+/** Completions published together at most, so a long batch does not hold the first ones back. */
+const EARLY_COMMIT = 16;
 
 interface Queues {
   req: DeviceRxQueue | null;
   cpl: DeviceTxQueue | null;
   data: ShmRegion | null;
   faulted: boolean;
+  /** A FLUSH in progress (async): nothing after it starts until it completes. */
+  flushing: boolean;
+  /** A completion that found the ring full (only an async one can): posted first next poll. */
+  held: { id: number; status: number } | null;
 }
 
 /** Opens the store an init describes. Throws VbusError (ENOENT, ENOTSUP, EINVAL ...). */
@@ -78,6 +90,7 @@ class VdiskModelImpl implements VdiskModel {
   readonly blockSize: number;
   readonly readonly: boolean;
   private readonly counters: VdiskCounters;
+  private readonly asyncFlush: boolean;
   private readonly queues = new Map<number, Queues>();
   private store: BlockStore | null;
 
@@ -88,6 +101,7 @@ class VdiskModelImpl implements VdiskModel {
     // Whole blocks only: a tail shorter than a block is not addressable.
     this.capacity = store.size - (store.size % init.blockSize);
     this.counters = new VdiskCounters(init.counters);
+    this.asyncFlush = init.asyncFlush === true;
   }
 
   open(conn: DeviceConnection): void {
@@ -95,7 +109,7 @@ class VdiskModelImpl implements VdiskModel {
     if (conn.version !== VDISK_VERSION) {
       throw vbusError('ENOTSUP', `vdisk: interface version ${conn.version} is not supported (this device speaks ${VDISK_VERSION})`, { version: conn.version });
     }
-    this.queues.set(conn.id, { req: null, cpl: null, data: null, faulted: false });
+    this.queues.set(conn.id, { req: null, cpl: null, data: null, faulted: false, flushing: false, held: null });
   }
 
   call(_conn: DeviceConnection, func: number, _payload: Uint8Array, out: Uint8Array): number {
@@ -135,19 +149,38 @@ class VdiskModelImpl implements VdiskModel {
   poll(conn: DeviceConnection): number {
     const q = this.queues.get(conn.id);
     const store = this.store;
-    if (!q || !q.req || !q.cpl || !q.data || q.faulted || !store) return 0;
+    if (!q || !q.req || !q.cpl || !q.data || q.faulted || !store || q.flushing) return 0;
     const rx = q.req.ring, tx = q.cpl.ring;
+    if (q.held) { // a late completion waits for room before anything else may complete
+      if (!this.post(q, q.held.id, q.held.status)) return 0;
+      q.held = null;
+    }
     const mem = conn.memory;
     const u32 = mem.u32, i32 = mem.i32, u8 = mem.u8, core = mem.core;
     const dataBase = q.data.offset, dataBytes = q.data.bytes;
     const bs = this.blockSize, cap = this.capacity;
+    const asyncFlush = this.asyncFlush && !this.readonly && store.flushAsync !== undefined;
     let n = 0, reads = 0, writes = 0, flushes = 0, errors = 0;
     while (n < MAX_PER_POLL) {
       const len = rx.peek();
       if (len < 0) { if (len === Status.FAULT) q.faulted = true; break; }
+      if (asyncFlush && len === REQ_BYTES) {
+        const p = rx.peekOffset >> 2;
+        if (u32[p + (REQ_OFF_OP >> 2)] === VDISK_OP_FLUSH && u32[p + (REQ_OFF_LEN >> 2)] === 0) {
+          // Complete it later, from the store's callback; take nothing after it until then
+          // (a flush is a barrier). Everything before it already ran; its completions are
+          // committed below, before the flush's.
+          const id = u32[p + (REQ_OFF_ID >> 2)]!;
+          if (rx.release() === Status.FAULT) { q.faulted = true; break; }
+          this.startFlush(conn, q, store, id);
+          n++;
+          break;
+        }
+      }
       const at = tx.reserve(CPL_BYTES);
       if (at < 0) { // completion ring full (or corrupt): keep the request for the next poll
         if (at === Status.FAULT || rx.rewind() === Status.FAULT) q.faulted = true;
+        else q.cpl.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
         break;
       }
       const p = rx.peekOffset >> 2; // payloads are 8-aligned
@@ -197,16 +230,49 @@ class VdiskModelImpl implements VdiskModel {
       u32[c + 3] = 0;
       if (rx.release() === Status.FAULT) { q.faulted = true; break; }
       n++;
+      // An early interrupt: publish every EARLY_COMMIT completions so the guest can work
+      // on them while we go on (the kick is suppressed while it is still draining).
+      if (n % EARLY_COMMIT === 0) {
+        if (tx.commit() === Status.FAULT) { q.faulted = true; break; }
+        q.cpl.kick();
+      }
     }
     if (q.faulted) errors++;
     if (n > 0) {
       if (tx.commit() === Status.FAULT) q.faulted = true; // all completions of the batch at once
       q.cpl.kick(); // one notification for the batch
-      q.req.kickSpace();
       this.counters.observeInflight(n);
     }
+    if (rx.headMoved()) q.req.kickSpace(); // rule 2: requests or a skipped wrap pad freed space
     if (n > 0 || errors > 0) this.counters.add(reads, writes, flushes, errors);
     return n;
+  }
+
+  /** Runs an asynchronous flush for request `id`; completes it and goes on when it is done. */
+  private startFlush(conn: DeviceConnection, q: Queues, store: BlockStore, id: number): void {
+    q.flushing = true;
+    store.flushAsync!((status) => {
+      if (this.queues.get(conn.id) !== q || this.store !== store) return; // closed meanwhile
+      q.flushing = false;
+      this.counters.add(0, 0, status < 0 ? 0 : 1, status < 0 ? 1 : 0);
+      if (!this.post(q, id, status)) { q.held = { id, status }; return; } // the ring's space signal polls us
+      this.poll(conn); // requests that queued up behind the flush
+    });
+  }
+
+  /** Posts one completion on its own (commit and kick). False if the ring is full. */
+  private post(q: Queues, id: number, status: number): boolean {
+    const tx = q.cpl!.ring;
+    const at = tx.reserve(CPL_BYTES);
+    if (at < 0) { if (at === Status.FAULT) q.faulted = true; else q.cpl!.kick(); return false; } // rule 1 on FULL
+    const mem = tx.bus, c = at >> 2;
+    mem.u32[c + (CPL_OFF_ID >> 2)] = id;
+    mem.i32[c + (CPL_OFF_STATUS >> 2)] = status;
+    mem.u32[c + (CPL_OFF_LEN >> 2)] = 0;
+    mem.u32[c + 3] = 0;
+    if (tx.commit() === Status.FAULT) { q.faulted = true; return false; }
+    q.cpl!.kick();
+    return true;
   }
 
   close(conn: DeviceConnection): void { this.queues.delete(conn.id); }

@@ -23,6 +23,12 @@ export interface BlockStore {
   write(offset: number, src: Uint8Array): number;
   /** Makes every completed write durable. Returns 0 or a negative errno. */
   flush(): number;
+  /**
+   * Optional: the same, without blocking the calling thread (an fdatasync can take
+   * milliseconds on a real disk); calls `done(0 | -errno)` later, never synchronously.
+   * The host-thread model uses it so a flush does not stall the host's event loop.
+   */
+  flushAsync?(done: (status: number) => void): void;
   /** Lets go of the backing (closes a file). Idempotent. */
   close(): void;
 }
