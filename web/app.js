@@ -3,38 +3,14 @@
 // `window.vbusDemo` exposes the state and counters for tests.
 import { checkSharedMemory, loadCoreModule, spawnWorker, ISOLATION_HEADERS } from './dist/src/browser.js';
 import { EchoHost } from './dist/src/demo/echo-host.js';
+import { setState as setPageState, showError as showPageError } from './page-status.js';
 
 const $ = (id) => document.getElementById(id);
 const demo = { state: 'loading', error: null, stats: null, rate: 0, samples: 0, guestExit: null };
 window.vbusDemo = demo;
 
-function setState(state) {
-  demo.state = state;
-  document.body.dataset.state = state;
-}
-
-function showError(title, err, list) {
-  const box = $('status');
-  box.className = 'status error';
-  box.replaceChildren();
-  const strong = document.createElement('strong');
-  strong.textContent = title;
-  const p = document.createElement('p');
-  p.textContent = err instanceof Error ? err.message : String(err);
-  box.append(strong, p);
-  if (list) {
-    const ul = document.createElement('ul');
-    for (const item of list) {
-      const li = document.createElement('li');
-      const code = document.createElement('code');
-      code.textContent = item;
-      li.append(code);
-      ul.append(li);
-    }
-    box.append(ul);
-  }
-  demo.error = p.textContent;
-}
+const setState = (state) => setPageState(demo, state);
+const showError = (title, err, list) => showPageError(demo, title, err, list);
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const history = [];

@@ -16,25 +16,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { VbusHost, vconsoleClass, vrngClass, type ConsoleModel, type GuestWorker } from '../../src/index.js';
+import type { BenchOptions, Row as HarnessRow } from '../harness/types.js';
 
 const GUEST_URL = new URL('../../../test/fixtures/guest-devices.mjs', import.meta.url);
 
-/** One measurement, the median of `repeats` runs (the harness's Row shape). */
-export interface Row {
-  case: string;
-  impl: string;
-  bytes: number;
-  opsPerSec: number;
-  mbPerSec?: number;
-  placement: 'unpinned';
-  threads: number;
-  repeats: number;
-  bestOpsPerSec?: number;
-  spread?: number;
-  note?: string;
-}
+/** One measurement: the harness's row, plus the best repeat. */
+export interface Row extends HarnessRow { bestOpsPerSec?: number }
 
-export interface Options { quick: boolean; repeat: number }
+export type Options = Pick<BenchOptions, 'quick' | 'repeat'>;
 
 type Cmd = (cmd: string, args?: Record<string, unknown>) => Promise<Record<string, any>>;
 
