@@ -225,20 +225,27 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         tick(`rtt-call ${p} ${impl}`);
       }
     }
-    // Many buses: one guest per bus. Latency with one caller at a time, then all at once.
-    unpinSelf();
+    // Many buses: one guest per bus. Latency with one caller at a time (pinned like the
+    // different-cores rows: host or backends on CPU 0, the caller on CPU 1, so the rows
+    // differ only in the number of buses), then all guests at once, unpinned.
+    const scaleCpus = cpusFor('different-cores');
+    const scalePlacement: Placement = scaleCpus ? 'different-cores' : 'unpinned';
     for (const placement of ['host', 'backend'] as const) {
       const impl = placement === 'host' ? 'vbus-host' : 'vbus-backend';
-      const rig = new GuestRig(placement, undefined);
+      const rig = new GuestRig(placement, scaleCpus?.[0]);
       try {
         for (const buses of busCounts) {
+          if (scaleCpus) pinSelf(scaleCpus[0]); else unpinSelf();
           while (rig.guests.length < buses) await rig.addGuest();
           const runs: Sampled[] = [];
           for (let r = 0; r < repeat; r++) {
-            const g = rig.guests[r % rig.guests.length]!;
+            const g = rig.guests[(r * 7) % rig.guests.length]!; // a different guest (bus) each repeat
+            if (scaleCpus) await rig.ask(g, { pin: scaleCpus[1] });
             runs.push(await vbusRtt(rig, g, Math.max(500, n >> 2)));
+            await rig.ask(g, { unpin: true });
           }
-          rows.push(rowFrom(`rtt-call-${buses}buses`, impl, 'unpinned', runs, `${buses} buses with a guest each; one caller at a time`));
+          unpinSelf();
+          rows.push(rowFrom(`rtt-call-${buses}buses`, impl, scalePlacement, runs, `${buses} buses with a guest each; one caller at a time`));
           const ms = opts.quick ? 100 : 1000;
           const t0 = performance.now();
           const counts = await Promise.all(rig.guests.map((g) => rig.ask(g, { ms })));
