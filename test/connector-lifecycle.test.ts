@@ -85,6 +85,42 @@ describe('connector: hotplug, unplug, crashes', () => {
     expect(ep.connectionCount()).toBe(0);
   });
 
+  it('a guest that never reads its events cannot make the host queue without bound, and resyncs when it reads again', async () => {
+    const { ep, spawn } = makeBus('deaf');
+    ep.addDevice(1, 'test-echo', echoModel());
+    ep.addDevice(2, 'test-echo', echoModel());
+    const deaf = spawn(1);
+    const live = spawn(2);
+    await ready(deaf); await ready(live);
+    await deaf.waitEvent((e) => e.event === 'probe' && e.id === 2);
+    await deaf.cmd('stopEvents');
+    // 6,000 events in chunks, with pauses the live guest uses to drain. For the deaf one
+    // the ring fills, the backlog reaches EVENT_BACKLOG_MAX and is replaced by a resync.
+    for (let chunk = 0; chunk < 100; chunk++) {
+      for (let i = 0; i < 30; i++) { ep.addDevice(7, 'test-echo', echoModel()); ep.removeDevice(7); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    ep.removeDevice(1); // happens while the deaf guest is not listening
+    ep.addDevice(3, 'test-echo', echoModel());
+    const st = ep.memberEventStats(1);
+    expect(st.resyncs).toBeGreaterThan(0);
+    expect(st.queued).toBeLessThanOrEqual(4096);
+    expect(st.dropped).toBeGreaterThan(1000);
+    expect(ep.memberEventStats(2)).toMatchObject({ dropped: 0, resyncs: 0 });
+    // The live guest saw every add and remove, and the bus keeps working.
+    await live.waitEvent((e) => e.event === 'probe' && e.id === 3).catch(() => { throw new Error(`live guest saw ${live.events.length} events, not the probe of device 3`); });
+    expect(live.events.filter((e) => e.event === 'probe' && e.id === 7)).toHaveLength(3000);
+    const h = (await live.cmd('open', { dev: 3 })).handle;
+    expect(await live.cmd('call', { handle: h, func: 1, len: 16 })).toMatchObject({ ok: true, len: 16 });
+    // When the deaf guest reads again, the resync brings its view up to date: device 1 is
+    // removed, device 3 probed, device 2 (still there) not probed twice.
+    await deaf.cmd('startEvents');
+    await deaf.waitEvent((e) => e.event === 'probe' && e.id === 3, 20_000).catch(() => { throw new Error(`deaf guest saw ${deaf.events.length} events after resuming, not the probe of device 3`); });
+    await deaf.waitEvent((e) => e.event === 'remove' && e.id === 1);
+    expect((await deaf.cmd('devices')).devices).toEqual([{ id: 2, type: 'test-echo' }, { id: 3, type: 'test-echo' }]);
+    expect(deaf.events.filter((e) => e.event === 'probe' && e.id === 2)).toHaveLength(1);
+  });
+
   it('a child spawned by a guest inherits its bus', async () => {
     const { ep, spawn, children } = makeBus('inherit');
     ep.addDevice(0, 'test-echo', echoModel());

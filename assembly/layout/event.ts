@@ -6,11 +6,17 @@
 //  DEVDROP   | DEVID |
 //  DEVEVENT  | DEVID | HANDLE | CODE | ARG |        device-specific, e.g. link up/down
 //  SHUTDOWN  (no payload): the host is tearing the member down
+//  RESYNC_BEGIN / RESYNC_END (no payload): the member's queued events overflowed and were
+//            replaced by a snapshot: a DEVADD for every device on the bus now, between the
+//            two markers. The guest probes the ones it did not know and removes the ones
+//            the snapshot no longer lists. Device events (DEVEVENT) of the gap are lost.
 
 export const EV_DEVADD = 1;
 export const EV_DEVDROP = 2;
 export const EV_DEVEVENT = 3;
 export const EV_SHUTDOWN = 4;
+export const EV_RESYNC_BEGIN = 5;
+export const EV_RESYNC_END = 6;
 
 export const EV_OFF_DEVID = 0;
 export const EV_OFF_IFACE_LEN = 4;

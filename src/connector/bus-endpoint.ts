@@ -29,7 +29,7 @@ import {
   BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS,
   BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS, BUSCTL_BYTES,
 } from '../../assembly/layout/busctl.js';
-import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
+import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
 import { ERRNO, VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
@@ -98,13 +98,24 @@ class HostConnection implements DeviceConnection {
 }
 let nextConnId = 1;
 
+/** Events held for one member whose event ring is full (see EndpointMember.backlog). */
+export const EVENT_BACKLOG_MAX = 4096;
+
 class EndpointMember {
   readonly handles: (HostConnection | undefined)[] = new Array(HT_ENTRIES);
   inflight: InFlight | null = null;
   readonly events: RingProducer;
   readonly eventNotifier: Notifier;
-  /** Events that did not fit the ring; flushed when it drains (nothing is lost). */
+  /**
+   * Events that did not fit the ring; flushed when it drains, in order. Bounded: a guest
+   * that never reads its events cannot make the host hold an unbounded queue for it.
+   * Past EVENT_BACKLOG_MAX the queue is replaced by a resync (RESYNC_BEGIN, a DEVADD for
+   * every device on the bus now, RESYNC_END), so the guest's view of its bus ends up
+   * right however late it reads; the replaced events are counted as dropped.
+   */
   readonly backlog: Array<{ type: number; words: number[]; text?: string }> = [];
+  /** Events dropped because the backlog was full. */
+  eventsDropped = 0;
   constructor(
     readonly memberId: number,
     readonly bit: number,
@@ -121,17 +132,35 @@ class EndpointMember {
 
   /** Queues an event record (u32 words, then optional UTF-8 text). Returns false only if the ring faulted. */
   postEvent(type: number, words: number[], text?: string): boolean {
-    if (this.backlog.length > 0 && !this.flush()) {
-      this.backlog.push({ type, words, ...(text !== undefined ? { text } : {}) });
-      return true;
-    }
+    if (this.backlog.length > 0 && !this.flush()) return this.queue(type, words, text);
     const st = this.write(type, words, text);
-    if (st === -2 /* FULL */) {
-      this.backlog.push({ type, words, ...(text !== undefined ? { text } : {}) });
-      return true;
-    }
+    if (st === -2 /* FULL */) return this.queue(type, words, text);
     return st === 0;
   }
+
+  private queue(type: number, words: number[], text?: string): boolean {
+    if (this.backlog.length >= EVENT_BACKLOG_MAX) {
+      // The snapshot is taken now, after the change this event reports, so it covers it.
+      this.eventsDropped += this.backlog.length + 1;
+      this.backlog.length = 0;
+      this.backlog.push({ type: EV_RESYNC_BEGIN, words: [] });
+      for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, words: [d.id], text: d.iface });
+      this.backlog.push({ type: EV_RESYNC_END, words: [] });
+      this.resyncs++;
+    } else {
+      this.backlog.push({ type, words, ...(text !== undefined ? { text } : {}) });
+    }
+    this.onBacklog();
+    return true;
+  }
+
+  /** Set by the endpoint: the devices on the bus now (for a resync). */
+  snapshot: () => Array<{ id: number; iface: string }> = () => [];
+  /** Times the backlog overflowed and was replaced by a resync. */
+  resyncs = 0;
+
+  /** Set by the endpoint: arranges a later flush (the guest frees ring space without telling us). */
+  onBacklog: () => void = () => {};
 
   /** Writes queued events; returns true when the backlog is empty. */
   flush(): boolean {
@@ -273,6 +302,8 @@ export class BusEndpoint {
       Atomics.store(mem.u32, (slot + SLOT_OFF_MAGIC) >> 2, SLOT_MAGIC); // fields before the magic
       const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
       const m = new EndpointMember(memberId, bit, slot, hTab, events, eventSignal, payloadView, mem);
+      m.onBacklog = () => this.scheduleFlush();
+      m.snapshot = () => [...this.devices.values()].sort((a, b) => a.id - b.id).map((d) => ({ id: d.id, iface: d.iface }));
       this.members.set(memberId, m);
       this.byBit[bit] = m;
       for (const d of this.devices.values()) m.postEvent(EV_DEVADD, [d.id], d.iface);
@@ -307,7 +338,30 @@ export class BusEndpoint {
     this.tables.freeTable(m.hTab);
   }
 
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Retries queued events every few milliseconds while any member has a backlog: a guest
+   * drains its event ring without signalling the host, so the host polls until it fits.
+   */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      let left = false;
+      for (const m of this.members.values()) if (m.backlog.length && !m.flush()) left = true;
+      if (left) this.scheduleFlush();
+    }, 2);
+  }
+
   memberIds(): number[] { return [...this.members.keys()]; }
+
+  /** Events waiting for a member whose event ring is full, and events dropped for it. */
+  memberEventStats(memberId: number): { queued: number; dropped: number; resyncs: number } {
+    const m = this.members.get(memberId);
+    if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
+    return { queued: m.backlog.length, dropped: m.eventsDropped, resyncs: m.resyncs };
+  }
   deviceIds(): number[] { return [...this.devices.keys()]; }
 
   /** Open connections, for the admin view and tests. */
@@ -343,6 +397,7 @@ export class BusEndpoint {
   /** Stops, closes every connection, and returns every region this endpoint placed. */
   async release(): Promise<void> {
     await this.stop();
+    if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
     for (const id of [...this.members.keys()]) this.removeMember(id);
     for (const id of [...this.devices.keys()]) this.removeDevice(id);
     this.tables.freeTable(this.devTab);

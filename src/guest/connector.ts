@@ -13,7 +13,7 @@
  * pollEvents() by a guest that keeps its thread busy.
  */
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
-import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN } from '../../assembly/layout/event.js';
+import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import { vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { RingConsumer } from '../core/ring.js';
@@ -155,17 +155,22 @@ export class GuestConnector {
     if (type === EV_DEVADD && len >= 4) {
       const id = dv.getUint32(0, true);
       const text = new TextDecoder().decode(rec.subarray(4, len));
+      this.resyncSeen?.add(id);
+      const old = this.known.get(id);
+      if (old && old.type === text) return; // a resync listing a device we know
+      if (old) this.drop(id);
       const dev: GuestDevice = { id, type: text };
       this.known.set(id, dev);
       const drv = this.drivers.get(text);
       if (drv) this.bind(dev, drv);
     } else if (type === EV_DEVDROP && len >= 4) {
-      const id = dv.getUint32(0, true);
-      const dev = this.known.get(id);
-      this.known.delete(id);
-      const drv = this.bound.get(id);
-      this.bound.delete(id);
-      if (dev && drv?.remove) void Promise.resolve().then(() => drv.remove!(dev, this));
+      this.drop(dv.getUint32(0, true));
+    } else if (type === EV_RESYNC_BEGIN) {
+      this.resyncSeen = new Set();
+    } else if (type === EV_RESYNC_END && this.resyncSeen) {
+      // Whatever the snapshot did not list left the bus while our events were lost.
+      for (const id of [...this.known.keys()]) if (!this.resyncSeen.has(id)) this.drop(id);
+      this.resyncSeen = null;
     } else if (type === EV_DEVEVENT && len >= 16) {
       const e: DeviceEvent = { deviceId: dv.getUint32(0, true), handle: dv.getUint32(4, true), code: dv.getUint32(8, true), arg: dv.getUint32(12, true) };
       for (const fn of this.eventListeners) fn(e);
@@ -173,6 +178,17 @@ export class GuestConnector {
       this.shutdown = true;
       this.client.dead = true;
     }
+  }
+
+  /** Device ids listed by the resync in progress (see EV_RESYNC_BEGIN). */
+  private resyncSeen: Set<number> | null = null;
+
+  private drop(id: number): void {
+    const dev = this.known.get(id);
+    this.known.delete(id);
+    const drv = this.bound.get(id);
+    this.bound.delete(id);
+    if (dev && drv?.remove) void Promise.resolve().then(() => drv.remove!(dev, this));
   }
 
   private bind(dev: GuestDevice, drv: Driver): void {
