@@ -3,7 +3,7 @@
 // `features_cap` caps what a guest negotiates, and `negotiated` shows the result.
 import { afterEach, describe, expect, it } from 'vitest';
 import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID, type VbusHost } from '../dist/src/index.js';
-import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
+import { counter, eventually, loopbackHost, venetGuest } from './helpers/venet.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -11,13 +11,9 @@ afterEach(async () => {
 });
 
 function setup(placement: 'host' | 'backend') {
-  host = venetHost();
-  const bus = host.createBus('lan0', { memoryBytes: 4 << 20 });
-  const dev = host.createDevice('lo0');
-  host.setType(dev, 'venet-loopback');
-  host.setPlacement(dev, placement);
-  host.link(bus, dev);
-  return { host, bus };
+  const made = loopbackHost(placement);
+  host = made.host;
+  return made;
 }
 
 describe.each(['host', 'backend'] as const)('venet link and features, device in the %s thread', (placement) => {

@@ -3,7 +3,7 @@
 // mtu + 14 comes back byte for byte, and the counters agree.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
-import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
+import { counter, eventually, loopbackHost, venetGuest } from './helpers/venet.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -11,13 +11,9 @@ afterEach(async () => {
 });
 
 function setup(placement: 'host' | 'backend') {
-  host = venetHost();
-  const bus = host.createBus('lan0', { memoryBytes: 4 << 20 });
-  const dev = host.createDevice('lo0');
-  host.setType(dev, 'venet-loopback');
-  host.setPlacement(dev, placement);
-  host.link(bus, dev);
-  return { host, bus, dev };
+  const made = loopbackHost(placement);
+  host = made.host;
+  return made;
 }
 
 describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s thread', (placement) => {

@@ -173,17 +173,7 @@ function tick() {
 
 /** The starting point: two buses joined by a switch, a disk, a console, an entropy source and a guest per bus. */
 function buildDefault() {
-  lab.createBus('left');
-  lab.createBus('right');
-  lab.createDevice('sw0', 'venet-switch');
-  lab.createDevice('disk0', 'vdisk');
-  lab.createDevice('con0', 'vconsole');
-  lab.createDevice('rng0', 'vrng');
-  lab.link('left', 'sw0');
-  lab.link('right', 'sw0');
-  lab.link('left', 'disk0');
-  lab.link('right', 'con0');
-  lab.link('right', 'rng0');
+  lab.buildStandardTopology();
   lab.startGuest('left', 'guest-left');
   lab.startGuest('right', 'guest-right');
 }

@@ -138,6 +138,25 @@ export class DemoLab {
   }
 
   link(bus: string, device: string): number { return this.host.link(bus, device); }
+
+  /**
+   * The standard topology of `npm start` and the demo page: buses `left` and `right`
+   * joined by the switch `sw0`, the disk `disk0` on the left, the console `con0` and the
+   * entropy source `rng0` on the right. Guests are started by the caller.
+   */
+  buildStandardTopology(): void {
+    this.createBus('left');
+    this.createBus('right');
+    this.createDevice('sw0', 'venet-switch');
+    this.createDevice('disk0', 'vdisk');
+    this.createDevice('con0', 'vconsole');
+    this.createDevice('rng0', 'vrng');
+    this.link('left', 'sw0');
+    this.link('right', 'sw0');
+    this.link('left', 'disk0');
+    this.link('right', 'con0');
+    this.link('right', 'rng0');
+  }
   unlink(bus: string, device: string): void { this.host.unlink(bus, device); }
 
   /** Unlinks a device everywhere and destroys it. */

@@ -68,17 +68,7 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export async function runTopology(opts: TopologyOptions): Promise<TopologyResult> {
   const out = opts.out ?? process.stdout;
   const lab = new DemoLab({ guestUrl: new URL('./guest-node.js', import.meta.url) });
-  lab.createBus('left');
-  lab.createBus('right');
-  lab.createDevice('sw0', 'venet-switch');
-  lab.createDevice('disk0', 'vdisk');
-  lab.createDevice('con0', 'vconsole');
-  lab.createDevice('rng0', 'vrng');
-  lab.link('left', 'sw0');
-  lab.link('right', 'sw0');
-  lab.link('left', 'disk0');
-  lab.link('right', 'con0');
-  lab.link('right', 'rng0');
+  lab.buildStandardTopology();
   lab.onLog((e) => { if (e.event === 'error') out.write(`  ! ${e.guest}: ${e.text}\n`); });
   lab.startGuest('left', 'guest-left');
   lab.startGuest('right', 'guest-right');

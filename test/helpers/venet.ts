@@ -1,6 +1,6 @@
 // Shared setup for the venet tests: a host with the venet classes, and a scripted guest
 // running test/fixtures/guest-venet.mjs (the real guest driver) on a bus.
-import { VbusHost, registerVenetClasses, type Bus } from '../../dist/src/index.js';
+import { VbusHost, registerVenetClasses, type Bus, type Device } from '../../dist/src/index.js';
 import { drive, type Scripted } from './scripted.js';
 
 export const VENET_GUEST_URL = new URL('../fixtures/guest-venet.mjs', import.meta.url);
@@ -9,6 +9,17 @@ export function venetHost(): VbusHost {
   const host = new VbusHost();
   registerVenetClasses(host);
   return host;
+}
+
+/** A host with one venet-loopback `lo0` on bus `lan0`, placed as asked. */
+export function loopbackHost(placement: 'host' | 'backend'): { host: VbusHost; bus: Bus; dev: Device } {
+  const host = venetHost();
+  const bus = host.createBus('lan0', { memoryBytes: 4 << 20 });
+  const dev = host.createDevice('lo0');
+  host.setType(dev, 'venet-loopback');
+  host.setPlacement(dev, placement);
+  host.link(bus, dev);
+  return { host, bus, dev };
 }
 
 /** Spawns a venet guest on `bus`, waits for it to be ready, opens device `dev`. */
