@@ -1,20 +1,11 @@
 // The venet ABI's control side, through the guest driver: the `enabled` attribute drives
 // LINK_DOWN / LINK_UP on the EVENT ring and stops / restarts traffic; the admin's
 // `features_cap` caps what a guest negotiates, and `negotiated` shows the result.
-import { afterEach, describe, expect, it } from 'vitest';
-import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID, type VbusHost } from '../dist/src/index.js';
-import { counter, eventually, loopbackHost, venetGuest } from './helpers/venet.js';
+import { describe, expect, it } from 'vitest';
+import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID } from '../dist/src/index.js';
+import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
 
-let host: VbusHost | undefined;
-afterEach(async () => {
-  if (host) { await host.connector.release(); host.release(); host = undefined; }
-});
-
-function setup(placement: 'host' | 'backend') {
-  const made = loopbackHost(placement);
-  host = made.host;
-  return made;
-}
+const setup = useLoopbackHosts();
 
 describe.each(['host', 'backend'] as const)('venet link and features, device in the %s thread', (placement) => {
   it('enabled=0 posts LINK_DOWN and drops traffic; enabled=1 posts LINK_UP and traffic flows again', async () => {

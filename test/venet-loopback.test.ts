@@ -1,20 +1,10 @@
 // venet-loopback through the real guest driver, with the device model in the host
 // thread and in a backend worker: every frame size from the 14-byte header alone up to
 // mtu + 14 comes back byte for byte, and the counters agree.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { VbusHost } from '../dist/src/index.js';
-import { counter, eventually, loopbackHost, venetGuest } from './helpers/venet.js';
+import { describe, expect, it } from 'vitest';
+import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
 
-let host: VbusHost | undefined;
-afterEach(async () => {
-  if (host) { await host.connector.release(); host.release(); host = undefined; }
-});
-
-function setup(placement: 'host' | 'backend') {
-  const made = loopbackHost(placement);
-  host = made.host;
-  return made;
-}
+const setup = useLoopbackHosts();
 
 describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s thread', (placement) => {
   it('returns every frame size 14..mtu+14 byte-exact', async () => {

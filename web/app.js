@@ -1,9 +1,9 @@
 // The foundation page: checks cross-origin isolation, then runs the echo host on this
 // (main) thread against an echo guest in a module Web Worker, and shows live numbers.
 // `window.vbusDemo` exposes the state and counters for tests.
-import { checkSharedMemory, loadCoreModule, spawnWorker, ISOLATION_HEADERS } from './dist/src/browser.js';
+import { loadCoreModule, spawnWorker } from './dist/src/browser.js';
 import { EchoHost } from './dist/src/demo/echo-host.js';
-import { setState as setPageState, showError as showPageError } from './page-status.js';
+import { checkIsolation, setState as setPageState, showError as showPageError } from './page-status.js';
 
 const $ = (id) => document.getElementById(id);
 const demo = { state: 'loading', error: null, stats: null, rate: 0, samples: 0, guestExit: null };
@@ -85,14 +85,7 @@ function tick(lastRef) {
 }
 
 async function main() {
-  try {
-    checkSharedMemory({ waitAsync: true });
-  } catch (e) {
-    setState('not-isolated');
-    showError('This page is not cross-origin isolated, so the browser withholds shared memory.', e,
-      Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}`));
-    return;
-  }
+  if (!checkIsolation(demo)) return;
   const module = await loadCoreModule();
   $('live').hidden = false;
   const last = { t: performance.now(), received: 0, bytes: 0 };

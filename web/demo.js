@@ -2,9 +2,9 @@
 // Web Workers (./demo-guest.js), controls to make buses and devices, link and unlink
 // them, start and stop guests; live plots from the signal counters and device counters;
 // the /sys/vbus tree redrawn on every change. `window.vbusDemo` exposes the state for tests.
-import { checkSharedMemory, loadCoreModule, ISOLATION_HEADERS } from './dist/src/browser.js';
+import { loadCoreModule } from './dist/src/browser.js';
 import { DemoLab } from './dist/src/demo/lab.js';
-import { setState as setPageState, showError as showPageError } from './page-status.js';
+import { checkIsolation, setState as setPageState, showError as showPageError } from './page-status.js';
 
 const $ = (id) => document.getElementById(id);
 const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0 };
@@ -179,14 +179,7 @@ function buildDefault() {
 }
 
 async function main() {
-  try {
-    checkSharedMemory({ waitAsync: true });
-  } catch (e) {
-    setState('not-isolated');
-    showError('This page is not cross-origin isolated, so the browser withholds shared memory.', e,
-      Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}`));
-    return;
-  }
+  if (!checkIsolation(demo)) return;
   await loadCoreModule();
   lab = new DemoLab({ guestUrl: new URL('./demo-guest.js', import.meta.url) });
   demo.lab = lab;

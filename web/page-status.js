@@ -1,5 +1,7 @@
 // The status box both pages share: page state for tests (body[data-state]) and an error
 // box that can list what is missing (e.g. the COOP/COEP headers).
+import { checkSharedMemory, ISOLATION_HEADERS } from './dist/src/browser.js';
+
 const $ = (id) => document.getElementById(id);
 
 export function setState(demo, state) {
@@ -28,4 +30,20 @@ export function showError(demo, title, err, list) {
     box.append(ul);
   }
   demo.error = p.textContent;
+}
+
+/**
+ * True if the page may use shared memory; otherwise marks the page 'not-isolated' and
+ * shows which response headers are missing.
+ */
+export function checkIsolation(demo) {
+  try {
+    checkSharedMemory({ waitAsync: true });
+    return true;
+  } catch (e) {
+    setState(demo, 'not-isolated');
+    showError(demo, 'This page is not cross-origin isolated, so the browser withholds shared memory.', e,
+      Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}`));
+    return false;
+  }
 }

@@ -4,7 +4,7 @@
  * waiters woken) so the devices stay usable by others.
  */
 import { spawnWorker, type PlatformWorker } from '../platform/index.js';
-import { ERRNO, VbusError } from '../errors.js';
+import { VbusError } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
 import type { GuestControlMessage, GuestStartData } from '../guest/join.js';
 
@@ -74,4 +74,3 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   return g;
 }
 
-export { ERRNO };

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 // Shared setup for the venet tests: a host with the venet classes, and a scripted guest
 // running test/fixtures/guest-venet.mjs (the real guest driver) on a bus.
 import { VbusHost, registerVenetClasses, type Bus, type Device } from '../../dist/src/index.js';
@@ -20,6 +21,22 @@ export function loopbackHost(placement: 'host' | 'backend'): { host: VbusHost; b
   host.setPlacement(dev, placement);
   host.link(bus, dev);
   return { host, bus, dev };
+}
+
+/**
+ * For a test file: returns setup(placement) -> loopbackHost(placement), and releases the
+ * host it made after each test (guests, endpoints, backends, then the objects).
+ */
+export function useLoopbackHosts(): (placement: 'host' | 'backend') => ReturnType<typeof loopbackHost> {
+  let host: VbusHost | undefined;
+  afterEach(async () => {
+    if (host) { await host.connector.release(); host.release(); host = undefined; }
+  });
+  return (placement) => {
+    const made = loopbackHost(placement);
+    host = made.host;
+    return made;
+  };
 }
 
 /** Spawns a venet guest on `bus`, waits for it to be ready, opens device `dev`. */
