@@ -13,6 +13,7 @@
  * pollEvents() by a guest that keeps its thread busy.
  */
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
+import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
 import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import { vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
@@ -128,7 +129,7 @@ export class GuestConnector {
   /** Stops the event loop delivery (so the worker can exit). */
   stopEvents(): void {
     this.pumping = false;
-    Atomics.notify(this.bus.i32, (this.boot.eventSignal + 12) >> 2); // wake the pump (SIG_OFF_PENDING)
+    Atomics.notify(this.bus.i32, (this.boot.eventSignal + SIG_OFF_PENDING) >> 2); // wake the pump
   }
 
   /** Closes every connection and stops events. */
