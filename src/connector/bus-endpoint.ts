@@ -30,7 +30,6 @@ import {
   BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS, BUSCTL_BYTES,
 } from '../../assembly/layout/busctl.js';
 import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
-import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
 import { ERRNO, VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { createRing, destroyRing, ringRegionBytes } from '../core/ring.js';
@@ -38,7 +37,7 @@ import { createSignal, destroySignal, Waiter } from '../core/signal.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
 import { DecodeTables, DT_ENTRIES, HT_ENTRIES, F_DEVID, F_HANDLE, F_FUNC, F_LEN, F_ARG0, F_ARG1, F_ARG2 } from './decode-tables.js';
 import type { ConnectorModel, GuestBoot, ShmRegion } from './types.js';
-import { macrotask } from './macrotask.js';
+import { serveAsync } from '../core/serve-loop.js';
 import { EndpointMember, HostConnection, type EndpointDevice, type InFlight } from './endpoint-member.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
@@ -260,10 +259,7 @@ export class BusEndpoint {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopped = true;
-    const i32 = this.memory.i32;
-    const idx = (this.doorbell + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // wake the loop so it sees `stopped`
-    Atomics.notify(i32, idx);
+    this.doorbellWaiter.wake(); // so the loop sees `stopped`
     await this.loopDone;
     this.running = false;
   }
@@ -279,22 +275,13 @@ export class BusEndpoint {
     this.memory.freeRegion(this.busctl);
   }
 
-  private async loop(): Promise<void> {
-    const w = this.doorbellWaiter;
-    let busyRounds = 0;
-    while (!this.stopped) {
-      w.disable(); // step a: take the wake-up, then drain
-      this.drain();
-      w.enable(); // step b
-      if (this.anyPending()) continue; // step c: re-check
-      if (this.stopped) break;
-      const r = w.waitAsync();
-      // A guest that keeps the doorbell raised would make waitAsync resolve at once,
-      // forever; give the event loop a full turn every few rounds so timers and I/O
-      // (and other buses) still run.
-      if (++busyRounds >= 32) { busyRounds = 0; await macrotask(); }
-      await r;
-    }
+  private loop(): Promise<void> {
+    return serveAsync(this.doorbellWaiter, {
+      drain: () => this.drain(),
+      arrived: () => this.anyPending(),
+      running: () => !this.stopped,
+      sliceMs: Infinity,
+    });
   }
 
   private anyPending(): boolean {
@@ -444,26 +431,17 @@ export class BusEndpoint {
     if (!model.poll) return;
     const w = new Waiter(this.memory, signal, { initial: 0, max: 2048 });
     const word = guestIndexWord(region);
-    const run = async (): Promise<void> => {
-      let rounds = 0;
-      while (conn.open && !this.stopped) {
-        w.disable(); // step a
-        const before = guestIndex(this.memory, word);
+    let before = 0;
+    void serveAsync(w, {
+      drain: () => {
+        before = guestIndex(this.memory, word);
         try { model.poll!(conn); } catch { /* a throwing model only stops its own progress */ }
-        w.enable(); // step b
-        if (guestIndex(this.memory, word) !== before) continue; // step c: the guest moved while we were not listening
-        if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
-        const r = await w.waitAsync(250);
-        if (r === 'timed-out' && !conn.open) break;
-      }
-    };
-    void run();
-    conn.watchers.push(() => {
-      const i32 = this.memory.i32;
-      const idx = (signal + SIG_OFF_PENDING) >> 2;
-      Atomics.store(i32, idx, 1); // wake the watcher so it sees the connection closed
-      Atomics.notify(i32, idx);
+      },
+      arrived: () => guestIndex(this.memory, word) !== before, // the guest moved while we were not listening
+      running: () => conn.open && !this.stopped,
+      sliceMs: 250,
     });
+    conn.watchers.push(() => w.wake()); // so the watcher sees the connection closed
   }
 
   private shmSignal(m: EndpointMember, seq: number, h: number, shmId: number): void {

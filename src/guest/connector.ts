@@ -13,13 +13,13 @@
  * pollEvents() by a guest that keeps its thread busy.
  */
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
-import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
 import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import { vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { RingConsumer } from '../core/ring.js';
 import { Status } from '../core/status.js';
 import { Waiter } from '../core/signal.js';
+import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
 import { Connection, failIfNegative } from './connection.js';
@@ -129,7 +129,7 @@ export class GuestConnector {
   /** Stops the event loop delivery (so the worker can exit). */
   stopEvents(): void {
     this.pumping = false;
-    Atomics.notify(this.bus.i32, (this.boot.eventSignal + SIG_OFF_PENDING) >> 2); // wake the pump
+    this.eventWaiter.wake(); // so the pump sees it stopped
   }
 
   /** Closes every connection and stops events. */
@@ -140,14 +140,12 @@ export class GuestConnector {
   }
 
   private async pump(): Promise<void> {
-    const w = this.eventWaiter;
-    while (this.pumping && !this.shutdown) {
-      w.disable();
-      this.pollEvents();
-      w.enable();
-      if (this.events.used() > 0) continue;
-      await w.waitAsync(1000);
-    }
+    await serveAsync(this.eventWaiter, {
+      drain: () => this.pollEvents(),
+      arrived: () => this.events.used() > 0,
+      running: () => this.pumping && !this.shutdown,
+      sliceMs: 1000,
+    });
     this.pumping = false;
   }
 

@@ -16,6 +16,7 @@ import {
 import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
+import { serveSync } from '../../core/serve-loop.js';
 import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
@@ -73,18 +74,22 @@ export class BackendLoop {
   /** Runs until a 'stop' message. */
   run(): BackendReport {
     const w = this.waiter;
-    while (!this.stopped) {
-      w.disable(); // step a
-      this.control();
-      if (this.stopped) break;
-      let work = this.serveSlots();
-      const moved = this.snapshotRings();
-      work += this.pollModel();
-      w.enable(); // step b
-      if (work > 0 || this.anyRequest() || this.ringsMoved(moved)) continue; // step c
-      this.report.wakeups++;
-      w.waitSync();
-    }
+    let moved: number[] = [];
+    let work = 0;
+    serveSync(w, {
+      drain: () => {
+        this.control();
+        if (this.stopped) return;
+        work = this.serveSlots();
+        moved = this.snapshotRings();
+        work += this.pollModel();
+      },
+      // Step c: served something (there may be more), a slot posted, a ring moved.
+      arrived: () => work > 0 || this.anyRequest() || this.ringsMoved(moved),
+      running: () => !this.stopped,
+      sliceMs: Infinity,
+      parking: () => { this.report.wakeups++; },
+    });
     this.report.spinHits = w.spinHits;
     for (const c of this.conns.values()) this.closeConn(c);
     return this.report;
