@@ -17,7 +17,8 @@ import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
 import { serveSync } from '../../core/serve-loop.js';
-import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
+import { DecodeTables } from '../decode-tables.js';
+import { CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
@@ -151,7 +152,7 @@ export class BackendLoop {
         if (!this.model.call) status = -ERRNO.ENOSYS;
         else {
           try {
-            const r = this.model.call(c, this.tables.field(F_FUNC), c.payloadView.subarray(0, this.tables.field(F_LEN)), c.payloadView);
+            const r = this.model.call(c, this.tables.field(CALL_FUNC), c.payloadView.subarray(0, this.tables.field(CALL_LEN)), c.payloadView);
             if (typeof r !== 'number') status = -ERRNO.ENOTSUP; // a backend owns its thread: models answer synchronously
             else if (r < 0) status = r;
             else if (r > this.slotPayload) status = -ERRNO.EPROTO;
