@@ -6,10 +6,11 @@ export {
   RingProducer, RingConsumer, IovList, forEachPacked,
 } from './ring.js';
 export type { RingDescriptor } from './ring.js';
-export { createSignal, destroySignal, readSignalStats, Notifier, Waiter } from './signal.js';
+export { createSignal, destroySignal, readSignalStats, parkedWord, Notifier, Waiter } from './signal.js';
 export type { SignalStats, WaitResult } from './signal.js';
 export { AdaptiveSpin } from './adaptive-spin.js';
-export type { SpinPolicy } from './adaptive-spin.js';
+export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
+export { SpinGate, spinGate } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
 export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes } from './core-module.js';
 export type { CoreExports } from './core-module.js';
