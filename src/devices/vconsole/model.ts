@@ -112,6 +112,37 @@ export class ConsoleModel implements DeviceModel {
     return this.ep;
   }
 
+  // ----- saved state (src/devices/vconsole/state.ts) -----
+
+  /**
+   * What the console holds for later: input not yet in the guest's ring (the model's
+   * queue, then a memory endpoint's), whether end-of-input follows it, and a memory
+   * endpoint's unread guest output.
+   */
+  heldBytes(): { input: Uint8Array[]; inputEnd: boolean; output: Uint8Array | null } {
+    const input = this.pending.map((c, i) => (i === 0 ? c.slice(this.pendingAt) : c.slice()));
+    let inputEnd = this.eofPending;
+    let output: Uint8Array | null = null;
+    if (this.ep instanceof ConsoleMemoryEndpoint) {
+      const p = this.ep.peek();
+      input.push(...p.input.map((b) => b.slice()));
+      inputEnd ||= p.inputEnd;
+      output = p.output;
+    }
+    return { input: input.filter((b) => b.length > 0), inputEnd, output };
+  }
+
+  /** Replaces what the console holds by what {@link heldBytes} returned (an unconnected console). */
+  restoreHeld(input: Uint8Array[], inputEnd: boolean, output: Uint8Array | null): void {
+    this.pending.length = 0;
+    this.pending.push(...input);
+    this.pendingAt = 0;
+    this.eofPending = inputEnd;
+    if (this.ep instanceof ConsoleMemoryEndpoint) this.ep.replace(output ?? new Uint8Array(0));
+    else if (output && output.length > 0 && this.ep) this.ep.write(output);
+    if (this.pending.length > 0 && this.ep && !this.paused) { this.paused = true; this.ep.pause(); }
+  }
+
   // ----- connector hooks -----
 
   open(conn: DeviceConnection): void {

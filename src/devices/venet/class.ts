@@ -14,6 +14,7 @@ import type { VenetInit } from './model-base.js';
 import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stats.js';
 import { SWITCH_DEFAULT_AGEING_MS, createModel as createSwitch, type VenetSwitchModel } from './switch-model.js';
 import { vbusError } from '../../errors.js';
+import { venetState } from './state.js';
 
 /** Each venet device's counter block, by device (host side). */
 const statsOf = new WeakMap<Device, SharedArrayBuffer>();
@@ -57,6 +58,7 @@ export const venetLoopbackClass: DeviceClassSpec = {
   name: 'venet-loopback',
   interfaces: [VENET_INTERFACE],
   attributes: venetAttributes(),
+  state: venetState,
   create: (device) => createLoopback(venetInit(device)),
   backend: (device) => ({
     modelUrl: new URL('./loopback-model.js', import.meta.url).href,
@@ -86,6 +88,7 @@ export const venetSwitchClass: DeviceClassSpec = {
     { name: 'ageing_ms', mode: 'rw', initial: String(SWITCH_DEFAULT_AGEING_MS), parse: parseAgeing },
     { name: 'fdb', mode: 'ro', show: (d) => switchModels.get(d)?.fdbText() ?? '' },
   ],
+  state: venetState,
   create: (device) => {
     const m = createSwitch(venetInit(device, ['ageing_ms']));
     switchModels.set(device, m);

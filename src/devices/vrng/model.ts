@@ -79,14 +79,31 @@ export class EntropyModel implements DeviceModel {
   }
 
   linked(bus: Bus): void {
-    if (!this.buses.has(bus.memory)) this.buses.set(bus.memory, new BusEntropy(bus.name, this.quota));
+    if (!this.buses.has(bus.memory)) this.buses.set(bus.memory, this.busEntropy(bus.name));
+  }
+
+  /** Per-bus counters of a loaded state, taken up by the bus of that name when linked (src/devices/vrng/state.ts). */
+  restoredBuses = new Map<string, EntropyCounters>();
+
+  /** Every bus's counters, by bus name (a saved state), including loaded ones not linked yet. */
+  perBus(): Array<{ bus: string } & EntropyCounters> {
+    const out = [...this.buses.values()].map((b) => ({ bus: b.busName, ...b.counters }));
+    for (const [bus, c] of this.restoredBuses) out.push({ bus, ...c });
+    return out;
+  }
+
+  private busEntropy(busName: string): BusEntropy {
+    const b = new BusEntropy(busName, this.quota);
+    const saved = this.restoredBuses.get(busName);
+    if (saved) { Object.assign(b.counters, saved); this.restoredBuses.delete(busName); }
+    return b;
   }
 
   unlinked(bus: Bus): void { this.buses.delete(bus.memory); }
 
   call(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number {
     let b = this.buses.get(conn.memory);
-    if (!b) { b = new BusEntropy(conn.busName, this.quota); this.buses.set(conn.memory, b); }
+    if (!b) { b = this.busEntropy(conn.busName); this.buses.set(conn.memory, b); }
     if (func === FUNC_INFO) {
       if (out.length < INFO_BYTES) return -EINVAL;
       const dv = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
