@@ -23,6 +23,7 @@ export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
 export * from './state/index.js';
+export * from './record/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());

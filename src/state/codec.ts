@@ -110,7 +110,7 @@ export function decodeDocument(data: Uint8Array, expectKind: string, what = 'inp
   const n = dv.getUint32(at, true);
   at += 4;
   const blobs: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) blobs.push(take().slice()); // a copy: the caller may reuse its buffer
+  for (let i = 0; i < n; i++) blobs.push(new Uint8Array(take())); // a plain copy: the caller may reuse its buffer (a Buffer stays no Buffer)
   if (at !== body) throw bad(`${body - at} bytes after the last section`);
   let tree: unknown;
   try { tree = JSON.parse(json); } catch { throw bad('the JSON section does not parse'); }

@@ -40,6 +40,8 @@ export class VenetSwitchModel extends VenetModelBase {
   private readonly fdb = new Map<number, FdbEntry>();
   private ageingMs: number;
   private readonly now: () => number;
+  /** The clock is what the switch reads from the world (src/record/contract.ts). */
+  readonly recordSources = ['now'] as const;
   private t = 0;
   private lastSweep = 0;
   private readonly portList: VenetPort[] = [];
