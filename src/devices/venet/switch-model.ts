@@ -178,7 +178,9 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
    */
   fdbEntries(): Array<{ mac: number; port: number; age: number }> {
     const now = this.now();
-    const out = [...this.fdb].map(([mac, e]) => ({ mac, port: e.port.index, age: Math.max(0, Math.round(now - e.seen)) }));
+    // Entries on external ports are not saved: an external peer is learned again when it sends.
+    const out = [...this.fdb].flatMap(([mac, e]) => e.port instanceof ExternalPort
+      ? [] : [{ mac, port: e.port.index, age: Math.max(0, Math.round(now - e.seen)) }]);
     return out.concat(this.restoredFdb.map((e) => ({ ...e })));
   }
 
