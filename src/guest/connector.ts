@@ -99,7 +99,10 @@ export class GuestConnector {
     failIfNegative(n, `open device ${id}`);
     const [handle, directSlot, directDoorbell] = [this.client.rvals[0]!, this.client.rvals[1]!, this.client.rvals[2]!];
     // A device in a backend worker gives this connection its own slot, served there.
-    const direct = directSlot !== 0 ? new CallClient(this.bus, { slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell }) : null;
+    const direct = directSlot !== 0 ? new CallClient(this.bus, {
+      slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell,
+      ...(this.boot.callTimeoutMs !== undefined ? { callTimeoutMs: this.boot.callTimeoutMs } : {}),
+    }) : null;
     const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct);
     this.conns.add(c);
     return c;

@@ -517,9 +517,9 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     throw vbusError('EINVAL', `vdisk: queueDepth ${queueDepth} must be an integer from 1 to ${MAX_QUEUE_DEPTH}`, { queueDepth });
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const conn = guest.open(id, VDISK_VERSION);
+  const conn = guest.open(id, VDISK_VERSION, { timeoutMs });
   try {
-    const reply = conn.call(VDISK_FN_INFO);
+    const reply = conn.call(VDISK_FN_INFO, undefined, { timeoutMs });
     if (reply.length < INFO_BYTES) throw vbusError('EPROTO', `vdisk: info reply of ${reply.length} bytes, expected ${INFO_BYTES}`);
     const v = new DataView(reply.buffer, reply.byteOffset, reply.length);
     const blockSize = v.getUint32(INFO_OFF_BLOCK, true);

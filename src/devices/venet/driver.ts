@@ -36,6 +36,8 @@ export interface VenetOptions {
   eventBytes?: number;
   /** Most frames one poll pass delivers before releasing ring space (default 256). */
   pollBudget?: number;
+  /** Deadline of each call opening and setting up the device, ms (ETIMEDOUT). Default: the guest's call timeout. */
+  timeoutMs?: number;
 }
 
 /** Called with a view of a received frame: valid only during the call (copy to keep). */
@@ -76,10 +78,12 @@ export class VenetDriver {
   private readonly budget: number;
   private looping = false;
   private closed = false;
+  private readonly callOpts: { timeoutMs?: number };
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}) {
-    const info = conn.call(VENET_FUNC_QUERY);
+    this.callOpts = callOpts(opts);
+    const info = conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
     if (info.length < INFO_BYTES) {
       throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
     }
@@ -113,7 +117,7 @@ export class VenetDriver {
   negotiate(features: number): number {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
-    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req);
+    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
     this.features = new DataView(out.buffer, out.byteOffset, out.length).getUint32(0, true);
     return this.features;
@@ -299,8 +303,12 @@ export class VenetDriver {
  * query, and ring setup. Throws VbusError (ENOENT for a missing device, ENOSPC when
  * the bus memory has no room for the rings, ...).
  */
+function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
+  return opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+}
+
 export function openVenet(guest: GuestConnector, deviceId: number, opts?: VenetOptions): VenetDriver {
-  const conn = guest.open(deviceId, VENET_VERSION);
+  const conn = guest.open(deviceId, VENET_VERSION, callOpts(opts));
   try {
     return new VenetDriver(conn, opts);
   } catch (e) {
