@@ -9,6 +9,7 @@ import { spawnV86 } from '../dist/src/platform/node-v86.js';
 import { V86Console, V86_PROMPT } from '../dist/src/v86/index.js';
 import { drive } from './helpers/scripted.js';
 import { RESPONDER_URL } from './helpers/tap-scenarios.js';
+import { adminView } from '../dist/src/index.js';
 
 const BOOT_MS = 240_000;
 const host = new VbusHost();
@@ -20,7 +21,7 @@ describe('v86 guest in Node', () => {
     host.registerClass(vconsoleClass);
     const sw = host.createDevice('sw0');
     host.setType(sw, 'venet-switch');
-    host.admin.write('/config/vbus/devices/sw0/features_cap', 'tx_done\n'); // a real kernel fills in its checksums
+    adminView(host).write('/config/vbus/devices/sw0/features_cap', 'tx_done\n'); // a real kernel fills in its checksums
     const vmBus = host.createBus('vm', { memoryBytes: 4 << 20 });
     const lanBus = host.createBus('lan', { memoryBytes: 4 << 20 });
     host.link(vmBus, sw); // id 0 on vm
@@ -52,7 +53,7 @@ describe('v86 guest in Node', () => {
     expect(ping).toMatch(/3 packets transmitted, 3 packets received, 0% packet loss/);
     expect((await responder.cmd('stats')).echo).toBe(3);
     // The switch learned the VM's NIC on the vm bus and the responder on lan.
-    const fdb = host.admin.read('/config/vbus/devices/sw0/fdb');
+    const fdb = adminView(host).read('/config/vbus/devices/sw0/fdb');
     expect(fdb).toMatch(/ vm:\d+/);
     expect(fdb).toMatch(/ lan:\d+/);
   });
