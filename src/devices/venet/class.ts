@@ -15,6 +15,7 @@ import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stat
 import { SWITCH_DEFAULT_AGEING_MS, createModel as createSwitch, type VenetSwitchModel } from './switch-model.js';
 import { formatSwitchPorts, parseSwitchPorts } from './switch-ports.js';
 import { vbusError } from '../../errors.js';
+import { venetState } from './state.js';
 
 /** Each venet device's counter block, by device (host side). */
 const statsOf = new WeakMap<Device, SharedArrayBuffer>();
@@ -58,6 +59,7 @@ export const venetLoopbackClass: DeviceClassSpec = {
   name: 'venet-loopback',
   interfaces: [VENET_INTERFACE],
   attributes: venetAttributes(),
+  state: venetState,
   create: (device) => createLoopback(venetInit(device)),
   backend: (device) => ({
     modelUrl: new URL('./loopback-model.js', import.meta.url).href,
@@ -93,6 +95,7 @@ export const venetSwitchClass: DeviceClassSpec = {
     { name: 'ports', mode: 'rw', initial: '', parse: (t) => formatSwitchPorts(parseSwitchPorts(t)) },
     { name: 'ports_state', mode: 'ro', show: (d) => (switchModels.get(d)?.externalPorts() ?? []).map((p) => p.stateLine()).join('\n') },
   ],
+  state: venetState,
   create: (device) => {
     const m = createSwitch({ ...venetInit(device, ['ageing_ms', 'ports']), name: device.name });
     switchModels.set(device, m);

@@ -40,3 +40,4 @@ export function registerVenetClasses(host: VbusHost): void {
   host.registerClass(venetSwitchClass);
   host.registerClass(venetTapClass);
 }
+export { venetState, VENET_STATE_VERSION } from './state.js';

@@ -49,6 +49,8 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   private readonly fdb = new Map<number, FdbEntry>();
   private ageingMs: number;
   private readonly now: () => number;
+  /** The clock is what the switch reads from the world (src/record/contract.ts). */
+  readonly recordSources = ['now'] as const;
   private t = 0;
   private lastSweep = 0;
   private readonly portList: VenetPort[] = [];
@@ -159,7 +161,31 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     return mac;
   }
 
-  protected override portOpened(port: VenetPort): void { this.portList.push(port); }
+  protected override portOpened(port: VenetPort): void {
+    this.portList.push(port);
+    // Addresses a loaded state learned on this port's number point to it again.
+    for (let i = this.restoredFdb.length - 1; i >= 0; i--) {
+      const e = this.restoredFdb[i]!;
+      if (e.port !== port.index) continue;
+      this.fdb.set(e.mac, { port, seen: this.now() - e.age });
+      this.restoredFdb.splice(i, 1);
+    }
+  }
+
+  /**
+   * The table for a saved state: MAC, port number, milliseconds since last seen (entries
+   * of ports not open again yet included).
+   */
+  fdbEntries(): Array<{ mac: number; port: number; age: number }> {
+    const now = this.now();
+    // Entries on external ports are not saved: an external peer is learned again when it sends.
+    const out = [...this.fdb].flatMap(([mac, e]) => e.port instanceof ExternalPort
+      ? [] : [{ mac, port: e.port.index, age: Math.max(0, Math.round(now - e.seen)) }]);
+    return out.concat(this.restoredFdb.map((e) => ({ ...e })));
+  }
+
+  /** Entries of a loaded state, waiting for their ports (see portOpened). */
+  restoredFdb: Array<{ mac: number; port: number; age: number }> = [];
 
   protected override portClosed(port: VenetPort): void {
     const i = this.portList.indexOf(port);
