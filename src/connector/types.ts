@@ -28,6 +28,8 @@ export interface GuestBoot {
   eventSignal: number;
   /** Data the spawner passed to the guest. */
   data?: unknown;
+  /** A resumed guest's own saved state (src/snapshot), handed back by `guest.resumed`. */
+  resume?: unknown;
 }
 
 /** A shared region set up by DEVSHM. */

@@ -144,13 +144,19 @@ export class VenetSwitchModel extends VenetModelBase {
         }
       }
     }
+    // A loaded state's address whose guest has not opened the device again: the port is
+    // known but not there yet, so the frame is dropped (and counted), not flooded.
+    if (!dstGroup && this.restoredFdb.length > 0 && this.restoredFdb.some((e) => e.mac === dstKey)) { this.stats.drops++; return DELIVERED; }
     const list = this.portList;
+    let reached = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (p === src) continue;
       if (!p.ready) continue;
+      reached++;
       if (this.deliver(p, u8, at, len, flags) !== DELIVERED) this.stats.drops++;
     }
+    if (reached === 0) this.stats.drops++; // flooded to nobody (no other port is up): it went nowhere, counted
     return DELIVERED;
   }
 
