@@ -11,6 +11,7 @@
 import { vbusError } from '../errors.js';
 import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
+import { ServeGroup } from '../connector/serve-group.js';
 import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
 import type { ConnectorModel } from '../connector/types.js';
 import type { Bus } from './bus.js';
@@ -41,6 +42,8 @@ export class HostConnector {
   private readonly attrSubs = new Map<BackendProxy, () => void>();
   private readonly guests = new Map<number, GuestWorker>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** One serve loop for every bus of this host (one wake-up serves them all). */
+  private readonly group = new ServeGroup();
 
   constructor(private readonly host: VbusHost, private readonly opts: BusEndpointOptions = {}) {
     const ev = host.events;
@@ -56,7 +59,7 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, this.opts);
+      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {
