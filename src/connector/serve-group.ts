@@ -104,22 +104,18 @@ export class ServeGroup {
         this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then((r) => { this.waits.delete(m); return [m, r] as [GroupMember, WaitResult]; }));
       }
       this.stats.parks++;
-      const t0 = performance.now();
       const [, r] = await Promise.race(this.waits.values());
-      this.spin.record(this.lastBudget, 0, (performance.now() - t0) * 1000);
       if (r === 'timed-out') for (const m of this.members) m.sweep();
     }
   }
 
-  private lastBudget = 0;
-
-  /** Polls every member's doorbell word for one spin budget. True when one was raised. */
+  /** One spin (AdaptiveSpin decides whether and how long) over every member's doorbell word. True when one was raised. */
   private spinAll(list: GroupMember[]): boolean {
-    const budget = this.spin.next();
-    this.lastBudget = budget;
-    for (let i = budget; i > 0; i -= list.length) {
-      for (const m of list) if (m.waiter.pending) { this.spin.record(budget, Math.max(1, i)); return true; } // acquire: pairs with sig_raise's xchg
-    }
-    return false;
+    return this.spin.spin((n) => {
+      for (let i = n; i > 0; i -= list.length) {
+        for (const m of list) if (m.waiter.pending) return Math.max(1, i); // acquire load: pairs with sig_raise's xchg
+      }
+      return 0;
+    });
   }
 }

@@ -41,7 +41,8 @@ export interface GuestStartData {
 /** Control messages between a guest worker and its host (not the data path). */
 export type GuestControlMessage =
   | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
-  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } };
+  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } }
+  | { type: 'vbus:stop' };
 
 /** A shared region set up by DEVSHM. */
 export interface ShmRegion {

@@ -15,16 +15,18 @@
  */
 import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
-import type { Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import { vbusError } from '../../errors.js';
 import {
-  VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
+  VENET_INTERFACE, VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
   INFO_BYTES, INFO_OFF_CLIENT_MAC, INFO_OFF_HOST_MAC, INFO_OFF_MTU, INFO_OFF_LINK, INFO_OFF_NEGOTIATED,
   NEGOTIATE_BYTES, ETH_ALEN, ETH_HEADER_BYTES, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP, EVENT_LINK_DOWN,
   EVENT_TX_DONE, macToText,
 } from './abi.js';
+
+declareInterfaceVersions(VENET_INTERFACE, [VENET_VERSION]);
 
 /** Ring sizes a driver asks for (bytes of data area; powers of two). */
 export interface VenetOptions {
@@ -308,6 +310,7 @@ function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
 }
 
 export function openVenet(guest: GuestConnector, deviceId: number, opts?: VenetOptions): VenetDriver {
+  checkInterface(guest, deviceId, VENET_INTERFACE, 'openVenet');
   const conn = guest.open(deviceId, VENET_VERSION, callOpts(opts));
   try {
     return new VenetDriver(conn, opts);
