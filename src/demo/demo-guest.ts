@@ -18,7 +18,7 @@
 import type { Guest } from '../guest/join.js';
 import type { GuestDevice } from '../guest/connector.js';
 import { VbusError } from '../errors.js';
-import { macrotask } from '../connector/macrotask.js';
+import { macrotask } from '../core/macrotask.js';
 import { Prng } from '../testing/prng.js';
 import { ETH_OFF_SRC, ETH_OFF_TYPE, ETH_ALEN, ETH_HEADER_BYTES, macToText } from '../devices/venet/abi.js';
 import {
@@ -111,10 +111,7 @@ export function runDemoGuest(guest: Guest): void {
           counters.framesTx += n;
           if (n < frames.length) {
             // TX ring full: ask for a space signal, re-check, then park without blocking the worker's loop.
-            const w = net.tx.space;
-            w.enable();
-            if (net.tx.ring.used() > net.tx.ring.capacity / 2) await w.waitAsync(50);
-            w.disable();
+            await net.tx.space.parkAsync(() => net.tx.ring.used() <= net.tx.ring.capacity / 2, 50);
           }
           if (++turns % 4 === 0) await macrotask(); // let the receive loop and host messages run
         }
