@@ -1,6 +1,6 @@
 // The admin walkthrough typed at a shell: a runtime started with `vbus run` (a child
 // process), then every step as its own `vbus` child process. Each step runs in-process
-// too, on a host driven through `host.admin` (the path view), and the two must print
+// too, on a host driven through `adminView(host)` (the path view), and the two must print
 // the same trees, the same file contents and fail with the same errno. Then spawn, ps
 // and stop against the same runtime.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

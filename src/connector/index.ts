@@ -7,7 +7,7 @@ export { SlotServer, logDeviceFault } from './slot-server.js';
 export type { DeviceFault, FaultReporter, FaultContext } from './slot-server.js';
 export type { DevicePlacement } from './placement.js';
 export { startGuest, GuestWorker } from './spawn-guest.js';
-export type { StartGuestOptions } from './spawn-guest.js';
+export type { StartGuestOptions, GuestExit } from './spawn-guest.js';
 export type { GuestBoot, ShmRegion, DeviceConnection, ConnectorModel } from './types.js';
 export * as wire from './wire.js';
 export { DeviceRxQueue, DeviceTxQueue, deviceBuffer, findQueue } from './device-queues.js';
