@@ -11,4 +11,5 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   venet: async () => (await import('./venet/index.js')).venetBench,
   vdisk: async () => (await import('./vdisk/index.js')).vdiskBench,
   vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
+  scale: async () => (await import('./scale/index.js')).scaleBench,
 };

@@ -8,7 +8,7 @@ export {
 export type { RingDescriptor } from './ring.js';
 export { createSignal, destroySignal, readSignalStats, parkedWord, Notifier, Waiter } from './signal.js';
 export type { SignalStats, WaitResult } from './signal.js';
-export { AdaptiveSpin } from './adaptive-spin.js';
+export { AdaptiveSpin, HANDOFF } from './adaptive-spin.js';
 export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
 export { SpinGate, spinGate } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
