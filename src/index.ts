@@ -22,6 +22,8 @@ export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
+export * from './state/index.js';
+export * from './record/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());

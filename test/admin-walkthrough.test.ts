@@ -1,7 +1,7 @@
 /**
- * Replays the original vbus admin walkthrough (shared/seeds/004) step by step through
- * the admin view, with the document's names, and compares every `tree` output with the
- * document's, line for line. Then tears down in the document's order and checks the
+ * Replays the original vbus admin walkthrough step by step through the admin view, with
+ * the document's names, and compares every `tree` output with the document's, line for
+ * line (the expected output is data: test/fixtures/admin-walkthrough.json). Then tears down in the document's order and checks the
  * tree is back to the boot state.
  *
  * The class is the real venet-tap (src/devices/venet/tap-class.ts), its models observed
@@ -10,15 +10,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
-import { readSeed004, TreeBlock } from './fixtures/seed-004.js';
+import { readWalkthrough, TreeBlock } from './fixtures/admin-walkthrough.js';
 import { RecordingModel, recordingVenetTap } from './fixtures/venet-tap-fixture.js';
+import { adminView } from '../dist/src/index.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
 const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
 const SHELL = 4382; // the shell that wrote /proc/self/vbus
 const TREE_PID = 4588; // the `tree` process it forked
 
-const seed = readSeed004();
+const seed = readWalkthrough();
 
 /** The document's blocks, in order; each step below names the one it must print. */
 function block(n: number): TreeBlock {
@@ -30,7 +31,7 @@ function block(n: number): TreeBlock {
 /** `tree` as the document ran it (the block's root line is the argument it was given). */
 function expectTree(host: VbusHost, b: TreeBlock): void {
   if (b.command) expect(b.command).toBe(`tree ${b.root}`);
-  expect(host.admin.tree(b.root).split('\n')).toEqual(b.text.split('\n'));
+  expect(adminView(host).tree(b.root).split('\n')).toEqual(b.text.split('\n'));
 }
 
 function thrown(fn: () => unknown): VbusError {
@@ -38,7 +39,7 @@ function thrown(fn: () => unknown): VbusError {
   throw new Error('expected a VbusError');
 }
 
-describe('admin walkthrough (seeds/004)', () => {
+describe('admin walkthrough', () => {
   it('finds the eleven tree outputs the document prints', () => {
     expect(seed.blocks.map((b) => b.root)).toEqual([
       '/sys/vbus/', '/config/vbus/', '/sys/vbus', '/sys/vbus/', '/sys/vbus', '/sys/vbus/deviceclass/',
@@ -48,7 +49,7 @@ describe('admin walkthrough (seeds/004)', () => {
 
   it('replays every step and prints the same trees', () => {
     const host = new VbusHost();
-    const admin = host.admin;
+    const admin = adminView(host);
     const models: RecordingModel[] = [];
 
     // At boot-up

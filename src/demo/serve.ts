@@ -4,13 +4,13 @@
  * cross-origin isolated (so the browser allows SharedArrayBuffer). `isolate: false`
  * leaves them out, to show what a page sees without them.
  *
- * Run directly: `node dist/src/demo/serve.js [--port 8080] [--no-isolate]`.
+ * Run it as `vbus serve [--port 8080] [--host H] [--no-isolate]` (src/cli/commands/serve.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { vbusError } from '../errors.js';
 import { ISOLATION_HEADERS } from '../platform/shared-memory.js';
 
@@ -54,6 +54,17 @@ function defaultRoot(): string {
 }
 
 /**
+ * URL prefixes served from other folders than `web/`: the build, and for the v86 page
+ * (web/v86.html) the v86 package's module and wasm and the guest image that
+ * scripts/build-v86-image.sh builds.
+ */
+const MOUNTS: ReadonlyArray<readonly [string, string]> = [
+  ['/dist', 'dist'],
+  ['/v86/lib', join('node_modules', 'v86', 'build')],
+  ['/v86/image', join('build', 'v86-image')],
+];
+
+/**
  * The file the server sends for `urlPath`: under `root/dist/` for `/dist/...`, else under
  * `root/web/` (a path ending in `/` means its `index.html`). Null if the path escapes
  * both folders. Exported so the import-graph test resolves URLs exactly as served.
@@ -62,9 +73,8 @@ export function servedFile(root: string, urlPath: string): string | null {
   let path: string;
   try { path = decodeURIComponent(urlPath); } catch { return null; }
   if (path.includes('\0')) return null;
-  const [base, rest] = path === '/dist' || path.startsWith('/dist/')
-    ? [join(root, 'dist'), path.slice('/dist'.length)]
-    : [join(root, 'web'), path];
+  const mount = MOUNTS.find(([prefix]) => path === prefix || path.startsWith(prefix + '/'));
+  const [base, rest] = mount ? [join(root, mount[1]), path.slice(mount[0].length)] : [join(root, 'web'), path];
   const file = resolve(base, '.' + (rest.endsWith('/') || rest === '' ? rest + '/index.html' : rest));
   return file === base || file.startsWith(base + sep) ? file : null;
 }
@@ -128,24 +138,4 @@ export function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
       });
     });
   });
-}
-
-/** Command line: `--port N`, `--host H`, `--no-isolate`. */
-async function main(argv: string[]): Promise<void> {
-  const portArg = argv.indexOf('--port');
-  const hostArg = argv.indexOf('--host');
-  const port = portArg >= 0 ? Number(argv[portArg + 1]) : 8080;
-  const s = await startServer({
-    port,
-    ...(hostArg >= 0 ? { host: argv[hostArg + 1]! } : {}),
-    isolate: !argv.includes('--no-isolate'),
-  });
-  console.log(`vbus demo: ${s.url}${argv.includes('--no-isolate') ? ' (without COOP/COEP: the page will say what is missing)' : ''}`);
-  const stop = () => { void s.close().then(() => process.exit(0)); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((e) => { console.error(String(e)); process.exit(1); });
 }
