@@ -6,7 +6,10 @@ export {
   RingProducer, RingConsumer, IovList, forEachPacked,
 } from './ring.js';
 export type { RingDescriptor } from './ring.js';
-export { createSignal, destroySignal, readSignalStats, Notifier, Waiter } from './signal.js';
+export { createSignal, destroySignal, readSignalStats, Notifier, Waiter, wakeSignal } from './signal.js';
+export type { Recheck } from './signal.js';
+export { serveSync, serveAsync } from './serve-loop.js';
+export type { ServeLoop } from './serve-loop.js';
 export type { SignalStats, WaitResult } from './signal.js';
 export { AdaptiveSpin } from './adaptive-spin.js';
 export type { SpinPolicy } from './adaptive-spin.js';
