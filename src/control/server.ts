@@ -118,12 +118,17 @@ export class ControlServer {
     // Requests of one connection are answered in order, one at a time.
     let queue: Promise<void> = Promise.resolve();
     sock.setEncoding('utf8');
+    let refused = false;
     sock.on('data', (chunk: string) => {
+      if (refused) return; // after EMSGSIZE nothing more is read from this client
       buf += chunk;
       if (buf.length > MAX_LINE_BYTES && !buf.includes('\n')) {
-        this.reply(sock, { v: CONTROL_PROTOCOL_VERSION, id: 0, ok: false, error: errorOf(vbusError('EMSGSIZE', `request line longer than ${MAX_LINE_BYTES} bytes`, {})) });
-        sock.end();
+        refused = true;
         buf = '';
+        void queue.then(() => {
+          this.reply(sock, { v: CONTROL_PROTOCOL_VERSION, id: 0, ok: false, error: errorOf(vbusError('EMSGSIZE', `request line longer than ${MAX_LINE_BYTES} bytes`, {})) });
+          sock.end();
+        });
         return;
       }
       let nl: number;
