@@ -7,7 +7,7 @@
 // image is built by scripts/build-v86-image.sh (scripts/setup.sh and .ci/run run it).
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VbusHost, registerVenetClasses, vconsoleClass, type ConsoleModel } from '../dist/src/index.js';
+import { VbusHost, adminView, registerVenetClasses, vconsoleClass, type ConsoleModel } from '../dist/src/index.js';
 import { startServer } from '../dist/src/demo/serve.js';
 import { spawnV86 } from '../dist/src/platform/node-v86.js';
 import { V86Console, V86_PROMPT } from '../dist/src/v86/index.js';
@@ -33,7 +33,7 @@ describe.concurrent('v86 guest', () => {
     host.registerClass(vconsoleClass);
     const sw = host.createDevice('sw0');
     host.setType(sw, 'venet-switch');
-    host.admin.write('/config/vbus/devices/sw0/features_cap', 'tx_done\n'); // a real kernel fills in its checksums
+    adminView(host).write('/config/vbus/devices/sw0/features_cap', 'tx_done\n'); // a real kernel fills in its checksums
     const vmBus = host.createBus('vm', { memoryBytes: 4 << 20 });
     const lanBus = host.createBus('lan', { memoryBytes: 4 << 20 });
     host.link(vmBus, sw); // id 0 on vm
@@ -65,7 +65,7 @@ describe.concurrent('v86 guest', () => {
     expect(ping).toMatch(/3 packets transmitted, 3 packets received, 0% packet loss/);
     expect((await responder.cmd('stats')).echo).toBe(3);
     // The switch learned the VM's NIC on the vm bus and the responder on lan.
-    const fdb = host.admin.read('/config/vbus/devices/sw0/fdb');
+    const fdb = adminView(host).read('/config/vbus/devices/sw0/fdb');
     expect(fdb).toMatch(/ vm:\d+/);
     expect(fdb).toMatch(/ lan:\d+/);
   });
