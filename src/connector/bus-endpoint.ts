@@ -30,19 +30,22 @@ import {
   BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS, BUSCTL_BYTES,
 } from '../../assembly/layout/busctl.js';
 import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
-import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
+import { SIG_BYTES } from '../../assembly/layout/signal.js';
+import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { ERRNO, VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { createRing, destroyRing, ringRegionBytes } from '../core/ring.js';
 import { createSignal, destroySignal, Waiter } from '../core/signal.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
-import { DecodeTables, DT_ENTRIES, HT_ENTRIES, F_DEVID, F_HANDLE, F_FUNC, F_LEN, F_ARG0, F_ARG1, F_ARG2 } from './decode-tables.js';
+import { DecodeTables, DT_ENTRIES, HT_ENTRIES } from './decode-tables.js';
+import { CALL_DEVID, CALL_HANDLE, CALL_FUNC, CALL_LEN, CALL_ARG0, CALL_ARG1, CALL_ARG2 } from '../../assembly/layout/callslot.js';
 import type { ConnectorModel, GuestBoot, ShmRegion } from './types.js';
-import { macrotask } from './macrotask.js';
+import { serveAsync } from '../core/serve-loop.js';
 import { EndpointMember, HostConnection, type EndpointDevice, type InFlight } from './endpoint-member.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
 import { guestIndex, guestIndexWord } from './ring-progress.js';
+import { encodeDevAdd, encodeDevDrop, EMPTY_EVENT, ifaceBytes } from './event-records.js';
 
 export interface BusEndpointOptions {
   /** Payload bytes of each member's call slot. Default 4096. */
@@ -53,13 +56,16 @@ export interface BusEndpointOptions {
   tables?: DecodeTables;
 }
 
-/** Bus memory the connector needs for one member (slot, event ring, signal). */
+/** Bytes a region of `bytes` takes from the allocator (rounded up to REGION_ALIGN). */
+function placed(bytes: number): number { return Math.ceil(bytes / REGION_ALIGN) * REGION_ALIGN; }
+
+/** Bus memory the connector needs for one member: call slot, event ring, event signal. */
 export function memberBytes(slotPayload = SLOT_DEFAULT_PAYLOAD): number {
-  return SLOT_HEADER_BYTES + slotPayload + ringRegionBytes(EV_RING_BYTES) + 128 + 3 * 64;
+  return placed(SLOT_HEADER_BYTES + slotPayload) + placed(ringRegionBytes(EV_RING_BYTES)) + placed(SIG_BYTES);
 }
 
-/** Bus memory the connector needs for the bus itself (control region and doorbell). */
-export const BUS_CONNECTOR_BYTES = BUSCTL_BYTES + 128 + 64;
+/** Bus memory the connector needs for the bus itself: control region and doorbell signal. */
+export const BUS_CONNECTOR_BYTES = placed(BUSCTL_BYTES) + placed(SIG_BYTES);
 
 export class BusEndpoint {
   readonly memory: BusMemory;
@@ -116,14 +122,13 @@ export class BusEndpoint {
       throw vbusError('ENOSPC', `device id ${id} is outside the ${DT_ENTRIES} ids a bus supports`, { id });
     }
     if (this.devices.has(id)) throw vbusError('EEXIST', `device id ${id} is already in use on bus ${this.busName}`, { id });
-    if (new TextEncoder().encode(iface).length > EV_IFACE_MAX) {
-      throw vbusError('EINVAL', `interface name '${iface}' is longer than ${EV_IFACE_MAX} bytes`, { iface });
-    }
+    const ifaceUtf8 = ifaceBytes(iface);
+    if (ifaceUtf8 === null) throw vbusError('EINVAL', `interface name '${iface}' is longer than ${EV_IFACE_MAX} bytes`, { iface });
     const gen = this.nextGen++;
-    const dev: EndpointDevice = { id, iface, gen, model, conns: new Set() };
+    const dev: EndpointDevice = { id, iface, ifaceBytes: ifaceUtf8, gen, model, conns: new Set() };
     this.devices.set(id, dev);
     this.tables.setDevice(this.devTab, id, gen);
-    for (const m of this.members.values()) m.postEvent(EV_DEVADD, [id], iface);
+    for (const m of this.members.values()) m.postEvent(EV_DEVADD, encodeDevAdd(id, ifaceUtf8));
   }
 
   /**
@@ -144,7 +149,7 @@ export class BusEndpoint {
       }
     }
     for (const conn of [...dev.conns]) this.closeConnection(conn, false);
-    for (const m of this.members.values()) m.postEvent(EV_DEVDROP, [id]);
+    for (const m of this.members.values()) m.postEvent(EV_DEVDROP, encodeDevDrop(id));
   }
 
   // -------------------------------------------------------------------------------
@@ -177,10 +182,10 @@ export class BusEndpoint {
       const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
       const m = new EndpointMember(memberId, bit, slot, hTab, events, eventSignal, payloadView, mem);
       m.onBacklog = () => this.scheduleFlush();
-      m.snapshot = () => [...this.devices.values()].sort((a, b) => a.id - b.id).map((d) => ({ id: d.id, iface: d.iface }));
+      m.snapshot = () => [...this.devices.values()].sort((a, b) => a.id - b.id);
       this.members.set(memberId, m);
       this.byBit[bit] = m;
-      for (const d of this.devices.values()) m.postEvent(EV_DEVADD, [d.id], d.iface);
+      for (const d of this.devices.values()) m.postEvent(EV_DEVADD, encodeDevAdd(d.id, d.ifaceBytes));
       return {
         memory: mem.memory, module: mem.module, busName: this.busName, memberId,
         busctl: this.busctl, doorbell: this.doorbell, bit, slot, slotPayload: this.slotPayload,
@@ -198,7 +203,7 @@ export class BusEndpoint {
     if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
     if (m.inflight) m.inflight.answered = true; // a late model answer has nowhere to go
     for (const conn of m.handles) if (conn) this.closeConnection(conn, true);
-    m.postEvent(EV_SHUTDOWN, []);
+    m.postEvent(EV_SHUTDOWN, EMPTY_EVENT);
     this.members.delete(memberId);
     this.byBit[m.bit] = undefined;
     const mem = this.memory;
@@ -260,10 +265,7 @@ export class BusEndpoint {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopped = true;
-    const i32 = this.memory.i32;
-    const idx = (this.doorbell + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // wake the loop so it sees `stopped`
-    Atomics.notify(i32, idx);
+    this.doorbellWaiter.wake(); // so the loop sees `stopped`
     await this.loopDone;
     this.running = false;
   }
@@ -279,22 +281,13 @@ export class BusEndpoint {
     this.memory.freeRegion(this.busctl);
   }
 
-  private async loop(): Promise<void> {
-    const w = this.doorbellWaiter;
-    let busyRounds = 0;
-    while (!this.stopped) {
-      w.disable(); // step a: take the wake-up, then drain
-      this.drain();
-      w.enable(); // step b
-      if (this.anyPending()) continue; // step c: re-check
-      if (this.stopped) break;
-      const r = w.waitAsync();
-      // A guest that keeps the doorbell raised would make waitAsync resolve at once,
-      // forever; give the event loop a full turn every few rounds so timers and I/O
-      // (and other buses) still run.
-      if (++busyRounds >= 32) { busyRounds = 0; await macrotask(); }
-      await r;
-    }
+  private loop(): Promise<void> {
+    return serveAsync(this.doorbellWaiter, {
+      drain: () => this.drain(),
+      arrived: () => this.anyPending(),
+      running: () => !this.stopped,
+      sliceMs: Infinity,
+    });
   }
 
   private anyPending(): boolean {
@@ -332,11 +325,11 @@ export class BusEndpoint {
     const t = this.tables;
     try {
       switch (op) {
-        case OP_DEVOPEN: return this.devOpen(m, seq, t.field(F_DEVID), t.field(F_ARG0));
-        case OP_DEVCLOSE: return this.devClose(m, seq, t.field(F_HANDLE));
-        case OP_DEVCALL: return this.devCall(m, seq, t.field(F_HANDLE), t.field(F_FUNC), t.field(F_LEN));
-        case OP_DEVSHM: return this.devShm(m, seq, t.field(F_HANDLE), t.field(F_ARG0), t.field(F_ARG1), t.field(F_ARG2));
-        case OP_SHMSIGNAL: return this.shmSignal(m, seq, t.field(F_HANDLE), t.field(F_ARG0));
+        case OP_DEVOPEN: return this.devOpen(m, seq, t.field(CALL_DEVID), t.field(CALL_ARG0));
+        case OP_DEVCLOSE: return this.devClose(m, seq, t.field(CALL_HANDLE));
+        case OP_DEVCALL: return this.devCall(m, seq, t.field(CALL_HANDLE), t.field(CALL_FUNC), t.field(CALL_LEN));
+        case OP_DEVSHM: return this.devShm(m, seq, t.field(CALL_HANDLE), t.field(CALL_ARG0), t.field(CALL_ARG1), t.field(CALL_ARG2));
+        case OP_SHMSIGNAL: return this.shmSignal(m, seq, t.field(CALL_HANDLE), t.field(CALL_ARG0));
         default: return this.reply(m, seq, -ERRNO.EINVAL, 0);
       }
     } catch (e) {
@@ -444,26 +437,17 @@ export class BusEndpoint {
     if (!model.poll) return;
     const w = new Waiter(this.memory, signal, { initial: 0, max: 2048 });
     const word = guestIndexWord(region);
-    const run = async (): Promise<void> => {
-      let rounds = 0;
-      while (conn.open && !this.stopped) {
-        w.disable(); // step a
-        const before = guestIndex(this.memory, word);
+    let before = 0;
+    void serveAsync(w, {
+      drain: () => {
+        before = guestIndex(this.memory, word);
         try { model.poll!(conn); } catch { /* a throwing model only stops its own progress */ }
-        w.enable(); // step b
-        if (guestIndex(this.memory, word) !== before) continue; // step c: the guest moved while we were not listening
-        if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
-        const r = await w.waitAsync(250);
-        if (r === 'timed-out' && !conn.open) break;
-      }
-    };
-    void run();
-    conn.watchers.push(() => {
-      const i32 = this.memory.i32;
-      const idx = (signal + SIG_OFF_PENDING) >> 2;
-      Atomics.store(i32, idx, 1); // wake the watcher so it sees the connection closed
-      Atomics.notify(i32, idx);
+      },
+      arrived: () => guestIndex(this.memory, word) !== before, // the guest moved while we were not listening
+      running: () => conn.open && !this.stopped,
+      sliceMs: 250,
     });
+    conn.watchers.push(() => w.wake()); // so the watcher sees the connection closed
   }
 
   private shmSignal(m: EndpointMember, seq: number, h: number, shmId: number): void {

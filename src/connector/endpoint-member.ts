@@ -4,9 +4,11 @@
  * backlog) and HostConnection (what a device model sees of one DEVOPEN).
  */
 import { EV_DEVADD, EV_DEVEVENT, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
+import { encodeDevAdd, encodeDevEvent, EMPTY_EVENT } from './event-records.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { RingProducer, type RingDescriptor } from '../core/ring.js';
 import { Notifier } from '../core/signal.js';
+import { Status } from '../core/status.js';
 import { HT_ENTRIES } from './decode-tables.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from './types.js';
 import type { BusEndpoint } from './bus-endpoint.js';
@@ -14,6 +16,8 @@ import type { BusEndpoint } from './bus-endpoint.js';
 export interface EndpointDevice {
   id: number;
   iface: string;
+  /** `iface` as DEVADD carries it (checked against EV_IFACE_MAX at link). */
+  ifaceBytes: Uint8Array;
   gen: number;
   model: ConnectorModel;
   conns: Set<HostConnection>;
@@ -46,7 +50,7 @@ export class HostConnection implements DeviceConnection {
   get deviceId(): number { return this.device.id; }
   postEvent(code: number, arg = 0): boolean {
     if (!this.open) return false;
-    return this.member.postEvent(EV_DEVEVENT, [this.device.id, this.handle, code >>> 0, arg >>> 0]);
+    return this.member.postEvent(EV_DEVEVENT, encodeDevEvent(this.device.id, this.handle, code, arg));
   }
 }
 let nextConnId = 1;
@@ -66,7 +70,7 @@ export class EndpointMember {
    * every device on the bus now, RESYNC_END), so the guest's view of its bus ends up
    * right however late it reads; the replaced events are counted as dropped.
    */
-  readonly backlog: Array<{ type: number; words: number[]; text?: string }> = [];
+  readonly backlog: Array<{ type: number; rec: Uint8Array }> = [];
   /** Events dropped because the backlog was full. */
   eventsDropped = 0;
   constructor(
@@ -83,32 +87,32 @@ export class EndpointMember {
     this.eventNotifier = new Notifier(bus, eventSignal);
   }
 
-  /** Queues an event record (u32 words, then optional UTF-8 text). Returns false only if the ring faulted. */
-  postEvent(type: number, words: number[], text?: string): boolean {
-    if (this.backlog.length > 0 && !this.flush()) return this.queue(type, words, text);
-    const st = this.write(type, words, text);
-    if (st === -2 /* FULL */) return this.queue(type, words, text);
+  /** Queues an event record (encoded by event-records.ts). Returns false only if the ring faulted. */
+  postEvent(type: number, rec: Uint8Array): boolean {
+    if (this.backlog.length > 0 && !this.flush()) return this.queue(type, rec);
+    const st = this.write(type, rec);
+    if (st === Status.FULL) return this.queue(type, rec);
     return st === 0;
   }
 
-  private queue(type: number, words: number[], text?: string): boolean {
+  private queue(type: number, rec: Uint8Array): boolean {
     if (this.backlog.length >= EVENT_BACKLOG_MAX) {
       // The snapshot is taken now, after the change this event reports, so it covers it.
       this.eventsDropped += this.backlog.length + 1;
       this.backlog.length = 0;
-      this.backlog.push({ type: EV_RESYNC_BEGIN, words: [] });
-      for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, words: [d.id], text: d.iface });
-      this.backlog.push({ type: EV_RESYNC_END, words: [] });
+      this.backlog.push({ type: EV_RESYNC_BEGIN, rec: EMPTY_EVENT });
+      for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, rec: encodeDevAdd(d.id, d.ifaceBytes) });
+      this.backlog.push({ type: EV_RESYNC_END, rec: EMPTY_EVENT });
       this.resyncs++;
     } else {
-      this.backlog.push({ type, words, ...(text !== undefined ? { text } : {}) });
+      this.backlog.push({ type, rec });
     }
     this.onBacklog();
     return true;
   }
 
   /** Set by the endpoint: the devices on the bus now (for a resync). */
-  snapshot: () => Array<{ id: number; iface: string }> = () => [];
+  snapshot: () => Array<{ id: number; ifaceBytes: Uint8Array }> = () => [];
   /** Times the backlog overflowed and was replaced by a resync. */
   resyncs = 0;
 
@@ -119,21 +123,17 @@ export class EndpointMember {
   flush(): boolean {
     while (this.backlog.length > 0) {
       const e = this.backlog[0]!;
-      const st = this.write(e.type, e.words, e.text);
+      const st = this.write(e.type, e.rec);
       if (st !== 0) return false;
       this.backlog.shift();
     }
     return true;
   }
 
-  private write(type: number, words: number[], text?: string): number {
-    const bytes = text !== undefined ? new TextEncoder().encode(text) : null;
-    const len = words.length * 4 + (bytes ? bytes.length : 0);
-    const at = this.events.reserve(len, type);
+  private write(type: number, rec: Uint8Array): number {
+    const at = this.events.reserve(rec.length, type);
     if (at < 0) return at;
-    const bus = this.events.bus;
-    for (let i = 0; i < words.length; i++) bus.view.setUint32(at + i * 4, words[i]!, true);
-    if (bytes) bus.u8.set(bytes, at + words.length * 4);
+    this.events.bus.u8.set(rec, at);
     this.events.commit();
     this.eventNotifier.raise(); // after the commit published the record
     return 0;

@@ -22,6 +22,7 @@ import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
+import { parkedWord } from '../core/signal.js';
 
 export interface CallOptions {
   /** Give up after this many milliseconds (ETIMEDOUT). */
@@ -56,6 +57,8 @@ export class CallClient {
   /** Reply length of the last call. */
   rlen = 0;
   readonly spin: AdaptiveSpin;
+  /** One chunk of the reply spin: polls STATE for DONE. */
+  private readonly poll: (n: number) => number;
   private readonly stateIdx: number;
   private readonly payloadOff: number;
   private readonly pendingIdx: number;
@@ -86,7 +89,17 @@ export class CallClient {
     this.pendingIdx = addr.busctl !== undefined && addr.bit !== undefined ? ((addr.busctl + BUSCTL_OFF_PENDING) >> 2) + (addr.bit >> 5) : -1;
     this.bitMask = addr.bit !== undefined ? 1 << (addr.bit & 31) : 0;
     this.doorbell = addr.doorbell;
-    this.spin = new AdaptiveSpin(spin);
+    // The peer is the slot's server: it parks on the doorbell we ring, and once we have
+    // rung it owes us an answer (so a parked server is one that is waking up).
+    let peer;
+    try { peer = parkedWord(bus, addr.doorbell); } catch { peer = undefined; } // no signal there: spin without a peer
+    this.spin = new AdaptiveSpin({ ...(peer ? { peer } : {}), answers: true, ...spin });
+    const i32 = bus.i32;
+    const stateIdx = this.stateIdx;
+    this.poll = (n) => {
+      for (let i = n; i > 0; i--) if (Atomics.load(i32, stateIdx) === SLOT_DONE) return i; // acquire: pairs with the server's DONE store
+      return 0;
+    };
   }
 
   /** The slot's payload area (request in, reply out). */
@@ -111,17 +124,9 @@ export class CallClient {
     // Step 4: spin, then park.
     let s = Atomics.load(i32, this.stateIdx);
     if (s !== SLOT_DONE) {
-      const budget = this.spin.next();
-      let left = 0;
-      for (let i = budget; i > 0; i--) {
-        if (Atomics.load(i32, this.stateIdx) === SLOT_DONE) { left = i; break; } // acquire: pairs with the host's DONE store
-      }
+      this.spin.spin(this.poll);
       s = Atomics.load(i32, this.stateIdx);
-      if (left > 0 || s === SLOT_DONE) this.spin.record(budget, left > 0 ? left : 1);
-      const parkStart = performance.now();
-      let parked = false;
       while (s !== SLOT_DONE) {
-        parked = true;
         if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
@@ -129,7 +134,6 @@ export class CallClient {
         Atomics.wait(i32, this.stateIdx, s, wait);
         s = Atomics.load(i32, this.stateIdx);
       }
-      if (parked) this.spin.record(budget, 0, (performance.now() - parkStart) * 1000);
     }
     return this.finish(out);
   }

@@ -16,7 +16,9 @@ import {
 import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
-import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
+import { serveSync } from '../../core/serve-loop.js';
+import { DecodeTables } from '../decode-tables.js';
+import { CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
@@ -73,18 +75,22 @@ export class BackendLoop {
   /** Runs until a 'stop' message. */
   run(): BackendReport {
     const w = this.waiter;
-    while (!this.stopped) {
-      w.disable(); // step a
-      this.control();
-      if (this.stopped) break;
-      let work = this.serveSlots();
-      const moved = this.snapshotRings();
-      work += this.pollModel();
-      w.enable(); // step b
-      if (work > 0 || this.anyRequest() || this.ringsMoved(moved)) continue; // step c
-      this.report.wakeups++;
-      w.waitSync();
-    }
+    let moved: number[] = [];
+    let work = 0;
+    serveSync(w, {
+      drain: () => {
+        this.control();
+        if (this.stopped) return;
+        work = this.serveSlots();
+        moved = this.snapshotRings();
+        work += this.pollModel();
+      },
+      // Step c: served something (there may be more), a slot posted, a ring moved.
+      arrived: () => work > 0 || this.anyRequest() || this.ringsMoved(moved),
+      running: () => !this.stopped,
+      sliceMs: Infinity,
+      parking: () => { this.report.wakeups++; },
+    });
     this.report.spinHits = w.spinHits;
     for (const c of this.conns.values()) this.closeConn(c);
     return this.report;
@@ -146,7 +152,7 @@ export class BackendLoop {
         if (!this.model.call) status = -ERRNO.ENOSYS;
         else {
           try {
-            const r = this.model.call(c, this.tables.field(F_FUNC), c.payloadView.subarray(0, this.tables.field(F_LEN)), c.payloadView);
+            const r = this.model.call(c, this.tables.field(CALL_FUNC), c.payloadView.subarray(0, this.tables.field(CALL_LEN)), c.payloadView);
             if (typeof r !== 'number') status = -ERRNO.ENOTSUP; // a backend owns its thread: models answer synchronously
             else if (r < 0) status = r;
             else if (r > this.slotPayload) status = -ERRNO.EPROTO;

@@ -9,9 +9,8 @@
  * on one); they return to the bus allocator when the backend stops.
  */
 import { SLOT_MAGIC, SLOT_VERSION, SLOT_OFF_MAGIC, SLOT_OFF_VERSION, SLOT_OFF_STATE, SLOT_HEADER_BYTES, SLOT_DEAD } from '../../../assembly/layout/callslot.js';
-import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
 import type { BusMemory } from '../../core/bus-memory.js';
-import { createSignal, destroySignal, Notifier } from '../../core/signal.js';
+import { createSignal, destroySignal, wakeSignal } from '../../core/signal.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendReport } from './protocol.js';
 import { backendRunner, type BackendHandle } from './runner.js';
@@ -34,7 +33,6 @@ export interface DirectSlot {
 export class BackendProxy implements ConnectorModel {
   readonly doorbell: number;
   private readonly handle: BackendHandle;
-  private readonly wake: Notifier;
   /** Live direct slots by connection id, and tombstones waiting for the backend's 'closed'. */
   private readonly slots = new Map<number, number>();
   private readonly tombstones = new Map<number, number>();
@@ -50,7 +48,6 @@ export class BackendProxy implements ConnectorModel {
   ) {
     const runner = backendRunner(); // throws ENOTSUP where no backends exist
     this.doorbell = createSignal(bus);
-    this.wake = new Notifier(bus, this.doorbell);
     try {
       this.handle = runner.start({
         memory: bus.memory, module: bus.module, busName, deviceId, doorbell: this.doorbell,
@@ -127,12 +124,8 @@ export class BackendProxy implements ConnectorModel {
 
   private post(msg: Parameters<BackendHandle['post']>[0]): void {
     this.handle.post(msg);
-    // Wake the backend even if it disabled notification: set PENDING and notify directly.
-    const i32 = this.bus.i32;
-    const idx = (this.doorbell + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // after the message was queued on the port
-    Atomics.notify(i32, idx);
-    void this.wake;
+    // Wake the backend even if it disabled notification (after the message was queued on the port).
+    wakeSignal(this.bus, this.doorbell);
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { vbusError } from '../../errors.js';
-import { macrotask } from '../../connector/macrotask.js';
+import { macrotask } from '../../core/macrotask.js';
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
 import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import type { DeviceModel } from '../../host/device-model.js';

@@ -13,7 +13,7 @@
  * (`rx.data.waitAsync`). The device raises the RX signal after posting an event too,
  * so one waiter covers both rings.
  */
-import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
+import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import type { Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
@@ -164,11 +164,7 @@ export class VenetDriver {
 
   /** Parks this worker until the TX ring may have room (or `timeoutMs`). */
   waitSpaceSync(timeoutMs = 1000): void {
-    const w = this.tx.space;
-    w.enable();
-    if (this.tx.ring.used() < this.tx.ring.capacity / 2) { w.disable(); return; }
-    w.waitSync(timeoutMs);
-    w.disable();
+    this.tx.space.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
   }
 
   /** Adds a frame listener; returns a function that removes it. Starts the async loop. */
@@ -251,21 +247,14 @@ export class VenetDriver {
    * with the enable / re-check / park protocol. Returns false on timeout.
    */
   waitSync(timeoutMs = 1000): boolean {
-    const w = this.rx.data;
-    w.enable(); // step b: ask for a wake-up, then re-check (step c)
-    if (this.rx.ring.used() > 0 || this.events.ring.used() > 0) { w.disable(); return true; }
-    const r = w.waitSync(timeoutMs);
-    w.disable(); // step a for the next drain
-    return r === 'ok';
+    return this.rx.data.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
   }
 
   /** Stops the receive loop and closes the connection. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const i32 = this.rx.ring.bus.i32;
-    // Wake the loop's waitAsync so it sees `closed` (PENDING word of the RX data signal).
-    Atomics.notify(i32, (this.rx.region.dataSignal + SIG_OFF_PENDING) >> 2); // no store: the loop re-checks `closed`
+    this.rx.data.wake(); // so the receive loop sees `closed`
     try { this.conn.close(); } catch { /* the device is gone already */ }
   }
 
@@ -297,14 +286,12 @@ export class VenetDriver {
     this.looping = true;
     void (async () => {
       await Promise.resolve(); // listeners added in the same tick see the first events too
-      const w = this.rx.data;
-      while (!this.closed) {
-        w.disable(); // step a: consume the wake-up, then drain
-        this.poll();
-        w.enable(); // step b
-        if (this.rx.ring.used() > 0 || this.events.ring.used() > 0) continue; // step c
-        await w.waitAsync(250);
-      }
+      await serveAsync(this.rx.data, {
+        drain: () => this.poll(),
+        arrived: () => this.rx.ring.used() > 0 || this.events.ring.used() > 0,
+        running: () => !this.closed,
+        sliceMs: 250,
+      });
       this.looping = false;
     })();
   }
