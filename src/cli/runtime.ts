@@ -9,6 +9,23 @@ import { buildTopology } from '../topology/build.js';
 import { BUILTIN_CLASSES } from '../topology/builtin-classes.js';
 import { ControlServer } from '../control/server.js';
 import { HostStats } from '../stats/host-stats.js';
+import { decodeSnapshot } from '../snapshot/format.js';
+import { restoreBuses } from '../snapshot/restore.js';
+import { readSnapshotFile } from '../snapshot/node-file.js';
+import type { DeviceClassSpec } from '../host/device-class.js';
+
+/**
+ * `vbus run --restore FILE`: registers the built-in classes the snapshot's devices
+ * need (a topology file given too may have registered others), then restores it.
+ */
+function restoreInto(host: VbusHost, file: string, wrap: (spec: DeviceClassSpec) => DeviceClassSpec): void {
+  const bytes = readSnapshotFile(file);
+  for (const d of decodeSnapshot(bytes, file).devices) {
+    const spec = BUILTIN_CLASSES.get(d.state.cls);
+    if (spec && !host.deviceClass(spec.name)) host.registerClass(wrap(spec));
+  }
+  restoreBuses(host, bytes, file);
+}
 
 export interface Runtime {
   name: string;
@@ -21,10 +38,19 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function startRuntime(topo: Topology, opts: { name: string }): Promise<Runtime> {
+export async function startRuntime(topo: Topology, opts: { name: string; restore?: string }): Promise<Runtime> {
   const host = new VbusHost();
   const stats = new HostStats(host);
   buildTopology(host, topo, { wrapClass: (spec) => stats.observe(spec) });
+  if (opts.restore) {
+    try {
+      restoreInto(host, opts.restore, (spec) => stats.observe(spec));
+    } catch (e) {
+      await host.connector.release();
+      host.release();
+      throw e;
+    }
+  }
   // Attribute counters reach the region a few times a second for readers on other threads.
   const sampler = setInterval(() => stats.sample(), 500);
   sampler.unref();

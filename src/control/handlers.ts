@@ -5,6 +5,7 @@
  * first judged by its {@link BusScope}; a refusal runs nothing.
  */
 import { isAbsolute } from 'node:path';
+import { saveSnapshotFile } from '../snapshot/node-file.js';
 import { pathToFileURL } from 'node:url';
 import { vbusError } from '../errors.js';
 import type { VbusHost } from '../host/host.js';
@@ -99,6 +100,15 @@ export function handle(ctx: HandlerContext, op: string, args: Record<string, unk
       return ctx.stats(scope);
     }
     case 'stop': { if (scope) ownerOnly(op, scope); ctx.stop(); return null; }
+    case 'save': {
+      if (scope) ownerOnly(op, scope);
+      const file = str(args, 'file');
+      const buses = args['buses'];
+      if (!Array.isArray(buses) || buses.length === 0 || !buses.every((b) => typeof b === 'string')) throw vbusError('EINVAL', 'save: buses must be a non-empty list of bus names', {});
+      if (!isAbsolute(file)) throw vbusError('EINVAL', `save: file path ${file} must be absolute (the client resolves it)`, { file });
+      // Within the client's default 5 s request deadline: guests get 3 s to answer each step.
+      return saveSnapshotFile(ctx.host, buses as string[], file, { timeoutMs: 3000 }).then((bytes) => ({ file, bytes, buses }));
+    }
     default:
       throw vbusError('ENOSYS', `unknown operation ${JSON.stringify(op)}`, { op });
   }

@@ -41,11 +41,13 @@ export interface ControlOps {
   stats: { args: Record<string, never>; result: unknown };
   /** Stops the runtime (its owner only). */
   stop: { args: Record<string, never>; result: null };
+  /** Saves buses with their devices and guests to a snapshot file (src/snapshot); the guests stop. Owner only. */
+  save: { args: { buses: string[]; file: string }; result: { file: string; bytes: number; buses: string[] } };
 }
 
 export type ControlOp = keyof ControlOps;
 
-export const CONTROL_OPS: readonly ControlOp[] = ['hello', 'ls', 'tree', 'cat', 'readlink', 'write', 'mkdir', 'rmdir', 'ln', 'rm', 'modprobe', 'rmmod', 'spawn', 'grant', 'stats', 'stop'];
+export const CONTROL_OPS: readonly ControlOp[] = ['hello', 'ls', 'tree', 'cat', 'readlink', 'write', 'mkdir', 'rmdir', 'ln', 'rm', 'modprobe', 'rmmod', 'spawn', 'grant', 'stats', 'stop', 'save'];
 
 export interface HelloResult {
   v: number;

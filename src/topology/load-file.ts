@@ -144,3 +144,9 @@ function lineOf(text: string, pos: number): { line: number; col: number } {
   const before = text.slice(0, pos).split('\n');
   return { line: before.length, col: before[before.length - 1]!.length + 1 };
 }
+
+/** The topology of a runtime made from a snapshot alone (`vbus run --restore FILE`): named after the file, empty. */
+export function emptyTopology(snapshotFile: string): Topology {
+  const base = snapshotFile.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'restored';
+  return { file: snapshotFile, name: base, classes: [], buses: [], devices: [], links: [], guests: [] };
+}

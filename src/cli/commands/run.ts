@@ -6,29 +6,32 @@
  */
 import type { Command } from 'commander';
 import { seconds } from '../options.js';
+import { vbusError } from '../../errors.js';
 import type { GlobalOptions } from '../connect.js';
 
-interface RunOptions { name?: string; duration?: number; check?: boolean }
+interface RunOptions { name?: string; duration?: number; check?: boolean; restore?: string }
 
 export function runCommand(program: Command): void {
   program.command('run')
     .description('validate a topology file (YAML or JSON), build it, start its guests and serve the control socket')
-    .argument('<file>', 'topology file')
+    .argument('[file]', 'topology file (optional with --restore: its classes, buses and guests come first)')
     .option('--name <name>', 'runtime name (default: the file\'s name:, else its base name)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C or vbus stop)', seconds(86400))
     .option('--check', 'only validate the file and print its plan')
-    .action(async (file: string, o: RunOptions, cmd: Command) => {
+    .option('--restore <snapshot>', 'restore a snapshot written by vbus save: its buses, devices and guests continue here')
+    .action(async (file: string | undefined, o: RunOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       await import('../../index.js'); // the Node platform: worker_threads guests, files, sockets
-      const { loadTopologyFile } = await import('../../topology/load-file.js');
-      const topo = await loadTopologyFile(file);
+      if (file === undefined && !o.restore) throw vbusError('EINVAL', 'run: give a topology file, or --restore SNAPSHOT (or both)');
+      const { loadTopologyFile, emptyTopology } = await import('../../topology/load-file.js');
+      const topo = file !== undefined ? await loadTopologyFile(file) : emptyTopology(o.restore!);
       if (o.check) {
         const plan = { name: o.name ?? topo.name, classes: topo.classes.map((c) => c.name), buses: topo.buses, devices: topo.devices.map((d) => d.name), links: topo.links, guests: topo.guests.map((x) => ({ bus: x.bus, name: x.name })) };
         process.stdout.write(g.json ? JSON.stringify(plan) + '\n' : `${file}: ok (${plan.buses.length} buses, ${plan.devices.length} devices, ${plan.links.length} links, ${plan.guests.length} guests)\n`);
         return;
       }
       const { startRuntime } = await import('../runtime.js');
-      const rt = await startRuntime(topo, { name: o.name ?? topo.name });
+      const rt = await startRuntime(topo, { name: o.name ?? topo.name, ...(o.restore ? { restore: o.restore } : {}) });
       process.stdout.write(g.json
         ? JSON.stringify({ ready: true, name: rt.name, socket: rt.socket, pid: process.pid }) + '\n'
         : `vbus: runtime ${rt.name} ready: socket ${rt.socket} (pid ${process.pid}); Ctrl-C or vbus stop --runtime ${rt.name} stops it\n`);

@@ -21,6 +21,13 @@ export function runtimeCommands(program: Command): void {
       const r = await withClient(g, (c) => c.request('grant', { bus }));
       process.stdout.write(g.json ? JSON.stringify(r) + '\n' : `VBUS_SOCKET=${r.socket}\nVBUS_TOKEN=${r.token}\n`);
     });
+  program.command('save').description('save buses (comma-separated: a switch spans them) with their devices and guests to a snapshot file; the guests stop (vbus run --restore FILE continues them)')
+    .argument('<buses>', 'bus name, or names separated by commas').argument('<file>', 'snapshot file to write')
+    .action(async (buses: string, file: string, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const r = await withClient(g, (c) => c.request('save', { buses: buses.split(',').filter((b) => b !== ''), file: resolve(file) }));
+      process.stdout.write(g.json ? JSON.stringify(r) + '\n' : `saved ${r.buses.join(', ')} to ${r.file} (${r.bytes} bytes)\n`);
+    });
   program.command('stop').description('stop the runtime (its guests, devices, buses and socket)')
     .action(async (_o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
