@@ -13,9 +13,9 @@ import { HostStats } from '../stats/host-stats.js';
 import type { RingReading } from '../stats/region.js';
 import { ConsoleModel } from '../devices/vconsole/index.js';
 import { emptyCounters, type DemoGuestCounters, type DemoGuestData, type GuestToHost } from './guest-protocol.js';
-import { adminView } from '../admin/index.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/types.js';
+import { adminView } from '../admin/index.js';
 
 /** Default bus memory: room for a few guests' rings (64 KiB x 3 per venet device) and call slots. */
 export const LAB_BUS_BYTES = 4 * 1024 * 1024;

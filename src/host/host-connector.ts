@@ -22,6 +22,8 @@ import type { Member } from './member.js';
 export interface SpawnGuestOptions {
   /** Passed to the guest as `guest.data` (structured clone). */
   data?: unknown;
+  /** Passed to the guest as `guest.resumed`: its state from a saved bus (src/snapshot). */
+  resume?: unknown;
   /** Worker name (debuggers, errors). */
   name?: string;
   /** Member id to use (default: the next free one). */
@@ -29,6 +31,11 @@ export interface SpawnGuestOptions {
   /** Start as a child of this member or guest: it inherits the parent's bus. */
   parent?: Member | GuestWorker;
 }
+
+/** Every key of SpawnGuestOptions (the compiler checks the list is complete): spawnGuest refuses others. */
+export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
+  data: true, resume: true, name: true, id: true, parent: true,
+} satisfies Record<keyof SpawnGuestOptions, true>);
 
 interface BusState {
   endpoint: BusEndpoint;
@@ -87,6 +94,7 @@ export class HostConnector {
     try {
       g = startGuest(endpoint, member.id, url, {
         ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,
         onExit: () => {
