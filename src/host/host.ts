@@ -23,7 +23,7 @@ import { BusMemory } from '../core/bus-memory.js';
 import { BUS_FIRST_REGION, WASM_PAGE } from '../../assembly/layout/bus.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
-import { HostConnector, type SpawnGuestOptions } from './host-connector.js';
+import { HostConnector, SPAWN_GUEST_OPTION_KEYS, type SpawnGuestOptions } from './host-connector.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
 import { hasBackendRunner } from '../connector/backend/runner.js';
 import { Bus } from './bus.js';
@@ -52,6 +52,10 @@ export interface JoinOptions {
   /** The member this one is a child of; the child inherits its bus. */
   parent?: Member;
 }
+
+/** The keys of the option objects (the compiler checks each list is complete); others are refused. */
+const CREATE_BUS_OPTION_KEYS: readonly string[] = Object.keys({ memoryBytes: true } satisfies Record<keyof CreateBusOptions, true>);
+const JOIN_OPTION_KEYS: readonly string[] = Object.keys({ id: true, parent: true } satisfies Record<keyof JoinOptions, true>);
 
 /** Counts of live objects, for leak checks. */
 export interface HostStats {
@@ -134,7 +138,7 @@ export class VbusHost {
   createBus(name: string, opts: CreateBusOptions = {}): Bus {
     this.live();
     checkName(name, 'bus');
-    checkOptionKeys(opts, ['memoryBytes'], `createBus(${JSON.stringify(name)})`);
+    checkOptionKeys(opts, CREATE_BUS_OPTION_KEYS, `createBus(${JSON.stringify(name)})`);
     checkIntegerOption(opts.memoryBytes, 'memoryBytes', `createBus(${JSON.stringify(name)})`, 1);
     if (this.busMap.has(name)) throw vbusError('EEXIST', `bus ${name} already exists`, { bus: name });
     const memory = BusMemory.create({ bytes: opts.memoryBytes ?? WASM_PAGE, busId: this.nextBusId });
@@ -251,7 +255,7 @@ export class VbusHost {
    */
   spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
     this.live();
-    checkOptionKeys(opts, ['data', 'name', 'id', 'parent', 'resume'], 'spawnGuest');
+    checkOptionKeys(opts, SPAWN_GUEST_OPTION_KEYS, 'spawnGuest');
     return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 
@@ -356,7 +360,7 @@ export class VbusHost {
     let parent: Member | null;
     if (parentOrOpts instanceof Member) parent = parentOrOpts;
     else { opts = parentOrOpts; parent = opts?.parent ?? null; }
-    checkOptionKeys(opts, ['id', 'parent'], 'join');
+    checkOptionKeys(opts, JOIN_OPTION_KEYS, 'join');
     if (parent) {
       if (parent.host !== this || !parent.isAlive) throw vbusError('ENOENT', `parent member ${parent.id} is not a member of any bus`, { parent: parent.id });
       if (parent.bus !== b) {
