@@ -24,6 +24,7 @@ export * from './platform/index.js';
 export * from './devices/index.js';
 export * from './state/index.js';
 export * from './record/index.js';
+export * from './snapshot/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());

@@ -10,7 +10,7 @@ import { V86Console, V86_PROMPT } from '../../src/v86/index.js';
 import { median, percentile } from '../harness/stats.js';
 import type { BenchModule, BenchOptions, Row } from '../harness/types.js';
 
-const PEER_URL = new URL('./peer-node.js', import.meta.url);
+const PEER_URL = new URL('../../src/v86/ping-peer-node.js', import.meta.url);
 const BOOT_MS = 600_000;
 
 /** Round-trip times (µs) from busybox ping's `time=X ms` lines. */

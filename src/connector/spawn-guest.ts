@@ -11,6 +11,8 @@ import type { GuestControlMessage, GuestStartData } from './types.js';
 export interface StartGuestOptions {
   /** Passed to the guest as `guest.data`. */
   data?: unknown;
+  /** Passed to the guest as `guest.resumed` (a restored bus, src/snapshot). */
+  resume?: unknown;
   name?: string;
   /** Called when the guest asks for a child (inherited membership). Returns the child's member id. */
   onSpawnChild?(url: URL, data: unknown, name?: string): Promise<number> | number;
@@ -48,6 +50,8 @@ export class GuestWorker {
   private ended = false;
   private failure: VbusError | null = null;
   private readonly errorListeners = new Set<(error: VbusError) => void>();
+  /** The module and data it was started with (a saved bus restarts it from them). */
+  origin: { url: string; data: unknown } = { url: '', data: undefined };
   constructor(readonly memberId: number, readonly worker: PlatformWorker, readonly endpoint: BusEndpoint) {
     this.exited = worker.exited.then((code) => ({ code, error: this.failure }));
   }
@@ -99,6 +103,7 @@ export class GuestWorker {
 export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, opts: StartGuestOptions = {}): GuestWorker {
   const boot = endpoint.addMember(memberId);
   if (opts.data !== undefined) boot.data = opts.data;
+  if (opts.resume !== undefined) boot.resume = opts.resume;
   let worker: PlatformWorker;
   try {
     worker = spawnWorker(url, { vbusBoot: boot } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}` });
@@ -113,6 +118,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
     const handled = g.fail(err);
     opts.onError?.(err, handled);
   });
+  g.origin = { url: url.href, data: opts.data };
   worker.onMessage((m) => {
     const msg = m as GuestControlMessage;
     if (typeof msg !== 'object' || msg === null || msg.type !== 'vbus:spawn-child') return;

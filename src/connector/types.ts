@@ -31,6 +31,8 @@ export interface GuestBoot {
   callTimeoutMs?: number;
   /** Data the spawner passed to the guest. */
   data?: unknown;
+  /** A resumed guest's own saved state (src/snapshot), handed back by `guest.resumed`. */
+  resume?: unknown;
 }
 
 /** Start data the host gives a guest worker. */
@@ -42,7 +44,11 @@ export interface GuestStartData {
 export type GuestControlMessage =
   | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
   | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } }
-  | { type: 'vbus:stop' };
+  /** The host asks the guest to exit (GuestWorker.stop): its onStop handlers run, then exit 0. */
+  | { type: 'vbus:stop' }
+  // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
+  | { type: 'vbus:quiesce' | 'vbus:save'; req: number }
+  | { type: 'vbus:quiesced' | 'vbus:saved'; req: number; state?: unknown; error?: { code: string; message: string } };
 
 /** A shared region set up by DEVSHM. */
 export interface ShmRegion {

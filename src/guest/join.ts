@@ -26,6 +26,26 @@ export class Guest extends GuestConnector {
   get data(): unknown { return this.boot.data; }
 
   /**
+   * What this guest's `onSave` returned when its bus was saved, if this run resumes a
+   * saved bus (src/snapshot); undefined on a fresh start.
+   */
+  get resumed(): unknown { return this.boot.resume; }
+
+  /**
+   * Saving the bus, step 1: stop producing new work and wait for what is in flight
+   * (writes acknowledged, sent frames taken by the device). Resolve when quiet.
+   */
+  onQuiesce(fn: () => unknown): void { this.quiesceHook = fn; }
+  /**
+   * Saving the bus, step 2 (after every guest on the bus is quiet): take in what is
+   * still arriving and return this program's state (structured-cloneable). A restored
+   * run gets it back as {@link resumed}.
+   */
+  onSave(fn: () => unknown): void { this.saveHook = fn; }
+  private quiesceHook: (() => unknown) | null = null;
+  private saveHook: (() => unknown) | null = null;
+
+  /**
    * Asks the host to start `url` as a child guest on this guest's bus (it inherits the
    * membership). Resolves with the child's member id.
    */
@@ -63,6 +83,15 @@ export class Guest extends GuestConnector {
     if (isControl(m) && m.type === 'vbus:stop') {
       // A handler that throws fails the guest (the host sees the error), else exit 0.
       void Promise.all(this.stopHandlers.map(async (fn) => fn())).then(() => this.exit(0), (e: unknown) => queueMicrotask(() => { throw e; }));
+      return;
+    }
+    if (isControl(m) && (m.type === 'vbus:quiesce' || m.type === 'vbus:save')) {
+      const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : this.saveHook;
+      const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : 'vbus:saved';
+      Promise.resolve().then(() => hook?.()).then(
+        (state) => this.ctx.postMessage({ type, req: m.req, state } satisfies GuestControlMessage),
+        (e: unknown) => this.ctx.postMessage({ type, req: m.req, error: { code: e instanceof VbusError ? e.code : 'EIO', message: String((e as Error)?.message ?? e) } } satisfies GuestControlMessage),
+      );
       return;
     }
     if (!isControl(m) || m.type !== 'vbus:child') return;

@@ -11,6 +11,7 @@
 import { vbusError } from '../errors.js';
 import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
+import { ServeGroup } from '../connector/serve-group.js';
 import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
 import type { ConnectorModel } from '../connector/types.js';
 import type { Bus } from './bus.js';
@@ -22,6 +23,8 @@ import type { Member } from './member.js';
 export interface SpawnGuestOptions {
   /** Passed to the guest as `guest.data` (structured clone). */
   data?: unknown;
+  /** Passed to the guest as `guest.resumed`: its state from a saved bus (src/snapshot). */
+  resume?: unknown;
   /** Worker name (debuggers, errors). */
   name?: string;
   /** Member id to use (default: the next free one). */
@@ -41,6 +44,8 @@ export class HostConnector {
   private readonly attrSubs = new Map<BackendProxy, () => void>();
   private readonly guests = new Map<number, GuestWorker>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** One serve loop for every bus of this host (one wake-up serves them all). */
+  private readonly group = new ServeGroup();
   /** Stops started by host events (a member left, a bus went, a device was unplugged), awaited by release(). */
   private readonly stopping = new Set<Promise<unknown>>();
 
@@ -58,7 +63,7 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, this.opts);
+      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {
@@ -87,6 +92,7 @@ export class HostConnector {
     try {
       g = startGuest(endpoint, member.id, url, {
         ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,
         onExit: () => {

@@ -63,6 +63,9 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
     this.readMax = opts.readChunk ?? 65536;
   }
 
+  /** Output bytes in the ring that the device has not taken yet (a guest quiescing waits for 0). */
+  get outputPending(): number { return this.out.ring.used(); }
+
   /** True once the endpoint ended the input (or after close). */
   get isEnded(): boolean { return this.ended || this.closed; }
 

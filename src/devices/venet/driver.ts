@@ -70,6 +70,8 @@ export class VenetDriver {
   readonly events: RxQueue;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
+  /** NEGOTIATE calls this driver made (a driver resumed from a saved bus makes none: the device kept its features). */
+  negotiations = 0;
   /** Frames the device reported consumed (EVENT_TX_DONE, needs VENET_F_TX_DONE). */
   txCompleted = 0;
   private link: boolean;
@@ -119,6 +121,7 @@ export class VenetDriver {
   negotiate(features: number): number {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
+    this.negotiations++;
     const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
     this.features = new DataView(out.buffer, out.byteOffset, out.length).getUint32(0, true);

@@ -240,18 +240,26 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
         }
       }
     }
+    // A loaded state's address whose guest has not opened the device again: the port is
+    // known but not there yet, so the frame is dropped (and counted), not flooded.
+    if (!dstGroup && this.restoredFdb.length > 0 && this.restoredFdb.some((e) => e.mac === dstKey)) { this.stats.drops++; return DELIVERED; }
     const list = this.portList;
+    let reached = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i]!;
       if (p === src) continue;
       if (!p.ready) continue;
+      reached++;
       this.sendTo(p, u8, at, len, flags);
     }
     if (this.externals.size > 0) {
       for (const ext of this.externals.values()) {
-        if (ext !== src && ext.up) this.sendTo(ext, u8, at, len, flags);
+        if (ext === src || !ext.up) continue;
+        reached++;
+        this.sendTo(ext, u8, at, len, flags);
       }
     }
+    if (reached === 0) this.stats.drops++; // flooded to nobody (no other port is up): it went nowhere, counted
     return DELIVERED;
   }
 
