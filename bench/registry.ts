@@ -11,4 +11,7 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   venet: async () => (await import('./venet/index.js')).venetBench,
   vdisk: async () => (await import('./vdisk/index.js')).vdiskBench,
   vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
+  path: async () => (await import('./path/index.js')).pathBench,
+  v86: async () => (await import('./v86/index.js')).v86Bench,
+  replay: async () => (await import('./replay/index.js')).replayBench,
 };

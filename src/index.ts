@@ -22,6 +22,9 @@ export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
+export * from './state/index.js';
+export * from './record/index.js';
+export * from './snapshot/index.js';
 
 installPlatform(nodePlatform);
 installBackendRunner(createNodeBackendRunner());

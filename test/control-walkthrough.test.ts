@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
 import { ROOT, startRuntime, vbus } from './helpers/cli.js';
 import { readWalkthrough } from './fixtures/admin-walkthrough.js';
+import { adminView } from '../dist/src/index.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
 const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
@@ -76,7 +77,7 @@ function argv(s: Step): string[] {
 
 /** The same step on an in-process host: what the shell would print, or the errno. */
 function inProcess(host: VbusHost, s: Step): { out: string } | { errno: number; code: string } {
-  const a = host.admin;
+  const a = adminView(host);
   try {
     switch (s.cmd) {
       case 'tree': return { out: a.tree(s.path) };

@@ -9,10 +9,9 @@
  * loop. Parking happens in JavaScript, not wasm, because of the Node 20 Liftoff bug with
  * locals that live across memory.atomic.wait32 (DESIGN.md).
  *
- * The spin budget adapts (see {@link SpinPolicy}): when spinning keeps paying off (the
- * other thread answers on another core) it grows; when it keeps failing (the other thread
- * shares our core, so spinning only delays it) it shrinks to zero and the waiter parks at
- * once, with an occasional short probe to notice when spinning pays off again.
+ * Whether and how long to spin is decided by {@link AdaptiveSpin} (src/core/adaptive-spin.ts):
+ * only with a lease from the process's spin gate (fewer spinners than cores), only while
+ * the peer named in the policy is running, and for a budget learnt from outcomes.
  */
 import {
   SIG_BYTES, SIG_OFF_ENABLED, SIG_OFF_PENDING, SIG_OFF_SLEEPING, SIG_OFF_RAISED,
@@ -21,7 +20,7 @@ import {
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import { Status } from './status.js';
-import { AdaptiveSpin, type SpinPolicy } from './adaptive-spin.js';
+import { AdaptiveSpin, type PeerWord, type SpinPolicy } from './adaptive-spin.js';
 
 export type { SpinPolicy } from './adaptive-spin.js';
 
@@ -79,6 +78,15 @@ export class Notifier {
     return this.bus.core.sig_raise(this.offset) !== 0;
   }
   stats(): SignalStats { return readSignalStats(this.bus, this.offset); }
+}
+
+/**
+ * The word where the thread that waits on signal `offset` says it is parked (its
+ * SLEEPING word): the `peer` of a spin policy whose events that thread produces.
+ */
+export function parkedWord(bus: BusMemory, offset: number): PeerWord {
+  checkSignal(bus, offset);
+  return { view: bus.i32, index: (offset + SIG_OFF_SLEEPING) >> 2 };
 }
 
 export type WaitResult = 'ok' | 'timed-out';
@@ -141,6 +149,8 @@ export class Waiter {
   private readonly enabledIdx: number;
   /** The adaptive spin budget (see AdaptiveSpin). */
   readonly spin: AdaptiveSpin;
+  /** One chunk of the spin: polls PENDING in the core (sig_spin). */
+  private readonly poll: (n: number) => number;
 
   constructor(bus: BusMemory, offset: number, policy: SpinPolicy = {}) {
     checkSignal(bus, offset);
@@ -150,6 +160,7 @@ export class Waiter {
     this.sleepingIdx = (offset + SIG_OFF_SLEEPING) >> 2;
     this.enabledIdx = (offset + SIG_OFF_ENABLED) >> 2;
     this.spin = new AdaptiveSpin(policy);
+    this.poll = (n) => bus.core.sig_spin(offset, n);
   }
 
   /** Current spin budget in polls. */
@@ -189,15 +200,11 @@ export class Waiter {
    * not clear PENDING: call disable() before draining.
    */
   waitSync(timeoutMs = Infinity): WaitResult {
-    const budget = this.spin.next();
-    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
-    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
+    if (this.spin.spin(this.poll)) return 'ok';
     const i32 = this.bus.i32;
-    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before wait's own PENDING check (pairs with sig_raise)
     const r = Atomics.wait(i32, this.pendingIdx, 0, timeoutMs);
     Atomics.store(i32, this.sleepingIdx, 0); // awake: signalers may skip notify again
-    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 
@@ -206,16 +213,12 @@ export class Waiter {
    * blocks the loop for longer than the spin budget.
    */
   async waitAsync(timeoutMs = Infinity): Promise<WaitResult> {
-    const budget = this.spin.next();
-    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
-    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
+    if (this.spin.spin(this.poll)) return 'ok';
     const i32 = this.bus.i32;
-    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before waitAsync's PENDING check (pairs with sig_raise)
     const w = Atomics.waitAsync(i32, this.pendingIdx, 0, timeoutMs);
     const r = w.async ? await w.value : w.value;
     Atomics.store(i32, this.sleepingIdx, 0);
-    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 

@@ -15,6 +15,7 @@ import { ConsoleModel } from '../devices/vconsole/index.js';
 import { emptyCounters, type DemoGuestCounters, type DemoGuestData, type GuestToHost } from './guest-protocol.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/types.js';
+import { adminView } from '../admin/index.js';
 
 /** Default bus memory: room for a few guests' rings (64 KiB x 3 per venet device) and call slots. */
 export const LAB_BUS_BYTES = 4 * 1024 * 1024;
@@ -197,8 +198,8 @@ export class DemoLab {
     const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), reported: false, exitCode: null };
     this.guests.set(n, g);
     worker.onMessage((m) => this.onGuestMessage(g, m as GuestToHost));
-    worker.worker.onError((e) => this.addLog(n, 'error', e.message));
-    void worker.exited.then((code) => {
+    worker.onError((e) => this.addLog(n, 'error', e.message));
+    void worker.exited.then(({ code }) => {
       g.exitCode = code;
       this.addLog(n, 'exit', `exited with code ${code}`);
     });
@@ -215,7 +216,7 @@ export class DemoLab {
     const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), graceMs); });
     const r = await Promise.race([g.worker.exited, late]);
     clearTimeout(timer);
-    return r === 'late' ? g.worker.terminate() : r;
+    return (r === 'late' ? await g.worker.terminate() : r).code;
   }
 
   /**
@@ -241,7 +242,7 @@ export class DemoLab {
   }
 
   /** The `/sys/vbus` tree, as the admin view prints it. */
-  tree(): string { return this.host.admin.tree('/sys/vbus'); }
+  tree(): string { return adminView(this.host).tree('/sys/vbus'); }
 
   /** Reads every counter and returns totals plus rates since the previous call. */
   sample(): LabSample {

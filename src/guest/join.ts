@@ -4,18 +4,10 @@
  */
 import { workerContext, type WorkerContext } from '../platform/index.js';
 import { ERRNO, vbusError, VbusError, type ErrnoCode } from '../errors.js';
-import type { GuestBoot } from '../connector/types.js';
+import type { GuestBoot, GuestControlMessage, GuestStartData } from '../connector/types.js';
 import { GuestConnector } from './connector.js';
 
-/** Start data the host gives a guest worker. */
-export interface GuestStartData {
-  vbusBoot: GuestBoot;
-}
-
-/** Control messages between a guest worker and its host (not the data path). */
-export type GuestControlMessage =
-  | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
-  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } };
+export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
 
 let joined: Guest | undefined;
 
@@ -23,6 +15,7 @@ let joined: Guest | undefined;
 export class Guest extends GuestConnector {
   private nextReq = 1;
   private readonly waiting = new Map<number, { resolve(id: number): void; reject(e: Error): void }>();
+  private readonly stopHandlers: Array<() => void | Promise<void>> = [];
 
   constructor(boot: GuestBoot, private readonly ctx: WorkerContext<GuestStartData>) {
     super(boot);
@@ -31,6 +24,26 @@ export class Guest extends GuestConnector {
 
   /** Data the spawner passed (spawnGuest's `data`). */
   get data(): unknown { return this.boot.data; }
+
+  /**
+   * What this guest's `onSave` returned when its bus was saved, if this run resumes a
+   * saved bus (src/snapshot); undefined on a fresh start.
+   */
+  get resumed(): unknown { return this.boot.resume; }
+
+  /**
+   * Saving the bus, step 1: stop producing new work and wait for what is in flight
+   * (writes acknowledged, sent frames taken by the device). Resolve when quiet.
+   */
+  onQuiesce(fn: () => unknown): void { this.quiesceHook = fn; }
+  /**
+   * Saving the bus, step 2 (after every guest on the bus is quiet): take in what is
+   * still arriving and return this program's state (structured-cloneable). A restored
+   * run gets it back as {@link resumed}.
+   */
+  onSave(fn: () => unknown): void { this.saveHook = fn; }
+  private quiesceHook: (() => unknown) | null = null;
+  private saveHook: (() => unknown) | null = null;
 
   /**
    * Asks the host to start `url` as a child guest on this guest's bus (it inherits the
@@ -53,13 +66,34 @@ export class Guest extends GuestConnector {
     this.ctx.onMessage((m) => { if (!isControl(m)) fn(m); });
   }
 
-  /** Closes connections and ends the worker. */
+  /**
+   * Runs `fn` when the host asks this guest to stop (GuestWorker.stop()); once every
+   * handler has finished, the guest exits with code 0. The host terminates a guest that
+   * does not end within its deadline.
+   */
+  onStop(fn: () => void | Promise<void>): void { this.stopHandlers.push(fn); }
+
+  /** Closes connections and ends the worker with `code` (what the host's `exited` reports). */
   exit(code = 0): void {
     this.close();
     this.ctx.exit(code);
   }
 
   private onControl(m: GuestControlMessage): void {
+    if (isControl(m) && m.type === 'vbus:stop') {
+      // A handler that throws fails the guest (the host sees the error), else exit 0.
+      void Promise.all(this.stopHandlers.map(async (fn) => fn())).then(() => this.exit(0), (e: unknown) => queueMicrotask(() => { throw e; }));
+      return;
+    }
+    if (isControl(m) && (m.type === 'vbus:quiesce' || m.type === 'vbus:save')) {
+      const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : this.saveHook;
+      const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : 'vbus:saved';
+      Promise.resolve().then(() => hook?.()).then(
+        (state) => this.ctx.postMessage({ type, req: m.req, state } satisfies GuestControlMessage),
+        (e: unknown) => this.ctx.postMessage({ type, req: m.req, error: { code: e instanceof VbusError ? e.code : 'EIO', message: String((e as Error)?.message ?? e) } } satisfies GuestControlMessage),
+      );
+      return;
+    }
     if (!isControl(m) || m.type !== 'vbus:child') return;
     const w = this.waiting.get(m.req);
     if (!w) return;
@@ -82,7 +116,12 @@ function isControl(m: unknown): m is GuestControlMessage {
  */
 export async function joinBus(): Promise<Guest> {
   if (joined) return joined;
-  const ctx = await workerContext<GuestStartData>();
+  let ctx: WorkerContext<GuestStartData>;
+  try {
+    ctx = await workerContext<GuestStartData>();
+  } catch (e) {
+    throw vbusError('ENOTSUP', 'joinBus() runs inside a guest worker: start this module with host.spawnGuest(bus, url) (to test a device on this thread, use MockGuest from vbus/testing)', { cause: e });
+  }
   const boot = ctx.data?.vbusBoot;
   if (!boot) throw vbusError('EINVAL', 'this worker was not started as a vbus guest (no vbusBoot in its start data); start it with spawnGuest()');
   joined = new Guest(boot, ctx);

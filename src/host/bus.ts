@@ -82,6 +82,8 @@ export class Bus {
   /** Destroys the bus (see {@link VbusHost.destroyBus}): EBUSY while it has members or devices. */
   release(): void { this.host.destroyBus(this); }
 
+  /** @internal A restored bus (src/snapshot) continues the saved id sequence: ids below `next` are never handed out. */
+  _continueIdsFrom(next: number): void { if (next > this.nextId) this.nextId = next; }
   /** @internal The id the next link will get (not consumed). */
   _peekId(): number { return this.nextId; }
   /** @internal */

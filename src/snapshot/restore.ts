@@ -1,0 +1,86 @@
+/**
+ * Restoring a snapshot (save.ts) into a host, normally a fresh runtime in another
+ * process: `restoreBuses(host, bytes)`. In order:
+ *  1. Everything is checked first: the file (magic, version, checksum), that no bus,
+ *     device or member of that name or id exists here (EEXIST), that every class is
+ *     registered (ENOENT).
+ *  2. Buses are created with their memory sizes; devices are created, typed, placed and
+ *     loaded with their saved states (a state of a version a class cannot load fails
+ *     here, naming both versions); every device is linked under its saved id, and each
+ *     bus continues the saved id sequence. A failure undoes all of it.
+ *  3. Guests are started again with their module, start data and the state their
+ *     `onSave` returned (`guest.resumed`), under their saved member ids, parents first.
+ *     A guest that opens its devices again gets its old ports back: a venet device
+ *     reports the features it negotiated (QUERY), so the driver does not negotiate again.
+ */
+import { vbusError } from '../errors.js';
+import type { Bus } from '../host/bus.js';
+import type { Device } from '../host/device.js';
+import type { VbusHost } from '../host/host.js';
+import type { Member } from '../host/member.js';
+import type { GuestWorker } from '../connector/spawn-guest.js';
+import { loadDeviceState } from '../state/device-state.js';
+import { decodeSnapshot } from './format.js';
+
+export interface RestoreResult {
+  buses: Bus[];
+  devices: Device[];
+  /** Guest workers started again, by member id. */
+  guests: Map<number, GuestWorker>;
+}
+
+/** Restores a snapshot's buses, devices and guests into `host`. `what` names the input in errors. */
+export function restoreBuses(host: VbusHost, bytes: Uint8Array, what = 'bus snapshot'): RestoreResult {
+  const snap = decodeSnapshot(bytes, what);
+  for (const b of snap.buses) if (host.bus(b.name)) throw vbusError('EEXIST', `${what}: bus ${b.name} already exists here`, { bus: b.name });
+  for (const d of snap.devices) {
+    if (host.device(d.name)) throw vbusError('EEXIST', `${what}: device ${d.name} already exists here`, { device: d.name });
+    if (!host.deviceClass(d.state.cls)) throw vbusError('ENOENT', `${what}: device ${d.name} is of class ${d.state.cls}, which is not registered here`, { device: d.name, cls: d.state.cls });
+  }
+  for (const m of snap.members) if (host.member(m.id)) throw vbusError('EEXIST', `${what}: member ${m.id} already exists here`, { member: m.id });
+
+  const buses: Bus[] = [];
+  const devices: Device[] = [];
+  try {
+    for (const b of snap.buses) buses.push(host.createBus(b.name, { memoryBytes: b.memoryBytes }));
+    for (const d of snap.devices) {
+      const dev = host.createDevice(d.name);
+      devices.push(dev);
+      host.setType(dev, d.state.cls);
+      if (d.placement !== 'host') host.setPlacement(dev, d.placement);
+      loadDeviceState(dev, d.state);
+    }
+    snap.buses.forEach((b, i) => {
+      const bus = buses[i]!;
+      for (const l of [...b.links].sort((x, y) => x.id - y.id)) {
+        bus._continueIdsFrom(l.id);
+        const id = host.link(bus, l.device);
+        if (id !== l.id) throw vbusError('EPROTO', `${what}: device ${l.device} got id ${id} on bus ${b.name}, not its saved ${l.id}`, { device: l.device });
+      }
+      bus._continueIdsFrom(b.nextId);
+    });
+  } catch (e) {
+    for (const bus of buses) for (const { device } of bus.devices()) { try { host.unlink(bus, device); } catch { /* undoing */ } }
+    for (const d of devices.reverse()) { try { host.destroyDevice(d); } catch { /* undoing */ } }
+    for (const b of buses) { try { host.destroyBus(b); } catch { /* undoing */ } }
+    throw e;
+  }
+
+  const guests = new Map<number, GuestWorker>();
+  const members = new Map<number, Member>();
+  for (const m of snap.members) {
+    const bus = host.bus(m.bus)!;
+    const parent = m.parent !== null ? members.get(m.parent) : undefined;
+    if (m.guest) {
+      const g = host.spawnGuest(bus, new URL(m.guest.url), {
+        id: m.id, ...(parent ? { parent } : {}),
+        ...(m.guest.data !== null ? { data: m.guest.data } : {}), resume: m.guest.state ?? null,
+      });
+      guests.set(m.id, g);
+      members.set(m.id, host.member(m.id)!);
+    } else {
+      members.set(m.id, host.join(bus, { id: m.id, ...(parent ? { parent } : {}) }));
+    }
+  }
+  return { buses, devices, guests };
+}
