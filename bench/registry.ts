@@ -12,5 +12,7 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   vdisk: async () => (await import('./vdisk/index.js')).vdiskBench,
   vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
   path: async () => (await import('./path/index.js')).pathBench,
+  v86: async () => (await import('./v86/index.js')).v86Bench,
   replay: async () => (await import('./replay/index.js')).replayBench,
+  scale: async () => (await import('./scale/index.js')).scaleBench,
 };

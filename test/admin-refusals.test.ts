@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, ErrnoCode } from '../dist/src/index.js';
 import { RecordingModel, venetLoopbackFixture, venetTapFixture } from './fixtures/venet-tap-fixture.js';
+import { adminView } from '../dist/src/index.js';
 
 let host: VbusHost;
 let models: RecordingModel[];
@@ -16,7 +17,7 @@ beforeEach(() => {
   models = [];
   host.registerClass(venetTapFixture(models));
   host.registerClass(venetLoopbackFixture());
-  const a = host.admin;
+  const a = adminView(host);
   a.mkdir('/config/vbus/instances/A');
   a.mkdir('/config/vbus/instances/B');
   a.mkdir('/config/vbus/devices/D1');
@@ -32,8 +33,8 @@ beforeEach(() => {
 
 /** Runs `fn`, expects a VbusError with `code` whose message contains `names`, and no change at all. */
 function refuse(code: ErrnoCode, fn: () => unknown, names?: string): VbusError {
-  const tree = host.admin.tree('/');
-  const dump = host.admin.dump('/');
+  const tree = adminView(host).tree('/');
+  const dump = adminView(host).dump('/');
   const stats = host.stats();
   let err: unknown;
   try { fn(); } catch (e) { err = e; }
@@ -41,25 +42,25 @@ function refuse(code: ErrnoCode, fn: () => unknown, names?: string): VbusError {
   const ve = err as VbusError;
   expect(ve.code, ve.message).toBe(code);
   if (names) expect(ve.message).toContain(names);
-  expect(host.admin.tree('/')).toBe(tree);
-  expect(host.admin.dump('/')).toBe(dump);
+  expect(adminView(host).tree('/')).toBe(tree);
+  expect(adminView(host).dump('/')).toBe(dump);
   expect(host.stats()).toEqual(stats);
   return ve;
 }
 
 describe('typing a device', () => {
   it('refuses an unknown type with ENOENT "No such file or directory"', () => {
-    const e = refuse('ENOENT', () => host.admin.write('/config/vbus/devices/D2/type', 'foo'), '/config/vbus/devices/D2/type');
+    const e = refuse('ENOENT', () => adminView(host).write('/config/vbus/devices/D2/type', 'foo'), '/config/vbus/devices/D2/type');
     expect(e.message).toContain('No such file or directory');
     refuse('ENOENT', () => host.setType('D2', 'foo'), 'foo');
   });
   it('refuses setting the type twice with EEXIST, even to the same class', () => {
-    refuse('EEXIST', () => host.admin.write('/config/vbus/devices/D1/type', 'venet-loopback'), '/config/vbus/devices/D1/type');
+    refuse('EEXIST', () => adminView(host).write('/config/vbus/devices/D1/type', 'venet-loopback'), '/config/vbus/devices/D1/type');
     refuse('EEXIST', () => host.setType('D1', 'venet-tap'), 'D1');
   });
   it('leaves the device untyped when the class factory throws', () => {
     host.registerClass({ name: 'broken', interfaces: ['x'], attributes: [{ name: 'a', mode: 'rw' }], create: () => { throw new Error('no backend'); } });
-    const e = refuse('EINVAL', () => host.admin.write('/config/vbus/devices/D2/type', 'broken'), 'no backend');
+    const e = refuse('EINVAL', () => adminView(host).write('/config/vbus/devices/D2/type', 'broken'), 'no backend');
     expect(e.message).toContain('/config/vbus/devices/D2/type');
     expect(host.device('D2')!.deviceClass).toBeNull();
     expect(host.deviceClass('broken')!.deviceCount).toBe(0);
@@ -71,16 +72,16 @@ describe('typing a device', () => {
 
 describe('teardown order', () => {
   it('refuses to destroy a bus with members (EBUSY)', () => {
-    refuse('EBUSY', () => host.admin.rmdir('/config/vbus/instances/A'), '/config/vbus/instances/A');
+    refuse('EBUSY', () => adminView(host).rmdir('/config/vbus/instances/A'), '/config/vbus/instances/A');
     refuse('EBUSY', () => host.destroyBus('A'), 'member');
   });
   it('refuses to destroy a bus with devices linked (rmdir of a non-empty instance, EBUSY)', () => {
     host.leave(100);
-    refuse('EBUSY', () => host.admin.rmdir('/config/vbus/instances/A'), 'D1');
+    refuse('EBUSY', () => adminView(host).rmdir('/config/vbus/instances/A'), 'D1');
     refuse('EBUSY', () => host.destroyBus('A'), 'unlink');
   });
   it('refuses to destroy a device that is still linked (EBUSY)', () => {
-    refuse('EBUSY', () => host.admin.rmdir('/config/vbus/devices/D1'), '/config/vbus/devices/D1');
+    refuse('EBUSY', () => adminView(host).rmdir('/config/vbus/devices/D1'), '/config/vbus/devices/D1');
     refuse('EBUSY', () => host.destroyDevice('D1'), 'bus A');
   });
   it('refuses to unregister a class with devices (EBUSY)', () => {
@@ -94,28 +95,28 @@ describe('teardown order', () => {
 
 describe('links', () => {
   it('refuses an exclusive device on a second bus (EBUSY)', () => {
-    refuse('EBUSY', () => host.admin.symlink('/config/vbus/devices/L', '/config/vbus/instances/B/'), '/config/vbus/instances/B/');
+    refuse('EBUSY', () => adminView(host).symlink('/config/vbus/devices/L', '/config/vbus/instances/B/'), '/config/vbus/instances/B/');
     refuse('EBUSY', () => host.link('B', 'L'), 'exclusive');
   });
   it('lets a non-exclusive device span buses, with its own id on each', () => {
-    host.admin.symlink('/config/vbus/devices/D1', '/config/vbus/instances/B/');
+    adminView(host).symlink('/config/vbus/devices/D1', '/config/vbus/instances/B/');
     expect(host.device('D1')!.links().map((l) => [l.bus.name, l.id, l.index])).toEqual([['A', 0, 0], ['B', 0, 1]]);
   });
   it('refuses linking twice to the same bus (EEXIST)', () => {
-    refuse('EEXIST', () => host.admin.symlink('/config/vbus/devices/D1', '/config/vbus/instances/A/'), '/config/vbus/instances/A/');
+    refuse('EEXIST', () => adminView(host).symlink('/config/vbus/devices/D1', '/config/vbus/instances/A/'), '/config/vbus/instances/A/');
     refuse('EEXIST', () => host.link('A', 'D1'), 'D1');
   });
   it('refuses linking an untyped device (EINVAL)', () => {
-    refuse('EINVAL', () => host.admin.symlink('/config/vbus/devices/D2', '/config/vbus/instances/A/'), 'no type');
+    refuse('EINVAL', () => adminView(host).symlink('/config/vbus/devices/D2', '/config/vbus/instances/A/'), 'no type');
   });
   it('refuses link targets that are not devices', () => {
-    refuse('EINVAL', () => host.admin.symlink('/sys/vbus/devices/D2', '/config/vbus/instances/B/'), 'not a device');
-    refuse('ENOENT', () => host.admin.symlink('/config/vbus/devices/ghost', '/config/vbus/instances/B/'), 'ghost');
-    refuse('EINVAL', () => host.admin.symlink('/config/vbus/devices/D1', '/config/vbus/instances/B/other'), 'other');
-    refuse('EPERM', () => host.admin.symlink('/config/vbus/devices/D1', '/sys/vbus/instances/B/'), '/sys/vbus/instances/B/');
+    refuse('EINVAL', () => adminView(host).symlink('/sys/vbus/devices/D2', '/config/vbus/instances/B/'), 'not a device');
+    refuse('ENOENT', () => adminView(host).symlink('/config/vbus/devices/ghost', '/config/vbus/instances/B/'), 'ghost');
+    refuse('EINVAL', () => adminView(host).symlink('/config/vbus/devices/D1', '/config/vbus/instances/B/other'), 'other');
+    refuse('EPERM', () => adminView(host).symlink('/config/vbus/devices/D1', '/sys/vbus/instances/B/'), '/sys/vbus/instances/B/');
   });
   it('refuses unlinking what is not linked (ENOENT)', () => {
-    refuse('ENOENT', () => host.admin.unlink('/config/vbus/instances/B/D1'), '/config/vbus/instances/B/D1');
+    refuse('ENOENT', () => adminView(host).unlink('/config/vbus/instances/B/D1'), '/config/vbus/instances/B/D1');
     refuse('ENOENT', () => host.unlink('B', 'D1'), 'not linked');
   });
   it('refuses a device whose bus memory does not fit (ENOSPC), without using up an id', () => {
@@ -126,7 +127,7 @@ describe('links', () => {
       host.setType(`T${i}`, 'venet-tap');
     }
     for (let i = 0; i < 7; i++) expect(host.link(bus, `T${i}`)).toBe(i);
-    refuse('ENOSPC', () => host.admin.symlink('/config/vbus/devices/T7', '/config/vbus/instances/B/'), 'T7');
+    refuse('ENOSPC', () => adminView(host).symlink('/config/vbus/devices/T7', '/config/vbus/instances/B/'), 'T7');
     host.unlink(bus, 'T0');
     expect(host.link(bus, 'T7')).toBe(7); // ids are not reused: 0 stays retired
   });
@@ -144,14 +145,14 @@ describe('links', () => {
 
 describe('names', () => {
   it('refuses duplicate names (EEXIST)', () => {
-    refuse('EEXIST', () => host.admin.mkdir('/config/vbus/instances/A'), '/config/vbus/instances/A');
-    refuse('EEXIST', () => host.admin.mkdir('/config/vbus/devices/D1'), '/config/vbus/devices/D1');
+    refuse('EEXIST', () => adminView(host).mkdir('/config/vbus/instances/A'), '/config/vbus/instances/A');
+    refuse('EEXIST', () => adminView(host).mkdir('/config/vbus/devices/D1'), '/config/vbus/devices/D1');
     refuse('EEXIST', () => host.createBus('B'), 'B');
     refuse('EEXIST', () => host.createDevice('D2'), 'D2');
     refuse('EEXIST', () => host.registerClass(venetTapFixture()), 'venet-tap');
   });
   it('refuses names that are not usable path components (EINVAL)', () => {
-    refuse('EINVAL', () => host.admin.mkdir('/config/vbus/devices/ spaced'), 'spaced');
+    refuse('EINVAL', () => adminView(host).mkdir('/config/vbus/devices/ spaced'), 'spaced');
     refuse('EINVAL', () => host.createBus(''), 'bus');
     refuse('EINVAL', () => host.createDevice('a/b'), 'a/b');
     refuse('EINVAL', () => host.createBus('x'.repeat(256)), 'bus');
@@ -169,22 +170,22 @@ describe('names', () => {
 
 describe('membership', () => {
   it('refuses a member on two buses (EBUSY)', () => {
-    refuse('EBUSY', () => host.admin.write('/proc/100/vbus', 'B\n'), '/proc/100/vbus');
+    refuse('EBUSY', () => adminView(host).write('/proc/100/vbus', 'B\n'), '/proc/100/vbus');
     refuse('EBUSY', () => host.join('B', { id: 101 }), 'one bus');
   });
   it('refuses joining a bus the member is already on (EEXIST), but writing its own bus again is a no-op', () => {
     refuse('EEXIST', () => host.join('A', { id: 100 }), '100');
-    const dump = host.admin.dump('/');
-    host.admin.write('/proc/100/vbus', 'A');
-    expect(host.admin.dump('/')).toBe(dump);
+    const dump = adminView(host).dump('/');
+    adminView(host).write('/proc/100/vbus', 'A');
+    expect(adminView(host).dump('/')).toBe(dump);
   });
   it('refuses a child on another bus than its parent (EINVAL)', () => {
     refuse('EINVAL', () => host.join('B', host.member(100)!, { id: 200 }), 'inherits');
   });
   it('refuses unknown buses and members (ENOENT) and bad ids (EINVAL)', () => {
-    refuse('ENOENT', () => host.admin.write('/proc/300/vbus', 'nope'), 'nope');
-    refuse('ENOENT', () => host.admin.write('/proc/300/vbus', '0'), '/proc/300/vbus');
-    refuse('ENOENT', () => host.admin.read('/proc/300/vbus'), '/proc/300');
+    refuse('ENOENT', () => adminView(host).write('/proc/300/vbus', 'nope'), 'nope');
+    refuse('ENOENT', () => adminView(host).write('/proc/300/vbus', '0'), '/proc/300/vbus');
+    refuse('ENOENT', () => adminView(host).read('/proc/300/vbus'), '/proc/300');
     refuse('ENOENT', () => host.leave(300), '300');
     refuse('EINVAL', () => host.join('A', { id: 0 }), '0');
     refuse('EINVAL', () => host.join('A', { id: 1.5 }), '1.5');
@@ -192,7 +193,7 @@ describe('membership', () => {
   it('leaving takes the children along', () => {
     const left: number[] = [];
     host.bus('A')!.events.on('member-leave', (m) => left.push(m.id));
-    host.admin.write('/proc/100/vbus', '0');
+    adminView(host).write('/proc/100/vbus', '0');
     expect(left).toEqual([101, 100]);
     expect(host.members()).toEqual([]);
   });
@@ -200,19 +201,19 @@ describe('membership', () => {
 
 describe('attributes', () => {
   it('refuses writing a read-only attribute (EACCES), through either file system and the typed API', () => {
-    refuse('EACCES', () => host.admin.write('/sys/vbus/devices/D1/ifname', 'eth9'), '/sys/vbus/devices/D1/ifname');
-    refuse('EACCES', () => host.admin.write('/config/vbus/devices/D1/ifname', 'eth9'), '/config/vbus/devices/D1/ifname');
+    refuse('EACCES', () => adminView(host).write('/sys/vbus/devices/D1/ifname', 'eth9'), '/sys/vbus/devices/D1/ifname');
+    refuse('EACCES', () => adminView(host).write('/config/vbus/devices/D1/ifname', 'eth9'), '/config/vbus/devices/D1/ifname');
     refuse('EACCES', () => host.device('D1')!.setAttr('ifname', 'eth9'), 'read-only');
   });
   it('refuses invalid values (EINVAL) and keeps the old one', () => {
-    host.admin.write('/config/vbus/devices/D1/client_mac', '02:00:00:00:00:AA\n');
-    expect(host.admin.read('/sys/vbus/devices/D1/client_mac')).toBe('02:00:00:00:00:aa\n');
-    refuse('EINVAL', () => host.admin.write('/config/vbus/devices/D1/client_mac', 'not-a-mac'), 'not-a-mac');
-    refuse('EINVAL', () => host.admin.write('/sys/vbus/devices/D1/enabled', '2'), '/sys/vbus/devices/D1/enabled');
+    adminView(host).write('/config/vbus/devices/D1/client_mac', '02:00:00:00:00:AA\n');
+    expect(adminView(host).read('/sys/vbus/devices/D1/client_mac')).toBe('02:00:00:00:00:aa\n');
+    refuse('EINVAL', () => adminView(host).write('/config/vbus/devices/D1/client_mac', 'not-a-mac'), 'not-a-mac');
+    refuse('EINVAL', () => adminView(host).write('/sys/vbus/devices/D1/enabled', '2'), '/sys/vbus/devices/D1/enabled');
     expect(host.device('D1')!.attr('client_mac')).toBe('02:00:00:00:00:aa');
   });
   it('refuses unknown attributes (ENOENT)', () => {
-    refuse('ENOENT', () => host.admin.write('/config/vbus/devices/D1/mtu', '1500'), '/config/vbus/devices/D1/mtu');
+    refuse('ENOENT', () => adminView(host).write('/config/vbus/devices/D1/mtu', '1500'), '/config/vbus/devices/D1/mtu');
     refuse('ENOENT', () => host.device('D2')!.setAttr('enabled', '1'), 'no type');
     refuse('ENOENT', () => host.device('D1')!.attr('mtu'), 'mtu');
   });
@@ -220,8 +221,8 @@ describe('attributes', () => {
     const seen: string[] = [];
     const d = host.device('D1')!;
     d.onAttrChange((n, v) => seen.push(`${n}=${v}`));
-    host.admin.write('/sys/vbus/devices/D1/enabled', '1\n');
-    host.admin.write('/config/vbus/devices/D1/enabled', '1\n'); // same value: no event
+    adminView(host).write('/sys/vbus/devices/D1/enabled', '1\n');
+    adminView(host).write('/config/vbus/devices/D1/enabled', '1\n'); // same value: no event
     d.setAttr('enabled', '0');
     expect(seen).toEqual(['enabled=1', 'enabled=0']);
     expect(models[0]!.calls.filter((c) => c.hook === 'attrChanged')).toEqual([
@@ -229,50 +230,50 @@ describe('attributes', () => {
     ]);
   });
   it('refuses writes to other read-only files (EACCES)', () => {
-    refuse('EACCES', () => host.admin.write('/sys/vbus/version', '2'), '/sys/vbus/version');
-    refuse('EACCES', () => host.admin.write('/sys/vbus/instances/A/devices/0/type', 'x'), '/sys/vbus/instances/A/devices/0/type');
-    refuse('EACCES', () => host.admin.write('/sys/vbus/instances/A/members/100', 'x'), 'members/100');
+    refuse('EACCES', () => adminView(host).write('/sys/vbus/version', '2'), '/sys/vbus/version');
+    refuse('EACCES', () => adminView(host).write('/sys/vbus/instances/A/devices/0/type', 'x'), '/sys/vbus/instances/A/devices/0/type');
+    refuse('EACCES', () => adminView(host).write('/sys/vbus/instances/A/members/100', 'x'), 'members/100');
   });
 });
 
 describe('paths', () => {
   it('refuses relative and malformed paths (EINVAL)', () => {
-    refuse('EINVAL', () => host.admin.mkdir('config/vbus/devices/X'), 'config/vbus/devices/X');
-    refuse('EINVAL', () => host.admin.read(''), 'must be absolute');
-    refuse('EINVAL', () => host.admin.readlink('/sys/vbus/version'), 'not a symbolic link');
+    refuse('EINVAL', () => adminView(host).mkdir('config/vbus/devices/X'), 'config/vbus/devices/X');
+    refuse('EINVAL', () => adminView(host).read(''), 'must be absolute');
+    refuse('EINVAL', () => adminView(host).readlink('/sys/vbus/version'), 'not a symbolic link');
   });
   it('refuses missing entries (ENOENT)', () => {
-    refuse('ENOENT', () => host.admin.read('/sys/vbus/devices/ghost/enabled'), '/sys/vbus/devices/ghost');
-    refuse('ENOENT', () => host.admin.mkdir('/config/vbus/nothing/X'), '/config/vbus/nothing');
-    refuse('ENOENT', () => host.admin.rmdir('/config/vbus/devices/ghost'), 'ghost');
-    refuse('ENOENT', () => host.admin.tree('/sys/vbus/instances/ghost'), 'ghost');
+    refuse('ENOENT', () => adminView(host).read('/sys/vbus/devices/ghost/enabled'), '/sys/vbus/devices/ghost');
+    refuse('ENOENT', () => adminView(host).mkdir('/config/vbus/nothing/X'), '/config/vbus/nothing');
+    refuse('ENOENT', () => adminView(host).rmdir('/config/vbus/devices/ghost'), 'ghost');
+    refuse('ENOENT', () => adminView(host).tree('/sys/vbus/instances/ghost'), 'ghost');
   });
   it('refuses a file used as a directory (ENOTDIR)', () => {
-    refuse('ENOTDIR', () => host.admin.mkdir('/sys/vbus/version/x'), '/sys/vbus/version');
-    refuse('ENOTDIR', () => host.admin.readdir('/config/vbus/devices/D1/type'), 'type');
-    refuse('ENOTDIR', () => host.admin.tree('/sys/vbus/version'), 'version');
-    refuse('ENOTDIR', () => host.admin.rmdir('/config/vbus/devices/D1/type'), 'type');
-    refuse('ENOTDIR', () => host.admin.read('/sys/vbus/version/x'), 'version');
+    refuse('ENOTDIR', () => adminView(host).mkdir('/sys/vbus/version/x'), '/sys/vbus/version');
+    refuse('ENOTDIR', () => adminView(host).readdir('/config/vbus/devices/D1/type'), 'type');
+    refuse('ENOTDIR', () => adminView(host).tree('/sys/vbus/version'), 'version');
+    refuse('ENOTDIR', () => adminView(host).rmdir('/config/vbus/devices/D1/type'), 'type');
+    refuse('ENOTDIR', () => adminView(host).read('/sys/vbus/version/x'), 'version');
   });
   it('refuses a directory used as a file (EISDIR)', () => {
-    refuse('EISDIR', () => host.admin.write('/config/vbus/devices/D1', 'x'), '/config/vbus/devices/D1');
-    refuse('EISDIR', () => host.admin.read('/sys/vbus/devices'), '/sys/vbus/devices');
-    refuse('EISDIR', () => host.admin.unlink('/config/vbus/instances/A'), '/config/vbus/instances/A');
+    refuse('EISDIR', () => adminView(host).write('/config/vbus/devices/D1', 'x'), '/config/vbus/devices/D1');
+    refuse('EISDIR', () => adminView(host).read('/sys/vbus/devices'), '/sys/vbus/devices');
+    refuse('EISDIR', () => adminView(host).unlink('/config/vbus/instances/A'), '/config/vbus/instances/A');
   });
   it('refuses operations the place does not support (EPERM)', () => {
-    refuse('EPERM', () => host.admin.mkdir('/sys/vbus/devices/X'), '/sys/vbus/devices/X');
-    refuse('EPERM', () => host.admin.mkdir('/config/vbus/devices/D1/sub'), 'sub');
-    refuse('EPERM', () => host.admin.rmdir('/config/vbus/devices'), '/config/vbus/devices');
-    refuse('EPERM', () => host.admin.rmdir('/sys/vbus/devices/D1'), '/sys/vbus/devices/D1');
-    refuse('EPERM', () => host.admin.unlink('/config/vbus/devices/D1/type'), 'type');
-    refuse('EPERM', () => host.admin.unlink('/sys/vbus/devices/D1/class'), 'class');
-    refuse('EPERM', () => host.admin.rmdir('/'), '/');
+    refuse('EPERM', () => adminView(host).mkdir('/sys/vbus/devices/X'), '/sys/vbus/devices/X');
+    refuse('EPERM', () => adminView(host).mkdir('/config/vbus/devices/D1/sub'), 'sub');
+    refuse('EPERM', () => adminView(host).rmdir('/config/vbus/devices'), '/config/vbus/devices');
+    refuse('EPERM', () => adminView(host).rmdir('/sys/vbus/devices/D1'), '/sys/vbus/devices/D1');
+    refuse('EPERM', () => adminView(host).unlink('/config/vbus/devices/D1/type'), 'type');
+    refuse('EPERM', () => adminView(host).unlink('/sys/vbus/devices/D1/class'), 'class');
+    refuse('EPERM', () => adminView(host).rmdir('/'), '/');
   });
   it('follows symlinks through the view, as a shell would', () => {
-    expect(host.admin.read('/sys/vbus/instances/A/devices/0/device/client_mac')).toBe('00:00:00:00:00:00\n');
-    expect(host.admin.readdir('/config/vbus/instances/A/D1')).toEqual(['client_mac', 'enabled', 'host_mac', 'ifname', 'type']);
-    expect(host.admin.readdir('/sys/vbus/instances/A/members')).toEqual(['100', '101']);
-    expect(host.admin.read('/sys/vbus/instances/A/members/101')).toBe('100\n');
+    expect(adminView(host).read('/sys/vbus/instances/A/devices/0/device/client_mac')).toBe('00:00:00:00:00:00\n');
+    expect(adminView(host).readdir('/config/vbus/instances/A/D1')).toEqual(['client_mac', 'enabled', 'host_mac', 'ifname', 'type']);
+    expect(adminView(host).readdir('/sys/vbus/instances/A/members')).toEqual(['100', '101']);
+    expect(adminView(host).read('/sys/vbus/instances/A/members/101')).toBe('100\n');
   });
 });
 

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
 import { readWalkthrough, TreeBlock } from './fixtures/admin-walkthrough.js';
 import { RecordingModel, recordingVenetTap } from './fixtures/venet-tap-fixture.js';
+import { adminView } from '../dist/src/index.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
 const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
@@ -30,7 +31,7 @@ function block(n: number): TreeBlock {
 /** `tree` as the document ran it (the block's root line is the argument it was given). */
 function expectTree(host: VbusHost, b: TreeBlock): void {
   if (b.command) expect(b.command).toBe(`tree ${b.root}`);
-  expect(host.admin.tree(b.root).split('\n')).toEqual(b.text.split('\n'));
+  expect(adminView(host).tree(b.root).split('\n')).toEqual(b.text.split('\n'));
 }
 
 function thrown(fn: () => unknown): VbusError {
@@ -48,7 +49,7 @@ describe('admin walkthrough', () => {
 
   it('replays every step and prints the same trees', () => {
     const host = new VbusHost();
-    const admin = host.admin;
+    const admin = adminView(host);
     const models: RecordingModel[] = [];
 
     // At boot-up

@@ -57,7 +57,7 @@ describe('connector: hotplug, unplug, crashes', () => {
     const h = (await g.cmd('open', { dev: 0 })).handle;
     await g.cmd('txPush', { handle: h, queue: 0, bytes: 4096, n: 3, len: 64 });
     await g.cmd('crashInCall', { handle: h, func: 4, afterMs: 50 });
-    const code = await g.guest.exited;
+    const { code } = await g.guest.exited;
     expect(code).not.toBe(0);
     await new Promise((r) => setTimeout(r, 20));
     expect(ep.memberIds()).toEqual([]);
@@ -79,7 +79,7 @@ describe('connector: hotplug, unplug, crashes', () => {
     await ready(g);
     await g.cmd('open', { dev: 0 });
     await g.cmd('crash');
-    expect(await g.guest.exited).not.toBe(0);
+    expect((await g.guest.exited).code).not.toBe(0);
     await new Promise((r) => setTimeout(r, 20));
     expect(ep.memberIds()).toEqual([]);
     expect(ep.connectionCount()).toBe(0);

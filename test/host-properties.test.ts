@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Bus, VbusError, VbusHost } from '../dist/src/index.js';
 import { venetLoopbackFixture, venetTapFixture } from './fixtures/venet-tap-fixture.js';
+import { adminView } from '../dist/src/index.js';
 
 const BUSES = ['A', 'B'];
 const DEVICES = ['d0', 'd1', 'd2'];
@@ -48,7 +49,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function apply(host: VbusHost, o: Op): void {
-  const a = host.admin;
+  const a = adminView(host);
   switch (o.op) {
     case 'mkdirBus': a.mkdir(`/config/vbus/instances/${o.bus}`); break;
     case 'rmdirBus': a.rmdir(`/config/vbus/instances/${o.bus}`); break;
@@ -90,7 +91,7 @@ function apply(host: VbusHost, o: Op): void {
 function sorted(xs: string[]): string[] { return [...xs].sort(); }
 
 function checkInvariants(host: VbusHost): void {
-  const a = host.admin;
+  const a = adminView(host);
   let memberTotal = 0;
   expect(sorted(a.readdir('/sys/vbus/instances'))).toEqual(sorted(host.buses().map((b) => b.name)));
   expect(sorted(a.readdir('/config/vbus/instances'))).toEqual(sorted(host.buses().map((b) => b.name)));
@@ -158,14 +159,14 @@ describe('host properties', () => {
         const everBuses = new Set<Bus>();
         host.events.on('bus-create', (b) => everBuses.add(b));
         for (const o of ops) {
-          const before = host.admin.dump('/');
+          const before = adminView(host).dump('/');
           try {
             apply(host, o);
             successes.set(o.op, (successes.get(o.op) ?? 0) + 1);
           } catch (err) {
             if (!(err instanceof VbusError)) throw err;
             refusals.set(o.op, (refusals.get(o.op) ?? 0) + 1);
-            expect(host.admin.dump('/'), `${JSON.stringify(o)} failed with ${err.code} but changed the state`).toBe(before);
+            expect(adminView(host).dump('/'), `${JSON.stringify(o)} failed with ${err.code} but changed the state`).toBe(before);
           }
           checkInvariants(host);
         }
@@ -174,12 +175,12 @@ describe('host properties', () => {
         expect(host.stats()).toMatchObject({ devices: 0, buses: 0, members: 0, links: 0, busMemoryBytes: 0 });
         for (const c of classes) expect(c.deviceCount).toBe(0);
         for (const b of everBuses) { expect(b.memory.isReleased).toBe(true); expect(b.isAlive).toBe(false); }
-        expect(host.admin.readdir('/proc')).toEqual([]);
-        expect(host.admin.readdir('/sys/vbus/devices')).toEqual([]);
-        expect(host.admin.readdir('/sys/vbus/instances')).toEqual([]);
+        expect(adminView(host).readdir('/proc')).toEqual([]);
+        expect(adminView(host).readdir('/sys/vbus/devices')).toEqual([]);
+        expect(adminView(host).readdir('/sys/vbus/instances')).toEqual([]);
         host.release();
         expect(host.stats().classes).toBe(0);
-        expect(host.admin.tree('/sys/vbus')).toBe('/sys/vbus\n|-- deviceclass\n|-- devices\n|-- instances\n`-- version\n');
+        expect(adminView(host).tree('/sys/vbus')).toBe('/sys/vbus\n|-- deviceclass\n|-- devices\n|-- instances\n`-- version\n');
       }),
       { seed: 0x5eed, numRuns: 200 },
     );

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
 import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
+import { adminView } from '../dist/src/index.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -48,8 +49,8 @@ describe.each(['host', 'backend'] as const)('hostile frames on venet-loopback, d
     expect(counter(host, 'lo-good', 'drops')).toBe(0);
     expect(counter(host, 'lo-good', 'faults')).toBe(0);
     // The host still administers both devices.
-    host.admin.write('/config/vbus/devices/lo-evil/enabled', '0\n');
-    expect(host.admin.read('/config/vbus/devices/lo-evil/enabled').trim()).toBe('0');
+    adminView(host).write('/config/vbus/devices/lo-evil/enabled', '0\n');
+    expect(adminView(host).read('/config/vbus/devices/lo-evil/enabled').trim()).toBe('0');
     expect(uncaught).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID } from '../dist/src/index.js';
 import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
+import { adminView } from '../dist/src/index.js';
 
 const setup = useLoopbackHosts();
 
@@ -14,7 +15,7 @@ describe.each(['host', 'backend'] as const)('venet link and features, device in 
     expect(g.link).toBe(true);
     expect((await g.cmd('echo', { sizes: [60] })).got).toBe(1);
 
-    host.admin.write('/config/vbus/devices/lo0/enabled', '0\n');
+    adminView(host).write('/config/vbus/devices/lo0/enabled', '0\n');
     expect(await g.cmd('waitLink', { up: false })).toMatchObject({ ok: true, linkUp: false });
     await g.waitEvent((e) => e.event === 'link' && e.up === false);
     const dropsBefore = counter(host, 'lo0', 'drops');
@@ -23,20 +24,20 @@ describe.each(['host', 'backend'] as const)('venet link and features, device in 
     await eventually(() => counter(host, 'lo0', 'drops') === dropsBefore + 3);
     expect((await g.cmd('collect', { settleMs: 100 })).frames).toEqual([]);
 
-    host.admin.write('/config/vbus/devices/lo0/enabled', '1\n');
+    adminView(host).write('/config/vbus/devices/lo0/enabled', '1\n');
     expect(await g.cmd('waitLink', { up: true })).toMatchObject({ ok: true, linkUp: true, events: [true, false, true] });
     expect(await g.cmd('echo', { sizes: [60, 1514] })).toMatchObject({ got: 2, bad: 0 });
   });
 
   it('caps negotiation at features_cap; negotiated is readable; the features change behaviour', async () => {
     const { host, bus } = setup(placement);
-    host.admin.write('/config/vbus/devices/lo0/features_cap', 'tx_done\n');
-    expect(host.admin.read('/config/vbus/devices/lo0/features_cap').trim()).toBe('tx_done');
+    adminView(host).write('/config/vbus/devices/lo0/features_cap', 'tx_done\n');
+    expect(adminView(host).read('/config/vbus/devices/lo0/features_cap').trim()).toBe('tx_done');
     const g = await venetGuest(host, bus);
-    expect(host.admin.read('/config/vbus/devices/lo0/negotiated').trim()).toBe('none');
+    expect(adminView(host).read('/config/vbus/devices/lo0/negotiated').trim()).toBe('none');
     const all = VENET_F_CSUM | VENET_F_TX_DONE;
     expect((await g.cmd('negotiate', { features: all | 0x100 })).negotiated).toBe(VENET_F_TX_DONE);
-    expect(host.admin.read('/config/vbus/devices/lo0/negotiated').trim()).toBe('tx_done');
+    expect(adminView(host).read('/config/vbus/devices/lo0/negotiated').trim()).toBe('tx_done');
     // tx_done: the device reports consumed frames on the EVENT ring
     expect((await g.cmd('echo', { sizes: [60, 70, 80] })).got).toBe(3);
     await eventually(() => true);
@@ -46,12 +47,12 @@ describe.each(['host', 'backend'] as const)('venet link and features, device in 
     await eventually(() => counter(host, 'lo0', 'drops') === 1);
 
     // the admin lifts the cap; the guest renegotiates and gets both
-    host.admin.write('/config/vbus/devices/lo0/features_cap', 'all\n');
+    adminView(host).write('/config/vbus/devices/lo0/features_cap', 'all\n');
     expect((await g.cmd('negotiate', { features: all })).negotiated).toBe(all);
-    expect(host.admin.read('/config/vbus/devices/lo0/negotiated').trim()).toBe('csum,tx_done');
+    expect(adminView(host).read('/config/vbus/devices/lo0/negotiated').trim()).toBe('csum,tx_done');
     await g.cmd('send', { frames: [{ dst: g.mac, len: 60, flags: FRAME_F_CSUM_PARTIAL }] });
     expect((await g.cmd('collect', { atLeast: 1 })).frames).toEqual([{ dst: g.mac, src: g.mac, len: 60, flags: FRAME_F_DATA_VALID }]);
-    expect(() => host.admin.write('/config/vbus/devices/lo0/features_cap', 'jumbo\n')).toThrow(/unknown feature "jumbo"/);
-    expect(host.admin.read('/config/vbus/devices/lo0/features_cap').trim()).toBe('csum,tx_done');
+    expect(() => adminView(host).write('/config/vbus/devices/lo0/features_cap', 'jumbo\n')).toThrow(/unknown feature "jumbo"/);
+    expect(adminView(host).read('/config/vbus/devices/lo0/features_cap').trim()).toBe('csum,tx_done');
   });
 });

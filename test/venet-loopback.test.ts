@@ -3,6 +3,7 @@
 // mtu + 14 comes back byte for byte, and the counters agree.
 import { describe, expect, it } from 'vitest';
 import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
+import { adminView } from '../dist/src/index.js';
 
 const setup = useLoopbackHosts();
 
@@ -37,7 +38,7 @@ describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s th
 
   it('a larger MTU lets jumbo frames through; frames above it are dropped', async () => {
     const { host, bus } = setup(placement);
-    host.admin.write('/config/vbus/devices/lo0/mtu', '9000\n'); // before the guest opens
+    adminView(host).write('/config/vbus/devices/lo0/mtu', '9000\n'); // before the guest opens
     const g = await venetGuest(host, bus);
     expect(g.mtu).toBe(9000);
     const r = await g.cmd('echo', { sizes: [9014, 4000, 1515], seed: 5 });

@@ -13,6 +13,7 @@ import { switchRig, type SwitchRig } from './helpers/switch-rig.js';
 import { udpPort } from './helpers/tap-scenarios.js';
 import { eventually } from './helpers/tap-peer.js';
 import { PEER_MAC, arpRequest, checkArpReply, checkEchoReply, echoRequest, macBytes } from './helpers/wire-host.js';
+import { adminView } from '../dist/src/index.js';
 
 let rig: SwitchRig | undefined;
 afterEach(async () => { await rig?.release(); rig = undefined; });
@@ -70,12 +71,12 @@ describe('venet-switch external ports', () => {
       await eventually(() => udpIn.filter((f) => f[12] === 0x08 && f[13] === 0x06).length === 2);
       expect(udpIn.every((f) => f.subarray(6, 12).every((b, k) => b === PEER_MAC[k]))).toBe(true);
       expect(udpIn).toHaveLength(2);
-      const fdb = rig.host.admin.read('/config/vbus/devices/sw0/fdb');
+      const fdb = adminView(rig.host).read('/config/vbus/devices/sw0/fdb');
       expect(fdb).toContain('02:aa:bb:cc:dd:01 external:qemu');
       expect(fdb).toContain('02:00:00:00:00:98 external:wire');
       const q = rig.ctl.port('qemu').counters();
       expect(q).toEqual({ rx_frames: 4, rx_bytes: q.rx_bytes, tx_frames: 4, tx_bytes: q.tx_bytes, drops: 0 });
-      expect(rig.host.admin.read('/config/vbus/devices/sw0/ports_state')).toMatch(/^qemu stream-unix:.* link=up rx_frames=4 .*\nwire udp:127\.0\.0\.1:\d+ link=up rx_frames=1 /);
+      expect(adminView(rig.host).read('/config/vbus/devices/sw0/ports_state')).toMatch(/^qemu stream-unix:.* link=up rx_frames=4 .*\nwire udp:127\.0\.0\.1:\d+ link=up rx_frames=1 /);
     } finally {
       peer.close();
       udp.close();
@@ -88,16 +89,16 @@ describe('venet-switch external ports', () => {
     const file = '/config/vbus/devices/sw0/ports';
     for (const bad of ['a', 'a udp:127.0.0.1:0 enabled=2', 'a udp:nohost', 'a udp:127.0.0.1:0\na udp:127.0.0.1:0', 'b@ udp:127.0.0.1:0', 'a tcp:1.2.3.4:5']) {
       let code = '';
-      try { rig.host.admin.write(file, bad); } catch (e) { code = (e as { code: string }).code; }
+      try { adminView(rig.host).write(file, bad); } catch (e) { code = (e as { code: string }).code; }
       expect(code, bad).toBe('EINVAL');
-      expect(rig.host.admin.read(file)).toBe('a udp:127.0.0.1:0 enabled=1\n');
+      expect(adminView(rig.host).read(file)).toBe('a udp:127.0.0.1:0 enabled=1\n');
     }
-    rig.host.admin.write(file, 'a udp:127.0.0.1:0; b stream-tcp:127.0.0.1:0,listen enabled=0');
+    adminView(rig.host).write(file, 'a udp:127.0.0.1:0; b stream-tcp:127.0.0.1:0,listen enabled=0');
     expect(await rig.ctl.port('a').whenOpen()).toBe(first); // same socket, same port
     expect(rig.ctl.port('b').enabled).toBe(false);
     await expect(rig.ctl.port('b').whenOpen()).rejects.toMatchObject({ code: 'EAGAIN' });
     rig.ctl.removePort('a');
-    expect(rig.host.admin.read(file)).toBe('b stream-tcp:127.0.0.1:0,listen enabled=0\n');
+    expect(adminView(rig.host).read(file)).toBe('b stream-tcp:127.0.0.1:0,listen enabled=0\n');
     expect(() => rig!.ctl.port('a')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     // Its UDP port is free again: something else can bind it.
     const s = createSocket('udp4');

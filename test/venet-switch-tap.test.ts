@@ -12,6 +12,7 @@ import { eventually, have, run, startSocat, type Socat } from './helpers/tap-pee
 import { switchRig, type SwitchRig } from './helpers/switch-rig.js';
 import { udpPort } from './helpers/tap-scenarios.js';
 import { arpRequest, checkArpReply, checkEchoReply, echoRequest, macBytes } from './helpers/wire-host.js';
+import { adminView } from '../dist/src/index.js';
 
 const TAG = String(process.pid % 100000);
 const N = ((process.pid + 97) % 250) + 1;
@@ -61,8 +62,8 @@ describe(`venet-switch external port with a real peer (${refused ? `socket peer:
     const port = rig.ctl.port('uplink');
     const bound = await port.whenOpen(20_000);
     const udp = udpPort(bound);
-    expect(rig.host.admin.read('/config/vbus/devices/sw0/ports')).toBe('uplink udp:127.0.0.1:0 enabled=1\n');
-    expect(rig.host.admin.read('/config/vbus/devices/sw0/ports_state')).toMatch(new RegExp(`^uplink udp:127\\.0\\.0\\.1:${udp} link=up rx_frames=0 `));
+    expect(adminView(rig.host).read('/config/vbus/devices/sw0/ports')).toBe('uplink udp:127.0.0.1:0 enabled=1\n');
+    expect(adminView(rig.host).read('/config/vbus/devices/sw0/ports_state')).toMatch(new RegExp(`^uplink udp:127\\.0\\.0\\.1:${udp} link=up rx_frames=0 `));
 
     if (refused) {
       // Fallback: the test's own UDP socket is the far host (ARP, then echo requests).
@@ -117,14 +118,14 @@ describe(`venet-switch external port with a real peer (${refused ? `socket peer:
     }
     // The switch learned the Linux interface on its external port.
     const tapMac = (await run('ip', ['netns', 'exec', NETNS, 'cat', `/sys/class/net/${IFNAME}/address`])).stdout.trim();
-    expect(rig.host.admin.read('/config/vbus/devices/sw0/fdb')).toContain(`${tapMac} external:uplink`);
+    expect(adminView(rig.host).read('/config/vbus/devices/sw0/fdb')).toContain(`${tapMac} external:uplink`);
     const c = port.counters();
     expect(c.rx_frames).toBeGreaterThanOrEqual(8 + 1); // 8 echo requests and at least one ARP request came in
     expect(c.tx_frames).toBeGreaterThanOrEqual(8 + 2); // 8 echo replies and 2 ARP replies went out
 
     // Disabled: the socket closes, pings go unanswered and nothing reaches the guests.
     rig.ctl.setPortEnabled('uplink', false);
-    expect(rig.host.admin.read('/config/vbus/devices/sw0/ports')).toBe('uplink udp:127.0.0.1:0 enabled=0\n');
+    expect(adminView(rig.host).read('/config/vbus/devices/sw0/ports')).toBe('uplink udp:127.0.0.1:0 enabled=0\n');
     expect(port.linkUp).toBe(false);
     const before = port.counters();
     const down = await nsPing(GUEST_IPS[0]!, 2, 1);
@@ -134,7 +135,7 @@ describe(`venet-switch external port with a real peer (${refused ? `socket peer:
     expect(port.counters().rx_frames).toBe(before.rx_frames);
 
     // Enabled through the admin file: the same UDP port again, traffic resumes.
-    rig.host.admin.write('/config/vbus/devices/sw0/ports', 'uplink udp:127.0.0.1:0 enabled=1\n');
+    adminView(rig.host).write('/config/vbus/devices/sw0/ports', 'uplink udp:127.0.0.1:0 enabled=1\n');
     expect(await port.whenOpen()).toBe(`udp:127.0.0.1:${udp}`);
     for (const g of rig.guests) {
       const again = await nsPing(g.ip, 3, 2);
@@ -142,6 +143,6 @@ describe(`venet-switch external port with a real peer (${refused ? `socket peer:
       expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
     }
     await eventually(async () => (await rig!.guests[1]!.cmd('stats')).echo === 7);
-    expect(rig.host.admin.read('/config/vbus/devices/sw0/faults')).toBe('0\n');
+    expect(adminView(rig.host).read('/config/vbus/devices/sw0/faults')).toBe('0\n');
   });
 });

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
 import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
+import { adminView } from '../dist/src/index.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -16,7 +17,7 @@ async function setup(ageingMs?: number) {
   host = venetHost();
   const sw = host.createDevice('sw0');
   host.setType(sw, 'venet-switch');
-  if (ageingMs !== undefined) host.admin.write('/config/vbus/devices/sw0/ageing_ms', `${ageingMs}\n`);
+  if (ageingMs !== undefined) adminView(host).write('/config/vbus/devices/sw0/ageing_ms', `${ageingMs}\n`);
   const buses = ['red', 'green', 'blue'].map((n) => host!.createBus(n, { memoryBytes: 4 << 20 }));
   for (const b of buses) host.link(b, sw);
   const guests = [];
@@ -45,7 +46,7 @@ describe('venet-switch across three buses', () => {
     expect((await c!.cmd('collect', { atLeast: 1 })).frames.map((f: { src: string }) => f.src)).toEqual([b!.mac]);
 
     // The switch learned all three: A -> C unicast reaches C only.
-    const fdb = host.admin.read('/config/vbus/devices/sw0/fdb');
+    const fdb = adminView(host).read('/config/vbus/devices/sw0/fdb');
     for (const g of [a, b, c]) expect(fdb).toContain(g!.mac);
     await a!.cmd('send', { frames: [{ dst: c!.mac, len: 100, seed: 4 }, { dst: c!.mac, len: 1514, seed: 5 }] });
     expect((await c!.cmd('collect', { atLeast: 2 })).frames).toEqual([
@@ -85,9 +86,9 @@ describe('venet-switch across three buses', () => {
     await b!.cmd('send', { frames: [{ dst: a!.mac, len: 60, seed: 1 }] }); // flood (A unknown), B learned
     await a!.cmd('collect', { atLeast: 1 });
     await c!.cmd('collect', { atLeast: 1 });
-    expect(host.admin.read('/config/vbus/devices/sw0/fdb')).toContain(b!.mac);
+    expect(adminView(host).read('/config/vbus/devices/sw0/fdb')).toContain(b!.mac);
     await new Promise((r) => setTimeout(r, 200)); // longer than ageing_ms: B's entry expires
-    await eventually(() => !host.admin.read('/config/vbus/devices/sw0/fdb').includes(b!.mac), 5000);
+    await eventually(() => !adminView(host).read('/config/vbus/devices/sw0/fdb').includes(b!.mac), 5000);
     await a!.cmd('send', { frames: [{ dst: b!.mac, len: 61, seed: 2 }] }); // unknown again: flooded to C too
     expect((await c!.cmd('collect', { atLeast: 1 })).frames).toEqual([{ dst: b!.mac, src: a!.mac, len: 61, flags: 0 }]);
     expect((await b!.cmd('collect', { atLeast: 1 })).frames).toEqual([{ dst: b!.mac, src: a!.mac, len: 61, flags: 0 }]);

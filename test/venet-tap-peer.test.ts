@@ -10,6 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { have, run, startSocat, eventually, type Socat } from './helpers/tap-peer.js';
 import { responderGuest, socatUdpExchange, tapRig, udpPort, type TapRig } from './helpers/tap-scenarios.js';
+import { adminView } from '../dist/src/index.js';
 
 const TAG = String(process.pid % 100000);
 const N = (process.pid % 250) + 1;
@@ -60,7 +61,7 @@ describe(`venet-tap with a real peer (path: ${chosen.path}; ${chosen.why})`, () 
     it(`ping from a Linux TAP in namespace ${NETNS} gets replies from the guest at ${GUEST_IP}`, async () => {
       rig = await tapRig('udp:127.0.0.1:0');
       const port = udpPort(rig.endpoint);
-      expect(rig.host.admin.read('/sys/vbus/devices/tap0/ifname')).toBe(`udp:127.0.0.1:${port}\n`);
+      expect(adminView(rig.host).read('/sys/vbus/devices/tap0/ifname')).toBe(`udp:127.0.0.1:${port}\n`);
       const g = await responderGuest(rig, GUEST_IP);
       expect((await g.cmd('waitLink', { up: true })).ok).toBe(true);
 
@@ -97,7 +98,7 @@ describe(`venet-tap with a real peer (path: ${chosen.path}; ${chosen.why})`, () 
       expect(c.faults).toBe(0);
 
       // enabled=0: LINK_DOWN, and nothing passes; enabled=1: LINK_UP on the same port, socat still wired.
-      rig.host.admin.write('/config/vbus/devices/tap0/enabled', '0\n');
+      adminView(rig.host).write('/config/vbus/devices/tap0/enabled', '0\n');
       expect((await g.cmd('waitLink', { up: false })).ok).toBe(true);
       const before = rig.tap.counters();
       const down = await run('ip', ['netns', 'exec', NETNS, 'ping', '-n', '-c', '2', '-W', '1', '-i', '0.2', GUEST_IP], 60_000);
@@ -106,7 +107,7 @@ describe(`venet-tap with a real peer (path: ${chosen.path}; ${chosen.why})`, () 
       expect((await g.cmd('stats')).echo).toBe(5);
       expect(rig.tap.counters().tx_frames).toBe(before.tx_frames);
 
-      rig.host.admin.write('/config/vbus/devices/tap0/enabled', '1\n');
+      adminView(rig.host).write('/config/vbus/devices/tap0/enabled', '1\n');
       expect(await rig.tap.whenOpen()).toBe(`udp:127.0.0.1:${port}`);
       expect((await g.cmd('waitLink', { up: true })).ok).toBe(true);
       const again = await run('ip', ['netns', 'exec', NETNS, 'ping', '-n', '-c', '3', '-W', '2', '-i', '0.2', GUEST_IP], 60_000);

@@ -14,6 +14,7 @@ import { Prng } from './fixtures/prng.mjs';
 import { inetChecksum } from './fixtures/net-responder.mjs';
 import { eventually, startSocat, type Socat } from './helpers/tap-peer.js';
 import { responderGuest, socatUdpExchange, tapRig, udpEnd, udpPort, type TapRig } from './helpers/tap-scenarios.js';
+import { adminView } from '../dist/src/index.js';
 
 const rigs: TapRig[] = [];
 const cleanups: Array<() => unknown> = [];
@@ -115,7 +116,7 @@ describe('venet-tap admin surface', () => {
     const host = new VbusHost();
     registerVenetClasses(host);
     cleanups.push(() => host.release());
-    const admin = host.admin;
+    const admin = adminView(host);
     admin.mkdir('/config/vbus/devices/client-dev');
     admin.write('/config/vbus/devices/client-dev/type', 'venet-tap\n');
     expect(admin.tree('/sys/vbus/devices/client-dev').split('\n').slice(1, -1)).toEqual([
@@ -283,9 +284,9 @@ describe('venet-tap frames through the guest driver', () => {
     const socat: Socat = startSocat(`UNIX-LISTEN:${path}`, `TCP:127.0.0.1:${port}`);
     cleanups.push(() => socat.stop());
     await socat.waitLog(/listening on/);
-    r.host.admin.write('/config/vbus/devices/tap0/enabled', '0\n');
-    r.host.admin.write('/config/vbus/devices/tap0/ifname', `stream-unix:${path}\n`);
-    r.host.admin.write('/config/vbus/devices/tap0/enabled', '1\n');
+    adminView(r.host).write('/config/vbus/devices/tap0/enabled', '0\n');
+    adminView(r.host).write('/config/vbus/devices/tap0/ifname', `stream-unix:${path}\n`);
+    adminView(r.host).write('/config/vbus/devices/tap0/enabled', '1\n');
     await r.tap.whenOpen();
     expect((await g.cmd('waitLink', { up: true })).ok).toBe(true);
     await eventually(() => frames.length === 2);

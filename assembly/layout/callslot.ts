@@ -3,7 +3,7 @@
 //
 //  offset  0            4            8            12           16 ... 63
 //          +------------+------------+------------+------------+-----
-//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | (zero)          STATE is the futex word
+//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | GEN u32 | (zero)    STATE is the futex word
 //          +------------+------------+------------+------------+-----
 //  line 1  | OP u32     | DEVID u32  | HANDLE u32 | FUNC u32   | LEN u32 | ARG0 | ARG1 | ARG2 |   request (guest writes)
 //   (64)   +------------+------------+------------+------------+---------+------+------+------+
@@ -14,7 +14,11 @@
 // STATE: IDLE -> (guest) REQUEST -> (host claims) BUSY -> (host) DONE -> (guest) IDLE.
 // A guest may cancel REQUEST -> IDLE with a compare-exchange before the host claims it.
 // DEAD (direct slots only) is final: the backend device behind it is gone.
-// STATUS is 0 or a negative errno (Linux numbers, src/errors.ts ERRNO).
+// STATUS is 0 or a negative errno (Linux numbers, assembly/layout/errno.ts).
+// GEN is written by the host when it formats the slot (host-wide counter, never 0) and
+// cleared when it retires it; a guest remembers it at attach and refuses (ENODEV) to post
+// into a slot whose GEN changed: a handle that outlived its slot never reaches the slot
+// that replaced it.
 
 export const SLOT_MAGIC = 0x544c5356; // "VSLT"
 export const SLOT_VERSION = 1;
@@ -23,6 +27,7 @@ export const SLOT_OFF_MAGIC = 0;
 export const SLOT_OFF_VERSION = 4;
 export const SLOT_OFF_STATE = 8;
 export const SLOT_OFF_SEQ = 12;
+export const SLOT_OFF_GEN = 16;
 
 // The eight request words (line 1), the one vocabulary for them: CALL_* are their byte
 // offsets within the request block. The guest writes them at SLOT_OFF_REQUEST + CALL_*;

@@ -74,7 +74,7 @@ class GuestRig {
   next(g: GuestWorker): Promise<any> {
     return new Promise((resolve, reject) => {
       this.waiting.get(g)!.push(resolve);
-      void g.exited.then((c) => reject(new Error(`benchmark guest exited with ${c}`)));
+      void g.exited.then(({ code }) => reject(new Error(`benchmark guest exited with ${code}`)));
     });
   }
   async ask(g: GuestWorker, cmd: object): Promise<any> {

@@ -76,6 +76,18 @@ async function runDisk(job: Job, s: Samples): Promise<number> {
   const disk = vdisk ??= openVdisk(guest, 0, { queueDepth: 64, bufferBytes: 8 << 20 });
   const next = offsets(disk.capacity, job.bytes);
   let done = 0, stop = false;
+  if (job.window === 1) {
+    // One request at a time: the guest thread blocks on it, as a vCPU waiting on its disk does.
+    const into = new Uint8Array(job.bytes);
+    const end = performance.now() + job.ms;
+    while (performance.now() < end) {
+      const t = performance.now();
+      disk.readIntoSync(next(), into);
+      s.add((performance.now() - t) * 1000);
+      done++;
+    }
+    return done;
+  }
   const loop = async (): Promise<void> => {
     const into = new Uint8Array(job.bytes);
     while (!stop) {

@@ -46,7 +46,7 @@ function waitFor<T>(g: GuestWorker, event: string): Promise<T> {
       const msg = m as { event?: string };
       if (!settled && msg.event === event) { settled = true; resolve(m as T); }
     });
-    void g.exited.then((c) => reject(new Error(`bench guest exited (${c}) before '${event}'`)));
+    void g.exited.then(({ code }) => reject(new Error(`bench guest exited (${code}) before '${event}'`)));
   });
 }
 

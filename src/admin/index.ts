@@ -1,4 +1,4 @@
-export { AdminView } from './path-view.js';
+export { AdminView, adminView } from './path-view.js';
 export { renderTree } from './tree.js';
 export { splitPath, joinPath, compareNames } from './paths.js';
 export { ADMIN_LAYOUT_VERSION } from './sysfs.js';

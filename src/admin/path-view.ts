@@ -38,7 +38,7 @@ interface Resolved {
 export class AdminView {
   private readonly root: DirNode;
 
-  /** @internal Use `host.admin`. */
+  /** The view of `host` (also `adminView(host)`). It holds no state of its own. */
   constructor(readonly host: VbusHost) {
     this.root = staticDir({
       config: () => configfsRoot(host),
@@ -135,6 +135,11 @@ export class AdminView {
       const linkParts = splitPath(linkPath);
       let dirParts: string[];
       let name: string;
+      // The link itself exists (a device already linked there): EEXIST, rather than
+      // following it into the device's directory, where no link can be made.
+      if (linkParts.length > 0 && this.tryResolve(linkParts, false)?.node.kind === 'link') {
+        throw vbusError('EEXIST', `File exists: ${joinPath(linkParts)} is already a link`);
+      }
       const existing = this.tryResolve(linkParts, true);
       if (existing?.node.kind === 'dir' && linkParts.length > 0) {
         dirParts = existing.parts;
@@ -263,4 +268,16 @@ export class AdminView {
       throw vbusError(err.code, `${what} ${path}: ${inner}`, { ...err.details, path });
     }
   }
+}
+
+const views = new WeakMap<VbusHost, AdminView>();
+
+/**
+ * The admin view of `host`, built from it (the host does not know its views): one per
+ * host, made on first use.
+ */
+export function adminView(host: VbusHost): AdminView {
+  let v = views.get(host);
+  if (!v) { v = new AdminView(host); views.set(host, v); }
+  return v;
 }

@@ -1,17 +1,19 @@
 /**
- * The host's records of one bus's members and their connections, used by BusEndpoint:
- * EndpointMember (a guest's call slot, handle table, and event ring with its bounded
- * backlog) and HostConnection (what a device model sees of one DEVOPEN).
+ * The host's records of one bus's members and their connections: EndpointMember (a
+ * guest's call slot, handle table, and event ring with its bounded backlog) and
+ * HostConnection (what a device model sees of one DEVOPEN: the DeviceConnection fields,
+ * nothing of the endpoint behind it).
  */
 import { EV_DEVADD, EV_DEVEVENT, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
-import { encodeDevAdd, encodeDevEvent, EMPTY_EVENT } from './event-records.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { RingProducer, type RingDescriptor } from '../core/ring.js';
 import { Notifier } from '../core/signal.js';
 import { Status } from '../core/status.js';
 import { HT_ENTRIES } from './decode-tables.js';
+import { encodeDevAdd, encodeDevEvent, EMPTY_EVENT } from './event-records.js';
+import type { ServedSlot, InFlight } from './slot-server.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from './types.js';
-import type { BusEndpoint } from './bus-endpoint.js';
+import type { DevicePlacement } from './placement.js';
 
 export interface EndpointDevice {
   id: number;
@@ -20,14 +22,12 @@ export interface EndpointDevice {
   ifaceBytes: Uint8Array;
   gen: number;
   model: ConnectorModel;
+  /** Where the model runs, when not on the host thread (backend). */
+  placement: DevicePlacement | undefined;
   conns: Set<HostConnection>;
 }
 
-export interface InFlight {
-  seq: number;
-  conn: HostConnection;
-  answered: boolean;
-}
+let nextConnId = 1;
 
 export class HostConnection implements DeviceConnection {
   readonly id: number;
@@ -36,7 +36,9 @@ export class HostConnection implements DeviceConnection {
   readonly watchers: Array<() => void> = [];
   open = true;
   constructor(
-    readonly endpoint: BusEndpoint,
+    readonly memory: BusMemory,
+    readonly busName: string,
+    /** The endpoint's record of the member (not part of DeviceConnection). */
     readonly member: EndpointMember,
     readonly handle: number,
     readonly device: EndpointDevice,
@@ -44,8 +46,6 @@ export class HostConnection implements DeviceConnection {
   ) {
     this.id = nextConnId++;
   }
-  get memory(): BusMemory { return this.endpoint.memory; }
-  get busName(): string { return this.endpoint.busName; }
   get memberId(): number { return this.member.memberId; }
   get deviceId(): number { return this.device.id; }
   postEvent(code: number, arg = 0): boolean {
@@ -53,14 +53,15 @@ export class HostConnection implements DeviceConnection {
     return this.member.postEvent(EV_DEVEVENT, encodeDevEvent(this.device.id, this.handle, code, arg));
   }
 }
-let nextConnId = 1;
 
 /** Events held for one member whose event ring is full (see EndpointMember.backlog). */
 export const EVENT_BACKLOG_MAX = 4096;
 
-export class EndpointMember {
+export class EndpointMember implements ServedSlot {
   readonly handles: (HostConnection | undefined)[] = new Array(HT_ENTRIES);
   inflight: InFlight | null = null;
+  /** False once the member left: its slot is freed and nothing is answered on it. */
+  live = true;
   readonly events: RingProducer;
   readonly eventNotifier: Notifier;
   /**
@@ -73,6 +74,9 @@ export class EndpointMember {
   readonly backlog: Array<{ type: number; rec: Uint8Array }> = [];
   /** Events dropped because the backlog was full. */
   eventsDropped = 0;
+  /** Times the backlog overflowed and was replaced by a resync. */
+  resyncs = 0;
+
   constructor(
     readonly memberId: number,
     readonly bit: number,
@@ -80,8 +84,13 @@ export class EndpointMember {
     readonly hTab: number,
     readonly eventRing: RingDescriptor,
     readonly eventSignal: number,
+    /** The slot's payload area (request in, reply out). */
     readonly payloadView: Uint8Array,
     bus: BusMemory,
+    /** The devices on the bus now (for a resync). */
+    private readonly snapshot: () => Iterable<{ id: number; ifaceBytes: Uint8Array }>,
+    /** Arranges a later flush (the guest frees ring space without telling us). */
+    private readonly onBacklog: () => void,
   ) {
     this.events = new RingProducer(bus, eventRing);
     this.eventNotifier = new Notifier(bus, eventSignal);
@@ -110,14 +119,6 @@ export class EndpointMember {
     this.onBacklog();
     return true;
   }
-
-  /** Set by the endpoint: the devices on the bus now (for a resync). */
-  snapshot: () => Array<{ id: number; ifaceBytes: Uint8Array }> = () => [];
-  /** Times the backlog overflowed and was replaced by a resync. */
-  resyncs = 0;
-
-  /** Set by the endpoint: arranges a later flush (the guest frees ring space without telling us). */
-  onBacklog: () => void = () => {};
 
   /** Writes queued events; returns true when the backlog is empty. */
   flush(): boolean {

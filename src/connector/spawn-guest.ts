@@ -4,9 +4,9 @@
  * waiters woken) so the devices stay usable by others.
  */
 import { spawnWorker, type PlatformWorker } from '../platform/index.js';
-import { VbusError } from '../errors.js';
+import { ERRNO, VbusError, type ErrnoCode } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
-import type { GuestControlMessage, GuestStartData } from '../guest/join.js';
+import type { GuestControlMessage, GuestStartData } from './types.js';
 
 export interface StartGuestOptions {
   /** Passed to the guest as `guest.data`. */
@@ -18,18 +18,51 @@ export interface StartGuestOptions {
   onSpawnChild?(url: URL, data: unknown, name?: string): Promise<number> | number;
   /** Called once the worker has ended and its membership was cleaned up. */
   onExit?(code: number): void;
+  /**
+   * Called when the guest failed (an uncaught error, a module that did not load, a
+   * driver's probe/remove that threw); `handled` tells whether a listener added with
+   * GuestWorker.onError saw it.
+   */
+  onError?(error: VbusError, handled: boolean): void;
+}
+
+/** How a guest ended: its exit code, and the error that ended it (null for a clean exit or a terminate). */
+export interface GuestExit {
+  code: number;
+  error: VbusError | null;
+}
+
+/** A guest's failure as a VbusError naming the guest; the original error is `details.cause`. */
+function guestFailure(e: Error, name: string, memberId: number, busName: string): VbusError {
+  const raw = (e as { code?: unknown }).code;
+  const inner = e instanceof VbusError ? e.message : `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
+  const code: ErrnoCode = typeof raw === 'string' && raw in ERRNO ? (raw as ErrnoCode) : 'EIO';
+  return new VbusError(code, `guest ${name} (member ${memberId} on bus ${busName}) failed: ${inner}`, { memberId, bus: busName, cause: e });
 }
 
 /** A running guest as the host sees it. */
 export class GuestWorker {
-  readonly exited: Promise<number>;
+  /**
+   * Resolves once the worker has ended: `{ code, error }`. A guest that never exits by
+   * itself keeps it pending until stop(), terminate(), or the host's release().
+   */
+  readonly exited: Promise<GuestExit>;
   private ended = false;
+  private failure: VbusError | null = null;
+  private readonly errorListeners = new Set<(error: VbusError) => void>();
   /** The module and data it was started with (a saved bus restarts it from them). */
   origin: { url: string; data: unknown } = { url: '', data: undefined };
   constructor(readonly memberId: number, readonly worker: PlatformWorker, readonly endpoint: BusEndpoint) {
-    this.exited = worker.exited;
+    this.exited = worker.exited.then((code) => ({ code, error: this.failure }));
   }
   get running(): boolean { return !this.ended; }
+  /** The error that ended the guest, once it failed (else null). */
+  get error(): VbusError | null { return this.failure; }
+  /** Listens for the guest's failure; a listener counts as handling it (no default log). Returns an unsubscribe function. */
+  onError(fn: (error: VbusError) => void): () => void {
+    this.errorListeners.add(fn);
+    return () => { this.errorListeners.delete(fn); };
+  }
   /** Application messages from the guest (guest.post). */
   onMessage(fn: (message: unknown) => void): void {
     this.worker.onMessage((m) => {
@@ -38,10 +71,32 @@ export class GuestWorker {
     });
   }
   postMessage(message: unknown): void { this.worker.postMessage(message); }
-  /** Stops the worker; its membership is cleaned up as for a crash. */
-  terminate(): Promise<number> { return this.worker.terminate(); }
+  /** Stops the worker now; its membership is cleaned up as for a crash. */
+  async terminate(): Promise<GuestExit> {
+    await this.worker.terminate();
+    return this.exited;
+  }
+  /**
+   * Asks the guest to exit (its `guest.onStop` handlers run, then it exits with code 0)
+   * and terminates it if it has not ended within `timeoutMs` (a guest blocked in a
+   * synchronous wait cannot see the request).
+   */
+  async stop(timeoutMs = 1000): Promise<GuestExit> {
+    if (!this.ended) this.worker.postMessage({ type: 'vbus:stop' } satisfies GuestControlMessage);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), timeoutMs); });
+    const first = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    return first === 'late' ? this.terminate() : first;
+  }
   /** @internal */
   markEnded(): void { this.ended = true; }
+  /** @internal Records the failure and tells the listeners; returns whether any listened. */
+  fail(error: VbusError): boolean {
+    this.failure ??= error;
+    for (const fn of this.errorListeners) fn(error);
+    return this.errorListeners.size > 0;
+  }
 }
 
 /** Starts `url` as a guest worker that is member `memberId` of the endpoint's bus. */
@@ -57,6 +112,12 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
     throw e;
   }
   const g = new GuestWorker(memberId, worker, endpoint);
+  const name = opts.name ?? `guest-${memberId}`;
+  worker.onError((e) => {
+    const err = guestFailure(e, name, memberId, boot.busName);
+    const handled = g.fail(err);
+    opts.onError?.(err, handled);
+  });
   g.origin = { url: url.href, data: opts.data };
   worker.onMessage((m) => {
     const msg = m as GuestControlMessage;

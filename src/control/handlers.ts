@@ -1,6 +1,6 @@
 /**
  * Serves one decoded control request against a host: the path-view operations exactly
- * as `host.admin` performs them (same results, same errors), plus the runtime's own
+ * as `adminView(host)` performs them (same results, same errors), plus the runtime's own
  * (spawn, modprobe/rmmod, grant, stats, stop). A request from a delegated client is
  * first judged by its {@link BusScope}; a refusal runs nothing.
  */
@@ -12,6 +12,7 @@ import type { VbusHost } from '../host/host.js';
 import type { DeviceClassSpec } from '../host/device-class.js';
 import type { BusScope } from './scope.js';
 import { CONTROL_PROTOCOL_VERSION, type ControlOps, type GrantResult, type HelloResult } from './protocol.js';
+import { adminView } from '../admin/index.js';
 
 /** What the handlers need from the runtime beyond the host. */
 export interface HandlerContext {
@@ -36,7 +37,7 @@ const ownerOnly = (op: string, scope: BusScope): never => {
 };
 
 export function handle(ctx: HandlerContext, op: string, args: Record<string, unknown>, scope: BusScope | null): unknown {
-  const a = ctx.host.admin;
+  const a = adminView(ctx.host);
   switch (op as keyof ControlOps) {
     case 'hello': {
       const r: HelloResult = {

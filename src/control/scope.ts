@@ -16,6 +16,7 @@
 import { vbusError } from '../errors.js';
 import type { VbusHost } from '../host/host.js';
 import { applyComponents, splitPath } from '../admin/paths.js';
+import { adminView } from '../admin/index.js';
 
 const MAX_HOPS = 40;
 
@@ -24,7 +25,7 @@ export class BusScope {
 
   /** Canonical components of `path` with every link followed (what exists is up to the view). */
   canonical(path: string): string[] {
-    const admin = this.host.admin;
+    const admin = adminView(this.host);
     let todo = splitPath(path);
     let done: string[] = [];
     let hops = 0;

@@ -15,6 +15,7 @@ import { ConsoleModel } from '../devices/vconsole/index.js';
 import { emptyCounters, type DemoGuestCounters, type DemoGuestData, type GuestToHost } from './guest-protocol.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/types.js';
+import { adminView } from '../admin/index.js';
 
 /** Default bus memory: room for a few guests' rings (64 KiB x 3 per venet device) and call slots. */
 export const LAB_BUS_BYTES = 4 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface LabGuest {
   bus: string;
   worker: GuestWorker;
   counters: DemoGuestCounters;
+  /** Whether it has sent its counters at least once (it has joined and probed its devices). */
+  reported: boolean;
   /** Exit code once it ended. */
   exitCode: number | null;
 }
@@ -192,11 +195,11 @@ export class DemoLab {
     if (this.guests.get(n)?.exitCode === null) throw vbusError('EEXIST', `guest ${n} is running`, { guest: n });
     const start: DemoGuestData = { name: n, seed: 0x5eed + this.guestSeq * 7919, ...data };
     const worker = this.host.spawnGuest(bus, url, { data: start, name: n });
-    const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), exitCode: null };
+    const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), reported: false, exitCode: null };
     this.guests.set(n, g);
     worker.onMessage((m) => this.onGuestMessage(g, m as GuestToHost));
-    worker.worker.onError((e) => this.addLog(n, 'error', e.message));
-    void worker.exited.then((code) => {
+    worker.onError((e) => this.addLog(n, 'error', e.message));
+    void worker.exited.then(({ code }) => {
       g.exitCode = code;
       this.addLog(n, 'exit', `exited with code ${code}`);
     });
@@ -213,7 +216,18 @@ export class DemoLab {
     const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), graceMs); });
     const r = await Promise.race([g.worker.exited, late]);
     clearTimeout(timer);
-    return r === 'late' ? g.worker.terminate() : r;
+    return (r === 'late' ? await g.worker.terminate() : r).code;
+  }
+
+  /**
+   * Resolves once every running guest has reported (it joined its bus and probed its
+   * devices), or after `timeoutMs` (a busy machine can take seconds to start workers).
+   */
+  async whenReporting(timeoutMs = 20_000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while ([...this.guests.values()].some((g) => g.exitCode === null && !g.reported) && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Stops every running guest. */
@@ -228,7 +242,7 @@ export class DemoLab {
   }
 
   /** The `/sys/vbus` tree, as the admin view prints it. */
-  tree(): string { return this.host.admin.tree('/sys/vbus'); }
+  tree(): string { return adminView(this.host).tree('/sys/vbus'); }
 
   /** Reads every counter and returns totals plus rates since the previous call. */
   sample(): LabSample {
@@ -291,7 +305,7 @@ export class DemoLab {
   }
 
   private onGuestMessage(g: LabGuest, m: GuestToHost): void {
-    if (m?.type === 'demo:stats') g.counters = { ...emptyCounters(), ...m.counters };
+    if (m?.type === 'demo:stats') { g.counters = { ...emptyCounters(), ...m.counters }; g.reported = true; }
     else if (m?.type === 'demo:log') this.addLog(g.name, m.event, m.text);
   }
 

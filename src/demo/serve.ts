@@ -54,6 +54,17 @@ function defaultRoot(): string {
 }
 
 /**
+ * URL prefixes served from other folders than `web/`: the build, and for the v86 page
+ * (web/v86.html) the v86 package's module and wasm and the guest image that
+ * scripts/build-v86-image.sh builds.
+ */
+const MOUNTS: ReadonlyArray<readonly [string, string]> = [
+  ['/dist', 'dist'],
+  ['/v86/lib', join('node_modules', 'v86', 'build')],
+  ['/v86/image', join('build', 'v86-image')],
+];
+
+/**
  * The file the server sends for `urlPath`: under `root/dist/` for `/dist/...`, else under
  * `root/web/` (a path ending in `/` means its `index.html`). Null if the path escapes
  * both folders. Exported so the import-graph test resolves URLs exactly as served.
@@ -62,9 +73,8 @@ export function servedFile(root: string, urlPath: string): string | null {
   let path: string;
   try { path = decodeURIComponent(urlPath); } catch { return null; }
   if (path.includes('\0')) return null;
-  const [base, rest] = path === '/dist' || path.startsWith('/dist/')
-    ? [join(root, 'dist'), path.slice('/dist'.length)]
-    : [join(root, 'web'), path];
+  const mount = MOUNTS.find(([prefix]) => path === prefix || path.startsWith(prefix + '/'));
+  const [base, rest] = mount ? [join(root, mount[1]), path.slice(mount[0].length)] : [join(root, 'web'), path];
   const file = resolve(base, '.' + (rest.endsWith('/') || rest === '' ? rest + '/index.html' : rest));
   return file === base || file.startsWith(base + sep) ? file : null;
 }

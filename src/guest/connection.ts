@@ -15,6 +15,41 @@ export function failIfNegative(n: number, what: string): number {
   throw new VbusError(code, `${what}: ${STRERROR[code]}`, { errno: -n });
 }
 
+/**
+ * A driver opener's first check: device `id` must have the interface the driver drives.
+ * ENODEV naming both types (a device of another kind is not this driver's device);
+ * an id the guest has not seen yet is left for DEVOPEN to answer.
+ */
+export function checkInterface(guest: { devices(): ReadonlyArray<{ id: number; type: string }> }, id: number, want: string, opener: string): void {
+  const known = guest.devices().find((d) => d.id === id);
+  if (known && known.type !== want) {
+    throw new VbusError('ENODEV', `device ${id} is a '${known.type}' device; ${opener} drives '${want}' devices`, { id, type: known.type, expected: want });
+  }
+}
+
+/** Interface versions the drivers loaded in this guest speak, by interface type. */
+const driverVersions = new Map<string, readonly number[]>();
+
+/** Called by a driver module: the versions of interface `type` it speaks (named in ENOTSUP messages). */
+export function declareInterfaceVersions(type: string, versions: readonly number[]): void {
+  driverVersions.set(type, Object.freeze([...versions]));
+}
+
+/** DEVOPEN failed with `-n`: the error names the device, its type and, for ENOTSUP, the versions known here. */
+export function openFailure(n: number, id: number, type: string | undefined, version: number): VbusError {
+  const code = errnoName(-n);
+  const what = `open device ${id}${type ? ` ('${type}')` : ''} with interface version ${version}`;
+  if (code !== 'ENOTSUP') return new VbusError(code, `${what}: ${STRERROR[code]}`, { errno: -n, id, version });
+  const known = type ? driverVersions.get(type) : undefined;
+  const hint = known ? `the '${type}' driver speaks version ${known.join(', ')}` : 'the device\'s class says which versions it speaks';
+  return new VbusError('ENOTSUP', `${what}: the device does not speak version ${version}; ${hint}`, { errno: -n, id, version, ...(known ? { supported: known } : {}) });
+}
+
+/** Thrown by every operation on a connection after close(). */
+function closedError(deviceId: number, what: string): VbusError {
+  return new VbusError('EBADF', `${what} on device ${deviceId}: this connection was closed`, { deviceId });
+}
+
 export class Connection {
   private closed = false;
   private readonly regions: ShmRegion[] = [];
@@ -45,6 +80,7 @@ export class Connection {
    * device was unplugged, ETIMEDOUT/ECANCELED, or what the device answered.
    */
   call(func: number, payload?: Uint8Array, opts?: CallOptions): Uint8Array {
+    if (this.closed) throw closedError(this.deviceId, `call ${func}`);
     const out = new Uint8Array(this.caller.payloadMax);
     const n = failIfNegative(this.caller.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts), `call ${func} on device ${this.deviceId}`);
     return out.subarray(0, n);
@@ -55,11 +91,13 @@ export class Connection {
    * length, or a negative errno (never throws for a failed call).
    */
   callInto(func: number, payload: Uint8Array | null, out: Uint8Array | null, opts?: CallOptions): number {
+    if (this.closed) return -ERRNO.EBADF;
     return this.caller.callSync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, opts);
   }
 
   /** Asynchronous DEVCALL (Atomics.waitAsync): the worker's event loop keeps running. */
   async callAsync(func: number, payload?: Uint8Array, opts?: CallOptions): Promise<Uint8Array> {
+    if (this.closed) throw closedError(this.deviceId, `call ${func}`);
     const out = new Uint8Array(this.caller.payloadMax);
     const n = await this.caller.callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload: payload ?? null }, out, opts);
     return out.subarray(0, failIfNegative(n, `call ${func} on device ${this.deviceId}`));
@@ -80,6 +118,7 @@ export class Connection {
 
   /** DEVSHM, raw: returns the region the host placed. */
   shm(queue: number, bytes: number, kind: number): ShmRegion {
+    if (this.closed) throw closedError(this.deviceId, `shm queue ${queue}`);
     failIfNegative(this.client.callSync({ op: OP_DEVSHM, handle: this.handle, args: [queue, bytes, kind] }, null), `shm queue ${queue} (${bytes} bytes) on device ${this.deviceId}`);
     const rv = this.client.rvals;
     const region: ShmRegion = { id: rv[3]!, queue, kind, offset: rv[0]!, bytes, dataSignal: rv[1]!, spaceSignal: rv[2]! };
@@ -89,6 +128,7 @@ export class Connection {
 
   /** SHMSIGNAL through the call slot (slow path; rings normally use their own signals). */
   signal(region: ShmRegion): void {
+    if (this.closed) throw closedError(this.deviceId, `signal shm ${region.id}`);
     failIfNegative(this.client.callSync({ op: OP_SHMSIGNAL, handle: this.handle, args: [region.id] }, null), `signal shm ${region.id}`);
   }
 

@@ -15,7 +15,7 @@
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
 import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END, EV_RECORD_MAX } from '../../assembly/layout/event.js';
 import { decodeDevAdd, decodeDevDrop, decodeDevEvent } from '../connector/event-records.js';
-import { vbusError } from '../errors.js';
+import { VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { RingConsumer } from '../core/ring.js';
 import { Status } from '../core/status.js';
@@ -23,7 +23,7 @@ import { Waiter } from '../core/signal.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
-import { Connection, failIfNegative } from './connection.js';
+import { Connection, openFailure } from './connection.js';
 
 /** A device as a guest sees it: an id on its bus and the interface type. */
 export interface GuestDevice {
@@ -96,10 +96,13 @@ export class GuestConnector {
   /** DEVOPEN device `id` with interface `version`. Throws ENOENT for an id not on this bus. */
   open(id: number, version = 1, opts?: CallOptions): Connection {
     const n = this.client.callSync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, opts);
-    failIfNegative(n, `open device ${id}`);
+    if (n < 0) throw openFailure(n, id, this.known.get(id)?.type, version);
     const [handle, directSlot, directDoorbell] = [this.client.rvals[0]!, this.client.rvals[1]!, this.client.rvals[2]!];
     // A device in a backend worker gives this connection its own slot, served there.
-    const direct = directSlot !== 0 ? new CallClient(this.bus, { slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell }) : null;
+    const direct = directSlot !== 0 ? new CallClient(this.bus, {
+      slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell,
+      ...(this.boot.callTimeoutMs !== undefined ? { callTimeoutMs: this.boot.callTimeoutMs } : {}),
+    }) : null;
     const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct);
     this.conns.add(c);
     return c;
@@ -189,12 +192,20 @@ export class GuestConnector {
     this.known.delete(id);
     const drv = this.bound.get(id);
     this.bound.delete(id);
-    if (dev && drv?.remove) void Promise.resolve().then(() => drv.remove!(dev, this));
+    if (dev && drv?.remove) void Promise.resolve().then(() => drv.remove!(dev, this)).catch((e: unknown) => { throw driverFailure('remove', dev, e); });
   }
 
   private bind(dev: GuestDevice, drv: Driver): void {
     this.bound.set(dev.id, drv);
     // Run probe outside the event dispatch so a probe that calls the device does not nest.
-    void Promise.resolve().then(() => drv.probe(dev, this));
+    // A throw fails the guest with an error naming the driver call (the host reports it).
+    void Promise.resolve().then(() => drv.probe(dev, this)).catch((e: unknown) => { throw driverFailure('probe', dev, e); });
   }
+}
+
+/** A driver's probe/remove threw: the error names the call and the device; the original is `details.cause`. */
+function driverFailure(call: 'probe' | 'remove', dev: GuestDevice, e: unknown): VbusError {
+  const inner = e instanceof Error ? e.message : String(e);
+  const code = e instanceof VbusError ? e.code : 'EIO';
+  return new VbusError(code, `the '${dev.type}' driver threw in ${call}(device ${dev.id}): ${inner}`, { deviceId: dev.id, type: dev.type, cause: e });
 }

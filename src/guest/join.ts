@@ -4,21 +4,10 @@
  */
 import { workerContext, type WorkerContext } from '../platform/index.js';
 import { ERRNO, vbusError, VbusError, type ErrnoCode } from '../errors.js';
-import type { GuestBoot } from '../connector/types.js';
+import type { GuestBoot, GuestControlMessage, GuestStartData } from '../connector/types.js';
 import { GuestConnector } from './connector.js';
 
-/** Start data the host gives a guest worker. */
-export interface GuestStartData {
-  vbusBoot: GuestBoot;
-}
-
-/** Control messages between a guest worker and its host (not the data path). */
-export type GuestControlMessage =
-  | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
-  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } }
-  // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
-  | { type: 'vbus:quiesce' | 'vbus:save'; req: number }
-  | { type: 'vbus:quiesced' | 'vbus:saved'; req: number; state?: unknown; error?: { code: string; message: string } };
+export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
 
 let joined: Guest | undefined;
 
@@ -26,6 +15,7 @@ let joined: Guest | undefined;
 export class Guest extends GuestConnector {
   private nextReq = 1;
   private readonly waiting = new Map<number, { resolve(id: number): void; reject(e: Error): void }>();
+  private readonly stopHandlers: Array<() => void | Promise<void>> = [];
 
   constructor(boot: GuestBoot, private readonly ctx: WorkerContext<GuestStartData>) {
     super(boot);
@@ -76,13 +66,25 @@ export class Guest extends GuestConnector {
     this.ctx.onMessage((m) => { if (!isControl(m)) fn(m); });
   }
 
-  /** Closes connections and ends the worker. */
+  /**
+   * Runs `fn` when the host asks this guest to stop (GuestWorker.stop()); once every
+   * handler has finished, the guest exits with code 0. The host terminates a guest that
+   * does not end within its deadline.
+   */
+  onStop(fn: () => void | Promise<void>): void { this.stopHandlers.push(fn); }
+
+  /** Closes connections and ends the worker with `code` (what the host's `exited` reports). */
   exit(code = 0): void {
     this.close();
     this.ctx.exit(code);
   }
 
   private onControl(m: GuestControlMessage): void {
+    if (isControl(m) && m.type === 'vbus:stop') {
+      // A handler that throws fails the guest (the host sees the error), else exit 0.
+      void Promise.all(this.stopHandlers.map(async (fn) => fn())).then(() => this.exit(0), (e: unknown) => queueMicrotask(() => { throw e; }));
+      return;
+    }
     if (isControl(m) && (m.type === 'vbus:quiesce' || m.type === 'vbus:save')) {
       const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : this.saveHook;
       const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : 'vbus:saved';
@@ -114,7 +116,12 @@ function isControl(m: unknown): m is GuestControlMessage {
  */
 export async function joinBus(): Promise<Guest> {
   if (joined) return joined;
-  const ctx = await workerContext<GuestStartData>();
+  let ctx: WorkerContext<GuestStartData>;
+  try {
+    ctx = await workerContext<GuestStartData>();
+  } catch (e) {
+    throw vbusError('ENOTSUP', 'joinBus() runs inside a guest worker: start this module with host.spawnGuest(bus, url) (to test a device on this thread, use MockGuest from vbus/testing)', { cause: e });
+  }
   const boot = ctx.data?.vbusBoot;
   if (!boot) throw vbusError('EINVAL', 'this worker was not started as a vbus guest (no vbusBoot in its start data); start it with spawnGuest()');
   joined = new Guest(boot, ctx);

@@ -11,7 +11,9 @@ import { AttributeSpec, checkAttributeSpecs } from './attributes.js';
 import type { Device } from './device.js';
 import type { DeviceModel } from './device-model.js';
 import { checkName } from './names.js';
-import type { DeviceStateSpec } from '../state/contract.js';
+import type { DeviceStateSpec } from './device-state.js';
+import { MAX_BUS_BYTES } from '../core/bus-memory.js';
+import { EV_IFACE_MAX } from '../../assembly/layout/event.js';
 
 /** What {@link VbusHost.registerClass} takes. */
 export interface DeviceClassSpec {
@@ -71,13 +73,24 @@ export class DeviceClass {
     if (!Array.isArray(spec.interfaces) || spec.interfaces.length === 0) {
       throw vbusError('EINVAL', `class ${this.name}: needs at least one interface type`, { className: this.name });
     }
-    for (const i of spec.interfaces) checkName(i, `class ${this.name}: interface`);
+    for (const i of spec.interfaces) {
+      checkName(i, `class ${this.name}: interface`);
+      // Guests learn the interface from a DEVADD record that holds EV_IFACE_MAX bytes:
+      // a longer name could be registered and linked but never reach a guest.
+      const bytes = new TextEncoder().encode(i).length;
+      if (bytes > EV_IFACE_MAX) {
+        throw vbusError('EINVAL', `class ${this.name}: interface name '${i}' is ${bytes} bytes of UTF-8; guests can be told at most ${EV_IFACE_MAX}`, { className: this.name, iface: i });
+      }
+    }
     if (typeof spec.create !== 'function') {
       throw vbusError('EINVAL', `class ${this.name}: create(device) must be a function`, { className: this.name });
     }
     const busBytes = spec.busBytes ?? 0;
-    if (!Number.isSafeInteger(busBytes) || busBytes < 0) {
-      throw vbusError('EINVAL', `class ${this.name}: busBytes ${busBytes} must be a non-negative integer`, { className: this.name, busBytes });
+    if (!Number.isSafeInteger(busBytes) || busBytes < 0 || busBytes > MAX_BUS_BYTES) {
+      throw vbusError('EINVAL', `class ${this.name}: busBytes ${busBytes} must be an integer from 0 to ${MAX_BUS_BYTES} (the largest bus memory)`, { className: this.name, busBytes });
+    }
+    if (spec.backend !== undefined && typeof spec.backend !== 'function') {
+      throw vbusError('EINVAL', `class ${this.name}: backend must be a function (device) => BackendModelSpec`, { className: this.name });
     }
     this.interfaces = Object.freeze([...spec.interfaces]);
     this.attributes = checkAttributeSpecs(this.name, spec.attributes);

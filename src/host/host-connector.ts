@@ -11,6 +11,7 @@
 import { vbusError } from '../errors.js';
 import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
+import { ServeGroup } from '../connector/serve-group.js';
 import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
 import type { ConnectorModel } from '../connector/types.js';
 import type { Bus } from './bus.js';
@@ -43,6 +44,10 @@ export class HostConnector {
   private readonly attrSubs = new Map<BackendProxy, () => void>();
   private readonly guests = new Map<number, GuestWorker>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** One serve loop for every bus of this host (one wake-up serves them all). */
+  private readonly group = new ServeGroup();
+  /** Stops started by host events (a member left, a bus went, a device was unplugged), awaited by release(). */
+  private readonly stopping = new Set<Promise<unknown>>();
 
   constructor(private readonly host: VbusHost, private readonly opts: BusEndpointOptions = {}) {
     const ev = host.events;
@@ -50,7 +55,7 @@ export class HostConnector {
       ev.on('link', (link: Link) => this.onLink(link)),
       ev.on('unlink', (link: Link) => this.onUnlink(link)),
       ev.on('member-leave', (m: Member) => this.onMemberLeave(m)),
-      ev.on('bus-destroy', (bus: Bus) => { void this.dropBus(bus); }),
+      ev.on('bus-destroy', (bus: Bus) => { this.track(this.dropBus(bus)); }),
     );
   }
 
@@ -58,7 +63,7 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, this.opts);
+      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {
@@ -94,6 +99,12 @@ export class HostConnector {
           this.guests.delete(member.id);
           if (member.isAlive) this.host.leave(member);
         },
+        onError: (error, handled) => {
+          const heard = handled || this.host.events.listenerCount('guest-error') > 0;
+          this.host.events.emit('guest-error', g, error);
+          // Nobody listened: say it, rather than let a guest fail silently.
+          if (!heard) console.error(`[vbus] ${error.message}`);
+        },
       });
     } catch (e) {
       this.host.leave(member);
@@ -109,26 +120,36 @@ export class HostConnector {
   /** The guest worker of member `id`, if it runs one. */
   guest(id: number): GuestWorker | undefined { return this.guests.get(id); }
 
-  /** Terminates every guest, stops every endpoint and backend. The host's objects stay. */
+  /**
+   * Terminates every guest, stops every endpoint and backend, and waits for the stops
+   * host events started. The host's objects stay (VbusHost.release() removes them).
+   */
   async release(): Promise<void> {
     await Promise.all([...this.guests.values()].map((g) => g.terminate()));
     this.guests.clear();
     await Promise.all([...this.states.keys()].map((b) => this.dropBus(b)));
+    while (this.stopping.size > 0) await Promise.all([...this.stopping]);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const done = p.catch(() => undefined).finally(() => this.stopping.delete(done));
+    this.stopping.add(done);
   }
 
   private addDevice(st: BusState, bus: Bus, id: number, device: Device): void {
     const iface = device.interfaceType;
     if (!iface) return;
     let model: ConnectorModel = device.model ?? {};
+    let placement: BackendProxy | undefined;
     if (device.placement === 'backend') {
       const spec = device.deviceClass!.backend!(device);
       const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
       st.proxies.set(id, proxy);
       // The host model hears attribute writes from the Device; the backend's model hears them through its proxy.
       this.attrSubs.set(proxy, device.onAttrChange((name, value) => proxy.attrChanged(name, value)));
-      model = proxy;
+      model = placement = proxy;
     }
-    st.endpoint.addDevice(id, iface, model);
+    st.endpoint.addDevice(id, iface, model, placement);
   }
 
   private onLink(link: Link): void {
@@ -141,7 +162,7 @@ export class HostConnector {
     if (!st) return;
     if (st.endpoint.deviceIds().includes(link.id)) st.endpoint.removeDevice(link.id);
     const proxy = st.proxies.get(link.id);
-    if (proxy) { st.proxies.delete(link.id); void this.stopProxy(proxy); }
+    if (proxy) { st.proxies.delete(link.id); this.track(this.stopProxy(proxy)); }
   }
 
   private onMemberLeave(m: Member): void {
@@ -150,7 +171,7 @@ export class HostConnector {
     this.guests.delete(m.id);
     const st = [...this.states.values()].find((s) => s.endpoint.memberIds().includes(m.id));
     if (st) st.endpoint.removeMember(m.id);
-    void g.terminate();
+    this.track(g.terminate());
   }
 
   private stopProxy(proxy: BackendProxy): Promise<unknown> {

@@ -1,8 +1,8 @@
 /**
  * The host: the "kernel" of vbus. It owns the registry of device classes, the devices
- * made from them, the buses and their members, and the admin view of all of it
- * (`host.admin`). Every operation either completes or throws a `VbusError` having
- * changed nothing.
+ * made from them, the buses and their members. The admin view of all of it is built
+ * from a host (`adminView(host)`, src/admin), so the host does not depend on it. Every
+ * operation either completes or throws a `VbusError` having changed nothing.
  *
  * Decisions (see also {@link Bus}, {@link Device}, {@link Member}):
  * - Setting a device's type twice fails with **EEXIST** (the type is part of the
@@ -23,7 +23,6 @@ import { BusMemory } from '../core/bus-memory.js';
 import { BUS_FIRST_REGION, WASM_PAGE } from '../../assembly/layout/bus.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
-import { AdminView } from '../admin/path-view.js';
 import { HostConnector, type SpawnGuestOptions } from './host-connector.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
 import { hasBackendRunner } from '../connector/backend/runner.js';
@@ -34,6 +33,7 @@ import { Emitter, reportListenerError } from './emitter.js';
 import type { BusRegion, Link } from './link.js';
 import { Member } from './member.js';
 import { checkName } from './names.js';
+import { checkIntegerOption, checkOptionKeys } from './options.js';
 
 /** Options of {@link VbusHost.createBus}. */
 export interface CreateBusOptions {
@@ -77,6 +77,12 @@ export type HostEvents = {
   'unlink': (link: Link) => void;
   'member-join': (member: Member) => void;
   'member-leave': (member: Member) => void;
+  /**
+   * A guest failed: an uncaught error, a module that did not load, a driver's
+   * probe/remove that threw. Also in what its `exited` resolves to. Logged with
+   * console.error when neither this event nor the guest's onError has a listener.
+   */
+  'guest-error': (guest: GuestWorker, error: VbusError) => void;
 };
 
 /** Largest device id on a bus and largest member id (ids stay non-negative i32 on the wire). */
@@ -91,19 +97,16 @@ export class VbusHost {
   private readonly memberMap = new Map<number, Member>();
   private nextMemberId = 1;
   private nextBusId = 1;
-  private adminView: AdminView | undefined;
   private connectorInstance: HostConnector | undefined;
+  private released = false;
+  private releasing: Promise<void> | undefined;
 
-  /** The admin view (path-based `/config/vbus`, `/sys/vbus`, `/proc`) of this host. */
-  get admin(): AdminView {
-    this.adminView ??= new AdminView(this);
-    return this.adminView;
-  }
 
   // ---- device classes ----
 
   /** Registers a device class. EINVAL for a malformed spec, EEXIST for a taken name. */
   registerClass(spec: DeviceClassSpec): DeviceClass {
+    this.live();
     const cls = new DeviceClass(spec);
     if (this.classMap.has(cls.name)) {
       throw vbusError('EEXIST', `device class ${cls.name} is already registered`, { className: cls.name });
@@ -115,6 +118,7 @@ export class VbusHost {
 
   /** Unregisters a class. ENOENT if unknown, EBUSY while devices of the class exist. */
   unregisterClass(cls: DeviceClass | string): void {
+    this.live();
     const c = this.resolveClass(cls);
     if (c.deviceCount > 0) {
       throw vbusError('EBUSY', `device class ${c.name} is in use by ${c.deviceCount} device(s): ${c.devices().map((d) => d.name).join(', ')}`, { className: c.name, devices: c.deviceCount });
@@ -128,7 +132,10 @@ export class VbusHost {
 
   /** Creates a bus with its own memory. EINVAL for a bad name or size, EEXIST for a taken name. */
   createBus(name: string, opts: CreateBusOptions = {}): Bus {
+    this.live();
     checkName(name, 'bus');
+    checkOptionKeys(opts, ['memoryBytes'], `createBus(${JSON.stringify(name)})`);
+    checkIntegerOption(opts.memoryBytes, 'memoryBytes', `createBus(${JSON.stringify(name)})`, 1);
     if (this.busMap.has(name)) throw vbusError('EEXIST', `bus ${name} already exists`, { bus: name });
     const memory = BusMemory.create({ bytes: opts.memoryBytes ?? WASM_PAGE, busId: this.nextBusId });
     this.nextBusId = this.nextBusId >= MAX_ID ? 1 : this.nextBusId + 1;
@@ -140,6 +147,7 @@ export class VbusHost {
 
   /** Destroys a bus and releases its memory. ENOENT if unknown; EBUSY with members or devices. */
   destroyBus(bus: Bus | string): void {
+    this.live();
     const b = this.resolveBus(bus);
     if (b.memberCount > 0) {
       throw vbusError('EBUSY', `bus ${b.name} has ${b.memberCount} member(s) (${b.members().map((m) => m.id).join(', ')}); they must leave first`, { bus: b.name, members: b.memberCount });
@@ -158,6 +166,7 @@ export class VbusHost {
    * the bus header plus each class's `busBytes` at region alignment, in whole pages.
    */
   memoryBytesFor(classes: Iterable<DeviceClass | string>): number {
+    this.live();
     let bytes = BUS_FIRST_REGION;
     for (const c of classes) bytes += Math.ceil(this.resolveClass(c).busBytes / REGION_ALIGN) * REGION_ALIGN;
     return Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
@@ -167,6 +176,7 @@ export class VbusHost {
 
   /** Creates an untyped device. EINVAL for a bad name, EEXIST for a taken name. */
   createDevice(name: string): Device {
+    this.live();
     checkName(name, 'device');
     if (this.deviceMap.has(name)) throw vbusError('EEXIST', `device ${name} already exists`, { device: name });
     const d = new Device(this, name);
@@ -182,6 +192,7 @@ export class VbusHost {
    * untyped.
    */
   setType(device: Device | string, className: string): void {
+    this.live();
     const d = this.resolveDevice(device);
     if (d.deviceClass) {
       throw vbusError('EEXIST', `device ${d.name} already has type ${d.deviceClass.name}; destroy and re-create it to change the type`, { device: d.name, type: d.deviceClass.name });
@@ -210,6 +221,7 @@ export class VbusHost {
    * has no backend runner, EBUSY while the device is linked.
    */
   setPlacement(device: Device | string, placement: 'host' | 'backend'): void {
+    this.live();
     const dev = this.resolveDevice(device);
     if (placement !== 'host' && placement !== 'backend') {
       throw vbusError('EINVAL', `placement '${String(placement)}' must be 'host' or 'backend'`, { placement });
@@ -228,6 +240,7 @@ export class VbusHost {
 
   /** Guests and the connector of this host (created on first use). */
   get connector(): HostConnector {
+    this.live();
     this.connectorInstance ??= new HostConnector(this);
     return this.connectorInstance;
   }
@@ -237,11 +250,14 @@ export class VbusHost {
    * `parent`, a child that inherits the parent's bus). The worker calls `joinBus()`.
    */
   spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
+    this.live();
+    checkOptionKeys(opts, ['data', 'name', 'id', 'parent', 'resume'], 'spawnGuest');
     return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 
   /** Destroys a device. ENOENT if unknown, EBUSY while it is linked to any bus. */
   destroyDevice(device: Device | string): void {
+    this.live();
     const d = this.resolveDevice(device);
     const links = d.links();
     if (links.length > 0) {
@@ -266,6 +282,7 @@ export class VbusHost {
    * the bus memory; the model's `linked` may refuse too. Emits `device-add` on the bus.
    */
   link(bus: Bus | string, device: Device | string): number {
+    this.live();
     const b = this.resolveBus(bus);
     const d = this.resolveDevice(device);
     const cls = d.deviceClass;
@@ -307,6 +324,7 @@ export class VbusHost {
 
   /** Unlinks a device from a bus. ENOENT if either is unknown or they are not linked. Emits `device-remove`. */
   unlink(bus: Bus | string, device: Device | string): void {
+    this.live();
     const b = this.resolveBus(bus);
     const d = this.resolveDevice(device);
     const link = d.linkTo(b);
@@ -333,10 +351,12 @@ export class VbusHost {
    * `join(bus, parent, { id })`.
    */
   join(bus: Bus | string, parentOrOpts?: Member | JoinOptions, opts?: JoinOptions): Member {
+    this.live();
     const b = this.resolveBus(bus);
     let parent: Member | null;
     if (parentOrOpts instanceof Member) parent = parentOrOpts;
     else { opts = parentOrOpts; parent = opts?.parent ?? null; }
+    checkOptionKeys(opts, ['id', 'parent'], 'join');
     if (parent) {
       if (parent.host !== this || !parent.isAlive) throw vbusError('ENOENT', `parent member ${parent.id} is not a member of any bus`, { parent: parent.id });
       if (parent.bus !== b) {
@@ -368,12 +388,14 @@ export class VbusHost {
 
   /** A child of `parent` on the parent's bus (what a spawned worker gets): `join(parent.bus, parent, opts)`. */
   fork(parent: Member, opts: { id?: number } = {}): Member {
+    this.live();
     if (!parent.isAlive) throw vbusError('ENOENT', `member ${parent.id} has left its bus`, { id: parent.id });
     return this.join(parent.bus!, parent, opts);
   }
 
   /** Removes a member and its descendants (deepest first) from their bus. ENOENT if not a member. */
   leave(member: Member | number): void {
+    this.live();
     const m = this.resolveMember(member);
     const order: Member[] = [];
     const visit = (x: Member): void => { for (const c of x.children) visit(c); order.push(x); };
@@ -393,6 +415,7 @@ export class VbusHost {
 
   /** Undoes everything configured: members leave, devices are unlinked, buses and devices destroyed. Classes stay. */
   teardown(): void {
+    this.live();
     for (const m of [...this.memberMap.values()]) if (m.isAlive && m.parent === null) this.leave(m);
     for (const m of [...this.memberMap.values()]) if (m.isAlive) this.leave(m);
     for (const b of [...this.busMap.values()]) {
@@ -402,12 +425,27 @@ export class VbusHost {
     for (const d of [...this.deviceMap.values()]) this.destroyDevice(d);
   }
 
-  /** `teardown()`, then unregisters every class and drops host listeners. */
-  release(): void {
+  /**
+   * Releases everything this host started: `teardown()` (members leave, so their guest
+   * workers are stopped; devices are unlinked; buses and devices destroyed), every class
+   * unregistered, host listeners dropped; the returned promise settles once the
+   * connector has stopped every guest worker, bus endpoint and backend worker. The
+   * object model is gone when this returns; await the promise before the process
+   * should exit. Every later call on this host fails with EBADF. Idempotent.
+   */
+  release(): Promise<void> {
+    if (this.released) return this.releasing ?? Promise.resolve();
     this.teardown();
     for (const c of [...this.classMap.values()]) this.unregisterClass(c);
+    const connector = this.connectorInstance;
+    this.released = true;
+    this.releasing = connector ? connector.release() : Promise.resolve();
     this.events.clear();
+    return this.releasing;
   }
+
+  /** True once release() was called. */
+  get isReleased(): boolean { return this.released; }
 
   // ---- lookups ----
 
@@ -437,6 +475,13 @@ export class VbusHost {
   }
 
   // ---- helpers ----
+
+  /** Every operation on a released host fails with the same clear message. */
+  private live(): void {
+    if (this.released) {
+      throw vbusError('EBADF', 'this VbusHost was released (host.release()); its buses, devices and guests are gone: create a new VbusHost', {});
+    }
+  }
 
   private resolveBus(bus: Bus | string): Bus {
     const b = typeof bus === 'string' ? this.busMap.get(bus) : bus;

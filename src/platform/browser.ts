@@ -12,7 +12,7 @@
  *   failed guest behaves the same on both platforms.
  */
 import { vbusError } from '../errors.js';
-import { exitMessage, readExitMessage, readStartMessage, readStartShared, startMessage } from './exit-message.js';
+import { errorMessage, exitMessage, readErrorMessage, readExitMessage, readStartMessage, readStartShared, startMessage } from './exit-message.js';
 import { PROCESS_SHARED_BYTES, type Platform, type PlatformWorker, type SpawnOptions, type WorkerContext } from './types.js';
 import { WorkerEvents } from './worker-events.js';
 
@@ -27,6 +27,12 @@ class WebPlatformWorker implements PlatformWorker {
     this.worker.addEventListener('message', (ev) => {
       const code = readExitMessage(ev.data);
       if (code !== undefined) { this.finish(code); return; }
+      const failure = readErrorMessage(ev.data);
+      if (failure !== undefined) {
+        this.events.emitError(vbusError('EIO', `worker ${this.name}: ${failure}`, { url: url.href }));
+        this.finish(1);
+        return;
+      }
       this.events.emitMessage(ev.data);
     });
     this.worker.addEventListener('messageerror', () => {
@@ -103,6 +109,11 @@ function installInbox(): Inbox {
   let resolveStart!: (d: unknown) => void;
   const box: Inbox = { start: new Promise((r) => { resolveStart = r; }), early: [], listeners: [] };
   let started = false;
+  // An unhandled rejection ends the worker as an uncaught error does (see errorMessage).
+  globalThis.addEventListener('unhandledrejection', (ev: Event) => {
+    (globalThis as unknown as Worker).postMessage(errorMessage((ev as PromiseRejectionEvent).reason));
+    (globalThis as unknown as { close(): void }).close();
+  });
   globalThis.addEventListener('message', (ev: Event) => {
     const data = (ev as MessageEvent).data;
     if (!started) {

@@ -4,6 +4,7 @@
  * first and the spawning side turns it into onExit(code). Environment-neutral.
  */
 const EXIT_KEY = '__vbusWorkerExit';
+const ERROR_KEY = '__vbusWorkerError';
 const START_KEY = '__vbusWorkerStart';
 
 export function exitMessage(code: number): Record<string, number> {
@@ -38,4 +39,21 @@ export function readStartShared(msg: unknown): SharedArrayBuffer | undefined {
 export function readStartMessage(msg: unknown): [true, unknown] | [false] {
   if (typeof msg !== 'object' || msg === null || !(START_KEY in msg)) return [false];
   return [true, (msg as Record<string, unknown>)[START_KEY]];
+}
+
+/**
+ * A Web Worker's unhandled promise rejection reaches no listener of the page (unlike an
+ * uncaught error, which fires 'error' on the Worker): the worker posts this marker so
+ * the spawner can report it as the worker's error.
+ */
+export function errorMessage(reason: unknown): Record<string, string> {
+  const text = reason instanceof Error ? `${reason.message}` : String(reason);
+  return { [ERROR_KEY]: text };
+}
+
+/** The error text if `msg` is an error marker, else undefined. */
+export function readErrorMessage(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const text = (msg as Record<string, unknown>)[ERROR_KEY];
+  return typeof text === 'string' ? text : undefined;
 }

@@ -67,10 +67,9 @@ export class DeviceHarness {
   /** The device model the host made (to inspect its state). */
   get model(): unknown { return this.device.model; }
 
-  /** Guests leave, the connector stops, the host is released. */
+  /** Guests leave, then the host is released (connector included). */
   async release(): Promise<void> {
     for (const g of this.guests) g.leave();
-    await this.host.connector.release();
-    this.host.release();
+    await this.host.release();
   }
 }

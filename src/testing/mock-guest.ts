@@ -14,7 +14,7 @@ import { OP_DEVOPEN, OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, SHM_RING_TO_DEVICE, SHM
 import { ERRNO, vbusError } from '../errors.js';
 import { GuestConnector, type DeviceEvent, type GuestDevice } from '../guest/connector.js';
 import { CallClient, type CallOptions, type Request } from '../guest/call-client.js';
-import { failIfNegative } from '../guest/connection.js';
+import { failIfNegative, openFailure } from '../guest/connection.js';
 import { RxQueue, SharedBuffer, TxQueue } from '../guest/shm.js';
 import type { ShmRegion } from '../connector/types.js';
 import type { Bus } from '../host/bus.js';
@@ -72,7 +72,7 @@ export class MockGuest {
   async open(id: number, version = 1, opts: CallOptions = {}): Promise<MockConnection> {
     const client = this.connector.client;
     const n = await client.callAsync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, withDeadline(opts));
-    failIfNegative(n, `open device ${id}`);
+    if (n < 0) throw openFailure(n, id, this.devices().find((d) => d.id === id)?.type, version);
     const [handle, directSlot, directDoorbell] = [client.rvals[0]!, client.rvals[1]!, client.rvals[2]!];
     // A device in a backend worker serves this connection on its own slot.
     const direct = directSlot !== 0 ? new CallClient(client.bus, { slot: directSlot, slotPayload: this.attachment.boot.slotPayload, doorbell: directDoorbell }) : null;
@@ -119,6 +119,7 @@ export class MockConnection {
 
   /** DEVCALL that resolves with the reply length or a negative errno (never rejects for a failed call). */
   callInto(func: number, payload: Uint8Array | null, out: Uint8Array | null, opts: CallOptions = {}): Promise<number> {
+    if (this.closed) return Promise.resolve(-ERRNO.EBADF);
     return (this.direct ?? this.client).callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, withDeadline(opts));
   }
 
@@ -139,6 +140,7 @@ export class MockConnection {
 
   /** DEVSHM, raw. */
   async shm(queue: number, bytes: number, kind: number, opts: CallOptions = {}): Promise<ShmRegion> {
+    if (this.closed) throw vbusError('EBADF', `shm queue ${queue} on device ${this.deviceId}: this connection was closed`, { deviceId: this.deviceId });
     const n = await this.client.callAsync({ op: OP_DEVSHM, handle: this.handle, args: [queue, bytes, kind] }, null, withDeadline(opts));
     failIfNegative(n, `shm queue ${queue} (${bytes} bytes) on device ${this.deviceId}`);
     const rv = this.client.rvals;

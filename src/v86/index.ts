@@ -7,5 +7,7 @@ export { runV86Guest } from './guest.js';
 export { bridgeNic, bridgeSerial } from './bridge.js';
 export type { BridgeCounters, V86Emulator } from './bridge.js';
 export { V86Console, V86_PROMPT } from './console.js';
+export { runPingPeer } from './ping-peer.js';
+export type { PingPeerData } from './ping-peer.js';
 export { V86_DEFAULT_MEMORY, v86Cmdline } from './types.js';
 export type { V86GuestData, V86GuestEvent, V86Image } from './types.js';

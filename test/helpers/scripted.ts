@@ -33,7 +33,7 @@ export function drive(guest: GuestWorker): Scripted {
       const id = next++;
       return new Promise((resolve, reject) => {
         pending.set(id, resolve);
-        guest.exited.then((code) => { if (pending.has(id)) { pending.delete(id); reject(new Error(`guest exited (${code}) during ${cmd}`)); } });
+        guest.exited.then(({ code }) => { if (pending.has(id)) { pending.delete(id); reject(new Error(`guest exited (${code}) during ${cmd}`)); } });
         guest.postMessage({ id, cmd, ...args });
       });
     },

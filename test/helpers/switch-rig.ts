@@ -4,6 +4,7 @@
 import { VbusHost, registerVenetClasses, venetSwitch, type Bus, type Device, type VenetSwitchControl } from '../../dist/src/index.js';
 import { drive, type Scripted } from './scripted.js';
 import { RESPONDER_URL } from './tap-scenarios.js';
+import { adminView } from '../../dist/src/index.js';
 
 export type Responder = Scripted & { mac: string; ip: string };
 
@@ -23,8 +24,8 @@ export async function switchRig(ports: string, ips: string[]): Promise<SwitchRig
   const sw = host.createDevice('sw0');
   host.setType(sw, 'venet-switch');
   // Guests fill in their checksums: frames leave for a real network (see the ports docs).
-  host.admin.write('/config/vbus/devices/sw0/features_cap', 'tx_done\n');
-  host.admin.write('/config/vbus/devices/sw0/ports', ports);
+  adminView(host).write('/config/vbus/devices/sw0/features_cap', 'tx_done\n');
+  adminView(host).write('/config/vbus/devices/sw0/ports', ports);
   const buses: Bus[] = [];
   const guests: Responder[] = [];
   let released = false;

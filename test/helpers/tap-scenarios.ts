@@ -8,6 +8,7 @@ import { drive, type Scripted } from './scripted.js';
 import { startSocat, type Socat } from './tap-peer.js';
 import { arpRequest, checkArpReply, checkEchoReply, echoRequest, macBytes } from './wire-host.js';
 import { Prng } from '../fixtures/prng.mjs';
+import { adminView } from '../../dist/src/index.js';
 
 export const RESPONDER_URL = new URL('../fixtures/guest-venet-responder.mjs', import.meta.url);
 
@@ -28,8 +29,8 @@ export async function tapRig(endpoint: string, name = 'tap0', busName = 'tapbus'
   const bus = host.createBus(busName, { memoryBytes: 4 << 20 });
   const dev = host.createDevice(name);
   host.setType(dev, 'venet-tap');
-  host.admin.write(`/config/vbus/devices/${name}/ifname`, `${endpoint}\n`);
-  host.admin.write(`/config/vbus/devices/${name}/enabled`, '1\n');
+  adminView(host).write(`/config/vbus/devices/${name}/ifname`, `${endpoint}\n`);
+  adminView(host).write(`/config/vbus/devices/${name}/enabled`, '1\n');
   const tap = venetTap(dev);
   const bound = await tap.whenOpen(20_000);
   host.link(bus, dev);

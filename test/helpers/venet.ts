@@ -3,6 +3,7 @@ import { afterEach } from 'vitest';
 // running test/fixtures/guest-venet.mjs (the real guest driver) on a bus.
 import { VbusHost, registerVenetClasses, type Bus, type Device } from '../../dist/src/index.js';
 import { drive, type Scripted } from './scripted.js';
+import { adminView } from '../../dist/src/index.js';
 
 export const VENET_GUEST_URL = new URL('../fixtures/guest-venet.mjs', import.meta.url);
 
@@ -50,7 +51,7 @@ export async function venetGuest(host: VbusHost, bus: Bus, dev = 0, opts: Record
 
 /** Reads a counter attribute as a number. */
 export function counter(host: VbusHost, dev: string, name: string): number {
-  return Number(host.admin.read(`/config/vbus/devices/${dev}/${name}`));
+  return Number(adminView(host).read(`/config/vbus/devices/${dev}/${name}`));
 }
 
 /** Polls `fn` until it returns true (for counters the device flushes after a pass). */

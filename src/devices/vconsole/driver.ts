@@ -15,12 +15,14 @@ import { vbusError } from '../../errors.js';
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { Status } from '../../core/status.js';
 import type { RingConsumer } from '../../core/ring.js';
-import type { Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import {
   CONSOLE_INTERFACE, CONSOLE_VERSION, DEFAULT_INPUT_RING, DEFAULT_OUTPUT_RING, QUEUE_INPUT, QUEUE_OUTPUT, TAG_DATA, TAG_EOF,
 } from './abi.js';
+
+declareInterfaceVersions(CONSOLE_INTERFACE, [CONSOLE_VERSION]);
 
 /** Options of {@link openConsole}. */
 export interface ConsoleOptions {
@@ -267,10 +269,7 @@ function join(parts: Uint8Array[], total: number): Uint8Array {
  * another guest has it open).
  */
 export function openConsole(guest: GuestConnector, id: number, opts: ConsoleOptions = {}): GuestConsole {
-  const known = guest.devices().find((d) => d.id === id);
-  if (known && known.type !== CONSOLE_INTERFACE) {
-    throw vbusError('ENODEV', `device ${id} is a ${known.type}, not a ${CONSOLE_INTERFACE}`, { id, type: known.type });
-  }
+  checkInterface(guest, id, CONSOLE_INTERFACE, 'openConsole');
   const conn = guest.open(id, CONSOLE_VERSION);
   try {
     return new GuestConsole(conn, opts);

@@ -20,7 +20,7 @@
  */
 import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import type { Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
@@ -28,13 +28,15 @@ import { readSignalStats } from '../../core/signal.js';
 import { serveAsync, serveSync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import {
-  VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
+  VDISK_INTERFACE, VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
   INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
 import { ExtentAllocator } from './allocator.js';
+
+declareInterfaceVersions(VDISK_INTERFACE, [VDISK_VERSION]);
 
 /** Options of {@link openVdisk}. */
 export interface VdiskOptions {
@@ -517,9 +519,10 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     throw vbusError('EINVAL', `vdisk: queueDepth ${queueDepth} must be an integer from 1 to ${MAX_QUEUE_DEPTH}`, { queueDepth });
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const conn = guest.open(id, VDISK_VERSION);
+  checkInterface(guest, id, VDISK_INTERFACE, 'openVdisk');
+  const conn = guest.open(id, VDISK_VERSION, { timeoutMs });
   try {
-    const reply = conn.call(VDISK_FN_INFO);
+    const reply = conn.call(VDISK_FN_INFO, undefined, { timeoutMs });
     if (reply.length < INFO_BYTES) throw vbusError('EPROTO', `vdisk: info reply of ${reply.length} bytes, expected ${INFO_BYTES}`);
     const v = new DataView(reply.buffer, reply.byteOffset, reply.length);
     const blockSize = v.getUint32(INFO_OFF_BLOCK, true);

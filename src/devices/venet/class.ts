@@ -8,7 +8,7 @@ import type { AttributeSpec } from '../../host/attributes.js';
 import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { Device } from '../../host/device.js';
 import { VENET_INTERFACE, featuresToText } from './abi.js';
-import { VENET_INITIAL_ATTRS, parseEnabled, parseFeatures, parseMac, parseMtu } from './config.js';
+import { VENET_INITIAL_ATTRS, parseEnabled, parseFeatures, parseMac, parseIfname, parseMtu } from './config.js';
 import { createModel as createLoopback } from './loopback-model.js';
 import type { VenetInit } from './model-base.js';
 import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stats.js';
@@ -36,7 +36,7 @@ export function venetAttributes(): AttributeSpec[] {
     { name: 'enabled', mode: 'rw', initial: a.enabled!, parse: parseEnabled },
     { name: 'client_mac', mode: 'rw', initial: a.client_mac!, parse: parseMac },
     { name: 'host_mac', mode: 'rw', initial: a.host_mac!, parse: parseMac },
-    { name: 'ifname', mode: 'rw', initial: a.ifname!, parse: (t) => t.trim() },
+    { name: 'ifname', mode: 'rw', initial: a.ifname!, parse: parseIfname },
     { name: 'mtu', mode: 'rw', initial: a.mtu!, parse: parseMtu },
     { name: 'features_cap', mode: 'rw', initial: a.features_cap!, parse: parseFeatures },
     { name: 'negotiated', mode: 'ro', show: (d) => featuresToText(Number(readStat(statsBuffer(d), STAT_NEGOTIATED))) },

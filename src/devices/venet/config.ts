@@ -37,11 +37,33 @@ export function parseEnabled(text: string): string {
   throw vbusError('EINVAL', `enabled must be 1 or 0, not ${JSON.stringify(text)}`, { value: text });
 }
 
-/** A MAC: `aa:bb:cc:dd:ee:ff`, normalised to lower case. */
+/**
+ * A station MAC: `aa:bb:cc:dd:ee:ff`, normalised to lower case. A device's own address
+ * must be unicast: a group address (the low bit of the first octet, which broadcast
+ * ff:ff:ff:ff:ff:ff has too) would make every frame sent to it a flood, and all zeros is
+ * no station.
+ */
 export function parseMac(text: string): string {
   const t = text.trim();
   if (!isMacText(t)) throw vbusError('EINVAL', `${JSON.stringify(text)} is not a MAC address (aa:bb:cc:dd:ee:ff)`, { value: text });
+  const first = parseInt(t.slice(0, 2), 16);
+  if ((first & 1) !== 0) {
+    throw vbusError('EINVAL', `${t} is a ${t.toLowerCase() === 'ff:ff:ff:ff:ff:ff' ? 'broadcast' : 'multicast'} address; a device's MAC must be unicast (low bit of the first octet clear, e.g. 02:00:00:00:00:01)`, { value: text });
+  }
+  if (/^(00:){5}00$/i.test(t)) throw vbusError('EINVAL', `${t} is not a station address; use a unicast MAC such as 02:00:00:00:00:01`, { value: text });
   return t.toLowerCase();
+}
+
+/** Longest `ifname` accepted, in UTF-8 bytes (a tap endpoint holds a socket path). */
+export const IFNAME_MAX = 255;
+
+/** `ifname`: printable text of at most IFNAME_MAX bytes (no NUL or other control characters). */
+export function parseIfname(text: string): string {
+  const t = text.trim();
+  const bytes = new TextEncoder().encode(t).length;
+  if (bytes > IFNAME_MAX) throw vbusError('EINVAL', `ifname is ${bytes} bytes; at most ${IFNAME_MAX}`, { bytes });
+  if (/[\u0000-\u001f\u007f-\u009f]/u.test(t)) throw vbusError('EINVAL', `ifname ${JSON.stringify(t)} contains a control character (NUL, newline, ...)`, { value: t });
+  return t;
 }
 
 /** `mtu`: an integer between VENET_MIN_MTU and VENET_MAX_MTU. */

@@ -15,16 +15,18 @@
  */
 import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
-import type { Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import { vbusError } from '../../errors.js';
 import {
-  VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
+  VENET_INTERFACE, VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
   INFO_BYTES, INFO_OFF_CLIENT_MAC, INFO_OFF_HOST_MAC, INFO_OFF_MTU, INFO_OFF_LINK, INFO_OFF_NEGOTIATED,
   NEGOTIATE_BYTES, ETH_ALEN, ETH_HEADER_BYTES, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP, EVENT_LINK_DOWN,
   EVENT_TX_DONE, macToText,
 } from './abi.js';
+
+declareInterfaceVersions(VENET_INTERFACE, [VENET_VERSION]);
 
 /** Ring sizes a driver asks for (bytes of data area; powers of two). */
 export interface VenetOptions {
@@ -36,6 +38,8 @@ export interface VenetOptions {
   eventBytes?: number;
   /** Most frames one poll pass delivers before releasing ring space (default 256). */
   pollBudget?: number;
+  /** Deadline of each call opening and setting up the device, ms (ETIMEDOUT). Default: the guest's call timeout. */
+  timeoutMs?: number;
 }
 
 /** Called with a view of a received frame: valid only during the call (copy to keep). */
@@ -78,10 +82,12 @@ export class VenetDriver {
   private readonly budget: number;
   private looping = false;
   private closed = false;
+  private readonly callOpts: { timeoutMs?: number };
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}) {
-    const info = conn.call(VENET_FUNC_QUERY);
+    this.callOpts = callOpts(opts);
+    const info = conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
     if (info.length < INFO_BYTES) {
       throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
     }
@@ -116,7 +122,7 @@ export class VenetDriver {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
     this.negotiations++;
-    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req);
+    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
     this.features = new DataView(out.buffer, out.byteOffset, out.length).getUint32(0, true);
     return this.features;
@@ -302,8 +308,13 @@ export class VenetDriver {
  * query, and ring setup. Throws VbusError (ENOENT for a missing device, ENOSPC when
  * the bus memory has no room for the rings, ...).
  */
+function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
+  return opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+}
+
 export function openVenet(guest: GuestConnector, deviceId: number, opts?: VenetOptions): VenetDriver {
-  const conn = guest.open(deviceId, VENET_VERSION);
+  checkInterface(guest, deviceId, VENET_INTERFACE, 'openVenet');
+  const conn = guest.open(deviceId, VENET_VERSION, callOpts(opts));
   try {
     return new VenetDriver(conn, opts);
   } catch (e) {

@@ -254,7 +254,9 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     }
     if (this.externals.size > 0) {
       for (const ext of this.externals.values()) {
-        if (ext !== src && ext.up) { reached++; this.sendTo(ext, u8, at, len, flags); }
+        if (ext === src || !ext.up) continue;
+        reached++;
+        this.sendTo(ext, u8, at, len, flags);
       }
     }
     if (reached === 0) this.stats.drops++; // flooded to nobody (no other port is up): it went nowhere, counted

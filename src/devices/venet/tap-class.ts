@@ -20,7 +20,7 @@ import type { Device } from '../../host/device.js';
 import { vbusError } from '../../errors.js';
 import { venetState } from './state.js';
 import { VENET_INTERFACE, featuresToText } from './abi.js';
-import { VENET_INITIAL_ATTRS, featureBits, parseEnabled, parseMac, parseMtu } from './config.js';
+import { VENET_INITIAL_ATTRS, featureBits, parseEnabled, parseIfname, parseMac, parseMtu } from './config.js';
 import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stats.js';
 import { TAP_DEFAULT_ENDPOINT, formatTapEndpoint, parseTapEndpoint } from './tap-endpoint.js';
 import { TAP_FEATURES, createModel, type VenetTapModel } from './tap-model.js';
@@ -90,7 +90,7 @@ function parseEndpointAttr(text: string, device: Device): string {
   if (device.attr('enabled') === '1') {
     throw vbusError('EBUSY', `venet-tap ${device.name} is enabled: write 0 to enabled before changing its endpoint (ifname)`, { device: device.name, value: text });
   }
-  return formatTapEndpoint(parseTapEndpoint(text));
+  return formatTapEndpoint(parseTapEndpoint(parseIfname(text)));
 }
 
 /** `venet-tap`: bridges frames to a socket outside the process. Host placement only; Node only. */

@@ -10,9 +10,11 @@
  * to 50 ms: the synchronous form blocks the worker, the asynchronous form a timer.
  */
 import { ERRNO, vbusError } from '../../errors.js';
-import { failIfNegative, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, failIfNegative, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import { ENTROPY_INTERFACE, ENTROPY_VERSION, FUNC_GET_ENTROPY, FUNC_INFO, INFO_OFF_QUOTA, REQ_OFF_N, REQ_BYTES } from './abi.js';
+
+declareInterfaceVersions(ENTROPY_INTERFACE, [ENTROPY_VERSION]);
 
 const BACKOFF_MIN_MS = 1;
 const BACKOFF_MAX_MS = 50;
@@ -100,9 +102,6 @@ export class GuestRng {
  * virtual-entropy device, or what DEVOPEN failed with.
  */
 export function openRng(guest: GuestConnector, id: number): GuestRng {
-  const known = guest.devices().find((d) => d.id === id);
-  if (known && known.type !== ENTROPY_INTERFACE) {
-    throw vbusError('ENODEV', `device ${id} is a ${known.type}, not a ${ENTROPY_INTERFACE}`, { id, type: known.type });
-  }
+  checkInterface(guest, id, ENTROPY_INTERFACE, 'openRng');
   return new GuestRng(guest.open(id, ENTROPY_VERSION));
 }

@@ -1,0 +1,33 @@
+/**
+ * The source tree's layers do not import each other in a circle: the admin view is
+ * built from a host (src/admin imports src/host, never the other way round), no import
+ * circle spans two folders of src/ even counting type-only imports, and nothing loaded
+ * at run time is part of a circle at all.
+ */
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { circles, sourceGraph } from './helpers/source-graph.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const edges = sourceGraph(root, 'src');
+const layer = (f: string): string => f.split('/').slice(0, 2).join('/');
+
+describe('import layers', () => {
+  it('reads a real graph (the walk finds the host and the admin view)', () => {
+    expect(edges.some((e) => e.from === 'src/admin/path-view.ts' && e.to === 'src/host/host.ts')).toBe(true);
+    expect(edges.length).toBeGreaterThan(100);
+  });
+
+  it('nothing in src/host imports src/admin, not even a type', () => {
+    expect(edges.filter((e) => e.from.startsWith('src/host/') && e.to.startsWith('src/admin/'))).toEqual([]);
+  });
+
+  it('no import circle spans two folders of src/ (type-only imports included)', () => {
+    const crossing = circles(edges).filter((c) => new Set(c.map(layer)).size > 1);
+    expect(crossing).toEqual([]);
+  });
+
+  it('the run-time import graph has no circle', () => {
+    expect(circles(edges.filter((e) => !e.typeOnly))).toEqual([]);
+  });
+});
