@@ -16,5 +16,6 @@ export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
+export * from './transport/index.js';
 
 installPlatform(browserPlatform);

@@ -13,6 +13,8 @@ import { nodeVdiskFiles } from './platform/node-vdisk-file.js';
 import { installVdiskFiles } from './devices/vdisk/store-registry.js';
 import { checkNodeEndpoint, NODE_CONSOLE_KINDS, openNodeEndpoint } from './platform/node-vconsole.js';
 import { installConsoleEndpoints } from './devices/vconsole/endpoint.js';
+import { nodeBlockingReceive } from './platform/node-blocking.js';
+import { setBlockingReceive } from './transport/mirror.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -22,8 +24,10 @@ export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
+export * from './transport/index.js';
 
 installPlatform(nodePlatform);
+setBlockingReceive(nodeBlockingReceive);
 installBackendRunner(createNodeBackendRunner());
 installTapTransport(createNodeTapTransport);
 installVdiskFiles(nodeVdiskFiles);

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
 import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
+import { TRANSPORTS, type Transport } from './helpers/transports.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -12,8 +13,8 @@ afterEach(async () => {
 
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 
-async function setup(ageingMs?: number) {
-  host = venetHost();
+async function setup(transport: Transport, ageingMs?: number) {
+  host = venetHost(transport);
   const sw = host.createDevice('sw0');
   host.setType(sw, 'venet-switch');
   if (ageingMs !== undefined) host.admin.write('/config/vbus/devices/sw0/ageing_ms', `${ageingMs}\n`);
@@ -24,9 +25,9 @@ async function setup(ageingMs?: number) {
   return { host, buses, guests };
 }
 
-describe('venet-switch across three buses', () => {
+describe.each(TRANSPORTS)('venet-switch across three buses (%s transport)', (transport) => {
   it('gives each port its own MAC; broadcast reaches every other guest; unicast only its destination after learning', async () => {
-    const { host, guests: [a, b, c] } = await setup();
+    const { host, guests: [a, b, c] } = await setup(transport);
     expect(new Set([a!.mac, b!.mac, c!.mac]).size).toBe(3);
 
     // A broadcasts: B and C receive it (and learn nothing yet); A does not get its own frame back.
@@ -61,7 +62,7 @@ describe('venet-switch across three buses', () => {
   });
 
   it('floods an unknown unicast destination but never delivers a frame meant for a guest on another bus to a bystander once learned', async () => {
-    const { host, buses, guests: [a, b, c] } = await setup();
+    const { host, buses, guests: [a, b, c] } = await setup(transport);
     // A second guest on the red bus: same bus memory as A, its own port.
     const a2 = await venetGuest(host, buses[0]!);
     const unknown = '02:aa:bb:cc:dd:ee';
@@ -81,7 +82,7 @@ describe('venet-switch across three buses', () => {
   });
 
   it('forgets entries after ageing_ms and floods again', async () => {
-    const { host, guests: [a, b, c] } = await setup(50);
+    const { host, guests: [a, b, c] } = await setup(transport, 50);
     await b!.cmd('send', { frames: [{ dst: a!.mac, len: 60, seed: 1 }] }); // flood (A unknown), B learned
     await a!.cmd('collect', { atLeast: 1 });
     await c!.cmd('collect', { atLeast: 1 });

@@ -39,6 +39,7 @@ import type { SpinPolicy } from '../core/adaptive-spin.js';
 import { DecodeTables, DT_ENTRIES, HT_ENTRIES, F_DEVID, F_HANDLE, F_FUNC, F_LEN, F_ARG0, F_ARG1, F_ARG2 } from './decode-tables.js';
 import type { ConnectorModel, GuestBoot, ShmRegion } from './types.js';
 import { macrotask } from './macrotask.js';
+import { mirrorHostBus } from '../transport/message-bus.js';
 import { EndpointMember, HostConnection, type EndpointDevice, type InFlight } from './endpoint-member.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
@@ -87,6 +88,7 @@ export class BusEndpoint {
     if (!Number.isInteger(this.slotPayload) || this.slotPayload < 64 || this.slotPayload > 1 << 24 || this.slotPayload % 64 !== 0) {
       throw vbusError('EINVAL', `slotPayload ${this.slotPayload} must be a multiple of 64 between 64 and ${1 << 24}`, { slotPayload: this.slotPayload });
     }
+    if (memory.transport === 'message') mirrorHostBus(memory); // before any guest joins (src/transport/)
     this.tables = opts.tables ?? new DecodeTables(memory.module);
     const busctl = memory.allocRegion(BUSCTL_BYTES, 'bus control region');
     let doorbell: number;

@@ -6,6 +6,7 @@
 import { spawnWorker, type PlatformWorker } from '../platform/index.js';
 import { VbusError } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
+import { hostMirror, openGuestChannel } from '../transport/message-bus.js';
 import type { GuestControlMessage, GuestStartData } from '../guest/join.js';
 
 export interface StartGuestOptions {
@@ -44,10 +45,15 @@ export class GuestWorker {
 export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, opts: StartGuestOptions = {}): GuestWorker {
   const boot = endpoint.addMember(memberId);
   if (opts.data !== undefined) boot.data = opts.data;
+  // Message transport: the guest gets a channel and a snapshot instead of the memory.
+  const side = hostMirror(endpoint.memory);
+  const channel = side ? openGuestChannel(side) : null;
   let worker: PlatformWorker;
   try {
-    worker = spawnWorker(url, { vbusBoot: boot } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}` });
+    const start = channel ? { ...boot, memory: undefined as never, mirror: channel.boot } : boot;
+    worker = spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
   } catch (e) {
+    if (channel) side!.removePeer(channel.peer);
     endpoint.removeMember(memberId);
     throw e;
   }
@@ -69,6 +75,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   worker.onExit((code) => {
     g.markEnded();
     try { endpoint.removeMember(memberId); } catch { /* already removed by an explicit leave */ }
+    if (channel) side!.removePeer(channel.peer);
     opts.onExit?.(code);
   });
   return g;

@@ -5,6 +5,7 @@
  */
 import type { BusMemory } from '../core/bus-memory.js';
 import type { RingDescriptor } from '../core/ring.js';
+import type { MirrorBoot } from '../transport/message-bus.js';
 
 /** Everything a guest needs to join its bus. Plain data plus the memory and module: postable. */
 export interface GuestBoot {
@@ -28,6 +29,11 @@ export interface GuestBoot {
   eventSignal: number;
   /** Data the spawner passed to the guest. */
   data?: unknown;
+  /**
+   * Message transport only: the guest's channel and the snapshot it builds its own copy
+   * of the bus memory from (then `memory` is absent: a private memory cannot be posted).
+   */
+  mirror?: MirrorBoot;
 }
 
 /** A shared region set up by DEVSHM. */

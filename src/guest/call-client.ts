@@ -22,6 +22,7 @@ import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
+import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 
 export interface CallOptions {
   /** Give up after this many milliseconds (ETIMEDOUT). */
@@ -87,7 +88,11 @@ export class CallClient {
     this.bitMask = addr.bit !== undefined ? 1 << (addr.bit & 31) : 0;
     this.doorbell = addr.doorbell;
     this.spin = new AdaptiveSpin(spin);
+    this.gated = syncCallsGated(bus);
   }
+
+  /** Synchronous calls cannot block in this thread (src/transport/sync-gate.ts). */
+  private readonly gated: boolean;
 
   /** The slot's payload area (request in, reply out). */
   payloadView(len: number): Uint8Array { return this.bus.u8.subarray(this.payloadOff, this.payloadOff + len); }
@@ -98,6 +103,7 @@ export class CallClient {
    * errno. Never throws for a failed call.
    */
   callSync(req: Request, out: Uint8Array | null, opts: CallOptions = {}): number {
+    if (this.gated) return gatedCallSync(this, req, out, opts); // message transport, a thread that cannot block: sent asynchronously or refused
     if (this.asyncBusy > 0) {
       throw vbusError('EBUSY', 'an asynchronous call is in flight on this guest; await it before making a synchronous call');
     }

@@ -2,11 +2,12 @@
 // for connector tests that run below the VbusHost. releaseBuses() tears them all down.
 import { BusMemory, BusEndpoint, startGuest, type GuestWorker } from '../../dist/src/index.js';
 import { drive, SCRIPTED_URL, type Scripted } from './scripted.js';
+import type { Transport } from './transports.js';
 
 const live: Array<{ ep: BusEndpoint; guests: GuestWorker[] }> = [];
 
-export function makeBus(name: string, bytes = 1 << 20) {
-  const mem = BusMemory.create({ bytes });
+export function makeBus(name: string, bytes = 1 << 20, transport: Transport = 'shared') {
+  const mem = BusMemory.create({ bytes, transport });
   const ep = new BusEndpoint(mem, name);
   ep.start();
   const rec = { ep, guests: [] as GuestWorker[] };
