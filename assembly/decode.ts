@@ -11,25 +11,15 @@
 
 import {
   OP_DEVOPEN, OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, OP_MAX,
-  SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER,
+  SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER, SLOT_REQUEST_BYTES,
+  CALL_OP, CALL_DEVID, CALL_HANDLE, CALL_FUNC, CALL_LEN, CALL_ARG0, CALL_ARG1, CALL_ARG2,
 } from "./layout/callslot";
 import {
   DT_ENTRY_BYTES, DT_OFF_GEN, HT_ENTRY_BYTES, HT_OFF_DEVID, HT_OFF_GEN, HT_OFF_OPEN,
-  HT_OFF_SHMS, SHM_PER_HANDLE, DEC_OFF_OP, DEC_OFF_DEVID, DEC_OFF_HANDLE, DEC_OFF_FUNC,
-  DEC_OFF_LEN, DEC_OFF_ARG0, DEC_OFF_ARG1, DEC_OFF_ARG2, SHM_BUFFER_MAX,
+  HT_OFF_SHMS, SHM_PER_HANDLE, SHM_BUFFER_MAX, SHM_QUEUE_MAX,
 } from "./layout/decode";
 import { RING_MIN_CAPACITY, RING_MAX_CAPACITY } from "./layout/ring";
 import { ERR_ENOENT, ERR_ENODEV, ERR_EINVAL } from "./layout/errno";
-
-// Offsets of the request words relative to the start of the copied block (OP first).
-const R_OP: u32 = 0;
-const R_DEVID: u32 = 4;
-const R_HANDLE: u32 = 8;
-const R_FUNC: u32 = 12;
-const R_LEN: u32 = 16;
-const R_ARG0: u32 = 20;
-const R_ARG1: u32 = 24;
-const R_ARG2: u32 = 28;
 
 @inline function isPow2(n: u32): bool { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -40,30 +30,30 @@ const R_ARG2: u32 = 28;
  * decoded request to `out` and returns the opcode (> 0), or a negative errno.
  */
 export function decode_request(req: u32, devTab: u32, devN: u32, hTab: u32, hN: u32, payloadMax: u32, out: u32): i32 {
-  const op = load<u32>(req + R_OP);
+  const op = load<u32>(req + CALL_OP);
   if (op == 0 || op > (OP_MAX as u32)) return -ERR_EINVAL;
-  memory.fill(out, 0, 32);
-  store<u32>(out, op, DEC_OFF_OP);
+  memory.fill(out, 0, SLOT_REQUEST_BYTES);
+  store<u32>(out, op, CALL_OP);
 
   if (op == (OP_DEVOPEN as u32)) {
-    const devId = load<u32>(req + R_DEVID);
+    const devId = load<u32>(req + CALL_DEVID);
     if (devId >= devN) return -ERR_ENOENT;
     if (load<u32>(devTab + devId * (DT_ENTRY_BYTES as u32), DT_OFF_GEN) == 0) return -ERR_ENOENT;
-    store<u32>(out, devId, DEC_OFF_DEVID);
-    store<u32>(out, load<u32>(req + R_ARG0), DEC_OFF_ARG0); // interface version: the model judges it
+    store<u32>(out, devId, CALL_DEVID);
+    store<u32>(out, load<u32>(req + CALL_ARG0), CALL_ARG0); // interface version: the model judges it
     return op as i32;
   }
 
   // Every other verb names an open connection by handle.
-  const h = load<u32>(req + R_HANDLE);
+  const h = load<u32>(req + CALL_HANDLE);
   if (h == 0 || h >= hN) return -ERR_ENOENT;
   const he = hTab + h * (HT_ENTRY_BYTES as u32);
   if (load<u32>(he, HT_OFF_OPEN) == 0) return -ERR_ENOENT;
   const devId = load<u32>(he, HT_OFF_DEVID);
   if (devId >= devN) return -ERR_ENOENT; // cannot happen with host-written tables; checked anyway
   const gen = load<u32>(devTab + devId * (DT_ENTRY_BYTES as u32), DT_OFF_GEN);
-  store<u32>(out, devId, DEC_OFF_DEVID);
-  store<u32>(out, h, DEC_OFF_HANDLE);
+  store<u32>(out, devId, CALL_DEVID);
+  store<u32>(out, h, CALL_HANDLE);
   if (gen != load<u32>(he, HT_OFF_GEN)) {
     // The device this handle was opened on is gone (or was relinked): only a close is still meaningful.
     if (op == (OP_DEVCLOSE as u32)) return op as i32;
@@ -73,18 +63,18 @@ export function decode_request(req: u32, devTab: u32, devN: u32, hTab: u32, hN: 
   if (op == (OP_DEVCLOSE as u32)) return op as i32;
 
   if (op == (OP_DEVCALL as u32)) {
-    const len = load<u32>(req + R_LEN);
+    const len = load<u32>(req + CALL_LEN);
     if (len > payloadMax) return -ERR_EINVAL;
-    store<u32>(out, load<u32>(req + R_FUNC), DEC_OFF_FUNC);
-    store<u32>(out, len, DEC_OFF_LEN);
+    store<u32>(out, load<u32>(req + CALL_FUNC), CALL_FUNC);
+    store<u32>(out, len, CALL_LEN);
     return op as i32;
   }
 
   if (op == (OP_DEVSHM as u32)) {
-    const queue = load<u32>(req + R_ARG0);
-    const bytes = load<u32>(req + R_ARG1);
-    const kind = load<u32>(req + R_ARG2);
-    if (queue >= 0x10000) return -ERR_EINVAL;
+    const queue = load<u32>(req + CALL_ARG0);
+    const bytes = load<u32>(req + CALL_ARG1);
+    const kind = load<u32>(req + CALL_ARG2);
+    if (queue > (SHM_QUEUE_MAX as u32)) return -ERR_EINVAL;
     if (load<u32>(he, HT_OFF_SHMS) >= (SHM_PER_HANDLE as u32)) return -ERR_EINVAL;
     if (kind == (SHM_RING_TO_DEVICE as u32) || kind == (SHM_RING_TO_GUEST as u32)) {
       if (!isPow2(bytes) || bytes < (RING_MIN_CAPACITY as u32) || bytes > (RING_MAX_CAPACITY as u32)) return -ERR_EINVAL;
@@ -93,16 +83,16 @@ export function decode_request(req: u32, devTab: u32, devN: u32, hTab: u32, hN: 
     } else {
       return -ERR_EINVAL;
     }
-    store<u32>(out, queue, DEC_OFF_ARG0);
-    store<u32>(out, bytes, DEC_OFF_ARG1);
-    store<u32>(out, kind, DEC_OFF_ARG2);
+    store<u32>(out, queue, CALL_ARG0);
+    store<u32>(out, bytes, CALL_ARG1);
+    store<u32>(out, kind, CALL_ARG2);
     return op as i32;
   }
 
   // OP_SHMSIGNAL
-  const shm = load<u32>(req + R_ARG0);
+  const shm = load<u32>(req + CALL_ARG0);
   if (shm >= load<u32>(he, HT_OFF_SHMS)) return -ERR_EINVAL;
-  store<u32>(out, shm, DEC_OFF_ARG0);
+  store<u32>(out, shm, CALL_ARG0);
   return op as i32;
 }
 

@@ -1,35 +1,14 @@
 // shm-signal: notification with suppression, after Linux vbus lib/shm_signal.c.
 // Layout: assembly/layout/signal.ts.
 //
-// The protocol, in one place (the TypeScript Waiter in src/core/signal.ts drives the
-// waiting half; parking itself happens in JavaScript, see DESIGN.md on the Node 20
-// wasm wait bug):
-//
-//   signaler (after publishing data, e.g. a ring's TAIL)
-//     1. if ENABLED == 0: the waiter is busy draining and will see the data -> suppressed
-//     2. if xchg(PENDING, 1) != 0: a wake-up is already on its way         -> suppressed
-//     3. raised; if SLEEPING != 0: Atomics.notify(PENDING)  (only pay for notify when
-//        somebody is parked)
-//
-//   waiter
-//     a. disable: ENABLED = 0, PENDING = 0; drain everything
-//     b. enable:  ENABLED = 1
-//     c. re-check the data source. Data published between (a) and (b) found ENABLED == 0
-//        and was suppressed, so without this check it would sit unseen. If there is
-//        data: back to (a).
-//     d. spin a while on PENDING != 0 (budget adapts, see Waiter)
-//     e. park: SLEEPING = 1; wait while PENDING == 0; SLEEPING = 0; back to (a)
-//
-// Why no wake-up is lost: the signaler does  store(data); load(ENABLED)  and the waiter
-// does  store(ENABLED); load(data)  (steps b, c). Both are sequentially consistent
-// atomics, so at least one of them sees the other's store: either the signaler sees
-// ENABLED == 1 and raises, or the waiter's re-check finds the data. The same pairing,
-// store(PENDING); load(SLEEPING)  against  store(SLEEPING); load(PENDING) inside
-// Atomics.wait, guarantees the notify is not skipped for a waiter about to park.
+// The protocol (signaler steps 1-3 here in sig_raise, waiter steps a-e in the Waiter),
+// with its memory-ordering argument and why every park has a deadline, is written down
+// once, at the Waiter in src/core/signal.ts. Parking itself happens in JavaScript (the
+// Node 20 wasm wait bug). Each atomic below names the store or load it pairs with.
 //
 // Trust: every word here is shared. A hostile peer can only cause spurious wake-ups or
-// missing ones on this signal, never an out-of-bounds access; the host treats PENDING
-// as a hint and always re-checks its rings.
+// missing ones on this signal, never an out-of-bounds access; waiters treat PENDING as a
+// hint, park with deadlines and always re-check their data source.
 
 import {
   SIG_MAGIC, SIG_VERSION, SIG_OFF_MAGIC, SIG_OFF_VERSION, SIG_OFF_ENABLED, SIG_OFF_PENDING,

@@ -11,4 +11,6 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   venet: async () => (await import('./venet/index.js')).venetBench,
   vdisk: async () => (await import('./vdisk/index.js')).vdiskBench,
   vconsole: async () => (await import('./vconsole/index.js')).vconsoleBench,
+  path: async () => (await import('./path/index.js')).pathBench,
+  replay: async () => (await import('./replay/index.js')).replayBench,
 };

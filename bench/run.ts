@@ -14,7 +14,7 @@ import { createProgress } from './harness/progress.js';
 import { renderTable } from './harness/table.js';
 import type { PlacementRequest, ResultFile } from './harness/types.js';
 
-const USAGE = `usage: npm run bench -- NAME [--quick] [--repeat N] [--placement same|diff|both] [--out FILE] [--only REGEX] [--no-progress]
+const USAGE = `usage: npm run bench -- NAME [--quick] [--repeat N] [--placement same|diff|both] [--out FILE] [--only REGEX] [--recording FILE] [--no-progress]
        npm run bench -- --list`;
 
 function die(msg: string): never {
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       placement: { type: 'string', default: 'both' },
       out: { type: 'string' },
       only: { type: 'string' },
+      recording: { type: 'string' },
       list: { type: 'boolean', default: false },
       'no-progress': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   process.stderr.write(`[bench] ${name}: ${machine.cpus} x ${machine.model}, node ${machine.node}, pinning ${pinning ? 'available (taskset)' : 'unavailable: rows say unpinned'}${values.quick ? ', quick' : `, ${repeat} repeats`}\n`);
   let rows;
   try {
-    rows = await mod.run({ quick: values.quick, repeat, placement, ...(only ? { only } : {}), progress: (d, t, l) => progress.update(d, t, l) });
+    rows = await mod.run({ quick: values.quick, repeat, placement, ...(only ? { only } : {}), ...(values.recording ? { recording: values.recording } : {}), progress: (d, t, l) => progress.update(d, t, l) });
   } finally {
     progress.stop();
   }

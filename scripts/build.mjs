@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCoreWasm } from './check-wasm.mjs';
+import { buildInputsHash, STAMP_PATH } from './build-inputs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -21,6 +22,8 @@ function run(cmd, args) {
 }
 
 const t0 = Date.now();
+// Hashed before building, so an edit made while the build runs leaves the stamp stale.
+const inputs = buildInputsHash(root);
 mkdirSync(join(root, 'build'), { recursive: true });
 // Two builds of the same sources: `release` over a shared memory (the default
 // transport) and `message` over a private one (the message transport, where
@@ -42,4 +45,5 @@ writeFileSync(join(root, 'src/core/core-wasm.generated.ts'),
   `export const CORE_MESSAGE_WASM_BASE64 = '${b64Msg}';\n`);
 
 run('node_modules/typescript/bin/tsc', ['-p', 'tsconfig.json']);
+writeFileSync(join(root, STAMP_PATH), JSON.stringify({ inputs }) + '\n');
 log(`done in ${Date.now() - t0} ms`);

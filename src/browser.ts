@@ -16,6 +16,8 @@ export * from './host/index.js';
 export * from './admin/index.js';
 export * from './platform/index.js';
 export * from './devices/index.js';
+export * from './state/index.js';
+export * from './record/index.js';
 export * from './transport/index.js';
 
 installPlatform(browserPlatform);

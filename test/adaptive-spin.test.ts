@@ -1,42 +1,195 @@
+// The spin policy (src/core/adaptive-spin.ts) and its gate (src/core/spin-gate.ts), by
+// behaviour: who may spin, when a waiter parks at once, how the budget follows outcomes,
+// and what a hostile writer of the shared words can and cannot do.
 import { describe, expect, it } from 'vitest';
-import { AdaptiveSpin } from '../dist/src/index.js';
+import { Worker } from 'node:worker_threads';
+import { AdaptiveSpin, SpinGate, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/index.js';
 
-// The policy in isolation: each wait reports (budget, polls left when the event came,
-// and how long the waiter then parked).
-describe('AdaptiveSpin', () => {
+function gate(capacity: number): SpinGate {
+  return new SpinGate(new Int32Array(new SharedArrayBuffer(64 * 4)), capacity);
+}
+
+function peerWord(parked: boolean): { view: Int32Array; index: number } {
+  const view = new Int32Array(new SharedArrayBuffer(64));
+  view[0] = parked ? 1 : 0;
+  return { view, index: 0 };
+}
+
+/** A poll that never sees its event, counting the polls it was asked for. */
+function never(): { poll: (n: number) => number; polls: () => number } {
+  let polls = 0;
+  return { poll: (n) => { polls += n; return 0; }, polls: () => polls };
+}
+
+/** A poll whose event comes after `after` polls. */
+function after(count: number): (n: number) => number {
+  let seen = 0;
+  return (n) => {
+    if (seen + n < count) { seen += n; return 0; }
+    const left = n - (count - seen);
+    seen = count;
+    return Math.max(1, left);
+  };
+}
+
+describe('the gate: fewer spinners than cores', () => {
+  it('the process gate grants at most cores - 1 leases', () => {
+    expect(spinGate().capacity).toBe(Math.min(64, coreCount() - 1));
+  });
+
+  it('a second waiter gets no lease while the first holds the only one, and parks at once', () => {
+    const g = gate(1);
+    const a = new AdaptiveSpin({ initial: 100, gate: g });
+    const b = new AdaptiveSpin({ initial: 100, gate: g });
+    expect(a.next()).toBe(100);
+    expect(g.held()).toBe(1);
+    expect(b.next()).toBe(0);
+    expect(b.last).toBe('no-lease');
+    a.record(100, 50);
+    expect(g.held()).toBe(0);
+    expect(b.next()).toBe(100);
+    b.record(100, 0);
+    expect(g.held()).toBe(0);
+  });
+
+  it('on one core nobody spins', () => {
+    const s = new AdaptiveSpin({ initial: 4096, gate: gate(0) });
+    const p = never();
+    for (let i = 0; i < 10; i++) expect(s.spin(p.poll)).toBe(false);
+    expect(p.polls()).toBe(0);
+    expect(s.misses).toBe(10);
+    expect(s.current).toBe(4096); // refusals are not evidence against spinning
+  });
+
+  it('across threads, never more spin at once than the gate grants', async () => {
+    const gateWords = new SharedArrayBuffer(64 * 4);
+    const counters = new SharedArrayBuffer(16);
+    const workers = Array.from({ length: 4 }, () => new Worker(new URL('./fixtures/spin-gate-worker.mjs', import.meta.url), {
+      workerData: { gateWords, capacity: 1, counters, rounds: 20_000 },
+    }));
+    await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+    const c = new Int32Array(counters);
+    expect(c[2]).toBeGreaterThan(0); // spins happened
+    expect(c[1]).toBe(1); // but never two at once
+    expect(new SpinGate(new Int32Array(gateWords), 1).held()).toBe(0); // every lease given back
+  });
+});
+
+describe('the peer: spin only while it runs', () => {
+  it('parks at once when the peer is parked and owes nothing; spins when it owes an answer', () => {
+    const idle = new AdaptiveSpin({ initial: 512, peer: peerWord(true), gate: gate(1) });
+    expect(idle.next()).toBe(0);
+    expect(idle.last).toBe('peer-idle');
+    const owed = new AdaptiveSpin({ initial: 512, peer: peerWord(true), answers: true, gate: gate(1) });
+    expect(owed.next()).toBe(512);
+    owed.record(512, 0);
+    const running = new AdaptiveSpin({ initial: 512, peer: peerWord(false), gate: gate(1) });
+    expect(running.next()).toBe(512);
+  });
+
+  it('stops spinning when the peer, seen running, goes back to sleep, and keeps its budget', () => {
+    const peer = peerWord(true); // parked, but waking: we just rang it
+    const s = new AdaptiveSpin({ initial: 1 << 16, peer, answers: true, gate: gate(1) });
+    let polls = 0;
+    const hit = s.spin((n) => {
+      polls += n;
+      if (polls === 2 * n) peer.view[0] = 0; // it woke up and runs
+      if (polls === 4 * n) peer.view[0] = 1; // and parked again without answering
+      return 0;
+    });
+    expect(hit).toBe(false);
+    expect(polls).toBeLessThan(1 << 16);
+    expect(s.last).toBe('peer-parked');
+    expect(s.current).toBe(1 << 16);
+  });
+
+  it('a peer without an answer owed that parks mid-spin ends the spin too', () => {
+    const peer = peerWord(false);
+    const s = new AdaptiveSpin({ initial: 1 << 16, peer, gate: gate(1) });
+    let polls = 0;
+    s.spin((n) => { polls += n; if (polls >= 3 * n) peer.view[0] = 1; return 0; });
+    expect(polls).toBeLessThan(1 << 16);
+    expect(s.last).toBe('peer-parked');
+  });
+});
+
+describe('the budget: from outcomes, not durations', () => {
   it('keeps about four times what a successful spin needed, bounded by max', () => {
-    const s = new AdaptiveSpin({ initial: 100, max: 1000 });
-    s.record(s.next(), 100 - 90); // needed 90 polls
-    expect(s.current).toBe(360);
-    s.record(s.next(), 360 - 350); // needed 350 -> 1400, capped
-    expect(s.current).toBe(1000);
+    const s = new AdaptiveSpin({ initial: 1000, max: 10_000, gate: gate(1) });
+    expect(s.spin(after(900))).toBe(true);
+    expect(s.current).toBeGreaterThanOrEqual(3600);
+    expect(s.current).toBeLessThanOrEqual(3610);
+    expect(s.spin(after(3000))).toBe(true);
+    expect(s.current).toBe(10_000);
     expect(s.hits).toBe(2);
   });
 
-  it('shrinks to zero when parks are short (the peer shares our core), then only probes', () => {
-    const s = new AdaptiveSpin({ initial: 4096, probe: 64, probeEvery: 4 });
-    for (let i = 0; i < 8; i++) s.record(s.next(), 0, 5);
-    expect(s.current).toBe(0);
-    const budgets = Array.from({ length: 8 }, () => { const b = s.next(); s.record(b, 0, 5); return b; });
-    expect(budgets.filter((b) => b > 0)).toEqual([64, 64]); // one probe every 4 waits
-    expect(s.current).toBe(0);
-  });
-
-  it('grows when the event came soon after giving up (a cross-core wake-up was paid)', () => {
-    const s = new AdaptiveSpin({ initial: 0, probe: 256, max: 8192, probeEvery: 1 });
+  it('halves on each spin that runs out, down to 0, then parks at once but for probes', () => {
+    const s = new AdaptiveSpin({ initial: 1024, max: 1 << 14, probeEvery: 4, gate: gate(1) });
     const seen: number[] = [];
-    for (let i = 0; i < 6; i++) { const b = s.next(); seen.push(b); s.record(b, 0, 60); }
-    expect(seen).toEqual([256, 256, 512, 1024, 2048, 4096]);
-    expect(s.current).toBe(8192);
+    for (let i = 0; i < 11; i++) { s.spin(never().poll); seen.push(s.current); }
+    expect(seen).toEqual([512, 256, 128, 64, 32, 16, 8, 4, 2, 1, 0]);
+    // At 0: one probe of `max` polls every probeEvery waits, spaced out as probes fail.
+    const probes: number[] = [];
+    for (let i = 0; i < 4 + 8 + 16; i++) { const p = never(); s.spin(p.poll); probes.push(p.polls()); }
+    const at = probes.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
+    expect(probes.filter((p) => p > 0)).toEqual([1 << 14, 1 << 14, 1 << 14]);
+    expect(at).toEqual([3, 11, 27]); // intervals 4, 8, 16
   });
 
-  it('leaves the budget alone after a long (idle) park and honours a fixed budget', () => {
-    const s = new AdaptiveSpin({ initial: 2048 });
-    s.record(s.next(), 0, 50_000);
-    expect(s.current).toBe(2048);
-    const f = new AdaptiveSpin({ fixed: 0 });
-    f.record(f.next(), 0, 60);
-    expect(f.next()).toBe(0);
-    expect(f.misses).toBe(1);
+  it('a probe that catches its event restores the budget', () => {
+    const s = new AdaptiveSpin({ initial: 0, max: 1 << 14, probeEvery: 1, gate: gate(1) });
+    expect(s.spin(after(300))).toBe(true);
+    expect(s.current).toBeGreaterThanOrEqual(1200);
+  });
+
+  it('a fixed budget never adapts; fixed 0 never spins', () => {
+    const f = new AdaptiveSpin({ fixed: 128, gate: gate(1) });
+    f.spin(never().poll);
+    expect(f.current).toBe(128);
+    const z = new AdaptiveSpin({ fixed: 0 });
+    const p = never();
+    expect(z.spin(p.poll)).toBe(false);
+    expect(p.polls()).toBe(0);
+  });
+});
+
+describe('hostile writers of the shared words cost latency only', () => {
+  it('a gate filled with fresh stamps makes waiters park at once, and their waits still end', async () => {
+    const words = new Int32Array(new SharedArrayBuffer(64 * 4));
+    const g = new SpinGate(words, 1);
+    words.fill(((Date.now() & 0xfffff) << 10) | 1); // a guest claims every lease, freshly
+    const bus = BusMemory.create({ bytes: 65536 });
+    const sig = createSignal(bus);
+    const w = new Waiter(bus, sig, { initial: 4096, gate: g });
+    w.enable();
+    const woken = w.waitAsync(60_000);
+    new Notifier(bus, sig).raise();
+    expect(await woken).toBe('ok'); // progress
+    expect(w.spinHits).toBe(0);
+    expect(w.spin.last).toBe('no-lease');
+  });
+
+  it('garbage or stale leases are taken over; a lease taken over is not freed by its old holder', () => {
+    const words = new Int32Array(new SharedArrayBuffer(64 * 4));
+    const g = new SpinGate(words, 1);
+    words[0] = 0x7fffffff; // garbage
+    const a = g.enter();
+    expect(a).toBeGreaterThan(0);
+    words[0] = (((Date.now() - 10_000) & 0xfffff) << 10) | 1; // someone's lease from 10 s ago
+    const b = g.enter();
+    expect(b).toBeGreaterThan(0);
+    g.leave(a); // the old holder gives back what is no longer its own
+    expect(g.held()).toBe(1);
+    g.leave(b);
+    expect(g.held()).toBe(0);
+  });
+
+  it('a lying peer word costs at most one budget of polls per wait', () => {
+    const peer = peerWord(false); // says "running" forever
+    const s = new AdaptiveSpin({ initial: 2048, max: 2048, peer, gate: gate(1) });
+    const p = never();
+    s.spin(p.poll);
+    expect(p.polls()).toBe(2048);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Replays the original vbus admin walkthrough (shared/seeds/004) step by step through
- * the admin view, with the document's names, and compares every `tree` output with the
- * document's, line for line. Then tears down in the document's order and checks the
+ * Replays the original vbus admin walkthrough step by step through the admin view, with
+ * the document's names, and compares every `tree` output with the document's, line for
+ * line (the expected output is data: test/fixtures/admin-walkthrough.json). Then tears down in the document's order and checks the
  * tree is back to the boot state.
  *
  * The class is the real venet-tap (src/devices/venet/tap-class.ts), its models observed
@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
-import { readSeed004, TreeBlock } from './fixtures/seed-004.js';
+import { readWalkthrough, TreeBlock } from './fixtures/admin-walkthrough.js';
 import { RecordingModel, recordingVenetTap } from './fixtures/venet-tap-fixture.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
@@ -18,7 +18,7 @@ const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
 const SHELL = 4382; // the shell that wrote /proc/self/vbus
 const TREE_PID = 4588; // the `tree` process it forked
 
-const seed = readSeed004();
+const seed = readWalkthrough();
 
 /** The document's blocks, in order; each step below names the one it must print. */
 function block(n: number): TreeBlock {
@@ -38,7 +38,7 @@ function thrown(fn: () => unknown): VbusError {
   throw new Error('expected a VbusError');
 }
 
-describe('admin walkthrough (seeds/004)', () => {
+describe('admin walkthrough', () => {
   it('finds the eleven tree outputs the document prints', () => {
     expect(seed.blocks.map((b) => b.root)).toEqual([
       '/sys/vbus/', '/config/vbus/', '/sys/vbus', '/sys/vbus/', '/sys/vbus', '/sys/vbus/deviceclass/',

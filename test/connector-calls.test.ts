@@ -8,7 +8,7 @@ import { echoModel } from './fixtures/echo-model.mjs';
 afterEach(releaseBuses);
 
 describe.each(TRANSPORTS)('connector: calls through a call slot (%s transport)', (transport) => {
-  const makeBus = (name: string, bytes?: number) => makeBusOn(name, bytes, transport);
+  const makeBus = (name: string, bytes?: number) => makeBusOn(name, bytes, { transport });
 
   it('enumerates and probes devices present at start, then calls sync and async with 0..max payloads', async () => {
     const { ep, spawn, mem } = makeBus('calls');

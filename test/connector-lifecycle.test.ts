@@ -11,7 +11,7 @@ afterEach(releaseBuses);
 async function ready(g: Scripted) { return g.waitEvent((e) => e.event === 'ready'); }
 
 describe.each(TRANSPORTS)('connector: hotplug, unplug, crashes (%s transport)', (transport) => {
-  const makeBus = (name: string) => makeBusOn(name, undefined, transport);
+  const makeBus = (name: string) => makeBusOn(name, undefined, { transport });
 
   it('calls probe/remove as devices are linked and unlinked while the guest runs', async () => {
     const { ep, spawn } = makeBus('hotplug');
@@ -143,7 +143,7 @@ describe.each(TRANSPORTS)('connector: hotplug, unplug, crashes (%s transport)', 
 });
 
 describe.each(TRANSPORTS)('connector: isolation between buses (%s transport)', (transport) => {
-  const makeBus = (name: string) => makeBusOn(name, undefined, transport);
+  const makeBus = (name: string) => makeBusOn(name, undefined, { transport });
 
   it('forged ids, handles, opcodes and lengths get ENOENT/EINVAL and have no effect on another bus', async () => {
     const A = makeBus('bus-a');

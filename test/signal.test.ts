@@ -1,14 +1,17 @@
 // shm-signal: suppression and its counters, waiting with a timeout (sync and async),
-// and the adaptive spin budget (fixed 0 always parks; the budget falls to 0 when
-// spinning never pays off and grows again when a raise arrives during a spin).
+// and the adaptive spin budget as a Waiter uses it (fixed 0 always parks; the budget
+// falls to 0 when spinning never pays off and grows again when a raise arrives during a
+// probe). Each waiter here has a gate of its own, so the policy is tested apart from how
+// many cores the machine has (test/adaptive-spin.test.ts tests the gate).
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { BusMemory, Notifier, Waiter, createSignal, destroySignal, readSignalStats } from '../dist/src/index.js';
+import { BusMemory, Notifier, Waiter, SpinGate, createSignal, destroySignal, readSignalStats } from '../dist/src/index.js';
 
 function fresh(policy = {}) {
   const bus = BusMemory.create({ bytes: 65536 });
   const sig = createSignal(bus);
-  return { bus, sig, notifier: new Notifier(bus, sig), waiter: new Waiter(bus, sig, policy) };
+  const gate = new SpinGate(new Int32Array(new SharedArrayBuffer(256)), 1);
+  return { bus, sig, notifier: new Notifier(bus, sig), waiter: new Waiter(bus, sig, { gate, ...policy }) };
 }
 
 describe('suppression', () => {
@@ -108,7 +111,7 @@ describe('adaptive spin budget', () => {
     const { waiter } = fresh({ initial: 1024, probeEvery: 1_000_000 });
     const budgets = [waiter.spinBudget];
     waiter.enable();
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 11; i++) {
       expect(waiter.waitSync(1)).toBe('timed-out'); // no raise: the spin never pays off
       budgets.push(waiter.spinBudget);
     }
@@ -118,7 +121,7 @@ describe('adaptive spin budget', () => {
     }
     expect(budgets.at(-1)).toBe(0);
     expect(waiter.spinHits).toBe(0);
-    expect(waiter.parks).toBe(10);
+    expect(waiter.parks).toBe(11);
   });
 
   it('grows again when a raise from another thread arrives during a probe spin', async () => {
@@ -151,7 +154,7 @@ describe('adaptive spin budget', () => {
     const { rounds } = await done;
     expect(rounds).toBe(attempts);
     expect(waiter.spinHits).toBeGreaterThan(0);
-    expect(waiter.spinBudget).toBeGreaterThanOrEqual(probe); // grew from 0
+    expect(waiter.spinBudget).toBeGreaterThan(0); // grew from 0
     expect(readSignalStats(bus, sig).raised).toBe(attempts);
   });
 });

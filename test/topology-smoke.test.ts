@@ -1,4 +1,4 @@
-// `npm start`'s topology as CI runs it: a short run exits 0, prints the measured rates
+// `npm start` (`vbus demo`, examples/topologies/demo.yaml) as CI runs it: a short run exits 0, prints the measured rates
 // (non-zero frames across the switch, calls and disk I/O) and the /sys/vbus tree with
 // both buses, the switch linked to both and each guest a member.
 import { spawn, spawnSync } from 'node:child_process';
@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
-const script = resolve(root, 'dist/src/demo/topology.js');
+const script = resolve(root, 'dist/src/cli/main.js');
 
 /** The number in a result line like `  device calls   1,234 calls/s`. */
 function rate(out: string, label: string): number {
@@ -15,9 +15,9 @@ function rate(out: string, label: string): number {
   return Number(m![1]!.replace(/,/g, ''));
 }
 
-describe('topology (npm start)', () => {
+describe('vbus demo (npm start)', () => {
   it('runs 3 s, exits 0, prints non-zero rates and the /sys/vbus tree', () => {
-    const r = spawnSync(process.execPath, [script, '--duration', '3'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [script, 'demo', '--duration', '3'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.error).toBeUndefined();
     expect(r.stderr).toBe('');
     expect(r.status, r.stdout).toBe(0);
@@ -44,8 +44,11 @@ describe('topology (npm start)', () => {
     expect(out).toMatch(/frames\/s \| [\d,]+ calls\/s/);
   }, 90_000);
 
-  it('--serve serves the demo page with COOP/COEP instead, and stops on SIGTERM with exit 0', async () => {
-    const child = spawn(process.execPath, [script, '--serve', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  it.each([
+    [['--serve', '--port', '0'], true],
+    [['--serve', '--no-isolate', '--port', '0'], false],
+  ])('demo %j serves the demo page (COOP/COEP unless --no-isolate), and stops on SIGTERM with exit 0', async (args, isolated) => {
+    const child = spawn(process.execPath, [script, 'demo', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const url = await new Promise<string>((resolveUrl, reject) => {
         let text = '';
@@ -59,8 +62,8 @@ describe('topology (npm start)', () => {
       });
       const res = await fetch(url);
       expect(res.status).toBe(200);
-      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
-      expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      expect(res.headers.get('cross-origin-opener-policy')).toBe(isolated ? 'same-origin' : null);
+      expect(res.headers.get('cross-origin-embedder-policy')).toBe(isolated ? 'require-corp' : null);
       expect(await res.text()).toContain('<script type="module" src="./demo.js">');
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
@@ -71,9 +74,11 @@ describe('topology (npm start)', () => {
     }
   }, 60_000);
 
-  it('refuses a bad --duration with a message naming it, exit 1', () => {
-    const r = spawnSync(process.execPath, [script, '--duration', 'soon'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('--duration soon');
+  it('refuses a bad --duration with a message naming it and the rule, exit EINVAL (22), no stack trace', () => {
+    const r = spawnSync(process.execPath, [script, 'demo', '--duration', 'soon'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(22);
+    expect(r.stderr).toContain("option '--duration <seconds>' argument 'soon' is invalid");
+    expect(r.stderr).toContain('at most 50');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

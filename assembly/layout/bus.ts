@@ -17,7 +17,7 @@ export const BUS_OFF_VERSION = 4;
 export const BUS_OFF_BYTES = 8;
 export const BUS_OFF_ID = 12;
 export const BUS_HEADER_BYTES = 64;
-export const BUS_FIRST_REGION = 64;
+export const BUS_FIRST_REGION = BUS_HEADER_BYTES;
 
 /** WebAssembly page size. */
 export const WASM_PAGE = 65536;

@@ -3,7 +3,7 @@
 //
 //  offset  0            4            8            12           16 ... 63
 //          +------------+------------+------------+------------+-----
-//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | (zero)          STATE is the futex word
+//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | GEN u32 | (zero)    STATE is the futex word
 //          +------------+------------+------------+------------+-----
 //  line 1  | OP u32     | DEVID u32  | HANDLE u32 | FUNC u32   | LEN u32 | ARG0 | ARG1 | ARG2 |   request (guest writes)
 //   (64)   +------------+------------+------------+------------+---------+------+------+------+
@@ -14,7 +14,11 @@
 // STATE: IDLE -> (guest) REQUEST -> (host claims) BUSY -> (host) DONE -> (guest) IDLE.
 // A guest may cancel REQUEST -> IDLE with a compare-exchange before the host claims it.
 // DEAD (direct slots only) is final: the backend device behind it is gone.
-// STATUS is 0 or a negative errno (Linux numbers, src/errors.ts ERRNO).
+// STATUS is 0 or a negative errno (Linux numbers, assembly/layout/errno.ts).
+// GEN is written by the host when it formats the slot (host-wide counter, never 0) and
+// cleared when it retires it; a guest remembers it at attach and refuses (ENODEV) to post
+// into a slot whose GEN changed: a handle that outlived its slot never reaches the slot
+// that replaced it.
 
 export const SLOT_MAGIC = 0x544c5356; // "VSLT"
 export const SLOT_VERSION = 1;
@@ -23,27 +27,45 @@ export const SLOT_OFF_MAGIC = 0;
 export const SLOT_OFF_VERSION = 4;
 export const SLOT_OFF_STATE = 8;
 export const SLOT_OFF_SEQ = 12;
+export const SLOT_OFF_GEN = 16;
 
-export const SLOT_OFF_OP = 64;
-export const SLOT_OFF_DEVID = 68;
-export const SLOT_OFF_HANDLE = 72;
-export const SLOT_OFF_FUNC = 76;
-export const SLOT_OFF_LEN = 80;
-export const SLOT_OFF_ARG0 = 84;
-export const SLOT_OFF_ARG1 = 88;
-export const SLOT_OFF_ARG2 = 92;
+// The eight request words (line 1), the one vocabulary for them: CALL_* are their byte
+// offsets within the request block. The guest writes them at SLOT_OFF_REQUEST + CALL_*;
+// the host copies the block out once and the core decodes it into a block of the same
+// layout (assembly/decode.ts), which the host reads back at the same CALL_* offsets.
+export const CALL_OP = 0;
+export const CALL_DEVID = 4;
+export const CALL_HANDLE = 8;
+export const CALL_FUNC = 12;
+export const CALL_LEN = 16;
+export const CALL_ARG0 = 20;
+export const CALL_ARG1 = 24;
+export const CALL_ARG2 = 28;
 /** Request words (OP .. ARG2) copied out by the host before decoding: 8 x u32. */
 export const SLOT_REQUEST_BYTES = 32;
+export const SLOT_LINE = 64;
+export const SLOT_OFF_REQUEST = SLOT_LINE;
+export const SLOT_OFF_OP = SLOT_OFF_REQUEST + CALL_OP;
+export const SLOT_OFF_DEVID = SLOT_OFF_REQUEST + CALL_DEVID;
+export const SLOT_OFF_HANDLE = SLOT_OFF_REQUEST + CALL_HANDLE;
+export const SLOT_OFF_FUNC = SLOT_OFF_REQUEST + CALL_FUNC;
+export const SLOT_OFF_LEN = SLOT_OFF_REQUEST + CALL_LEN;
+export const SLOT_OFF_ARG0 = SLOT_OFF_REQUEST + CALL_ARG0;
+export const SLOT_OFF_ARG1 = SLOT_OFF_REQUEST + CALL_ARG1;
+export const SLOT_OFF_ARG2 = SLOT_OFF_REQUEST + CALL_ARG2;
+export const SLOT_OFF_REPLY = 2 * SLOT_LINE;
+export const SLOT_OFF_RSEQ = SLOT_OFF_REPLY;
+export const SLOT_OFF_STATUS = SLOT_OFF_REPLY + 4;
+export const SLOT_OFF_RLEN = SLOT_OFF_REPLY + 8;
+export const SLOT_OFF_RVAL0 = SLOT_OFF_REPLY + 12;
+export const SLOT_OFF_RVAL1 = SLOT_OFF_REPLY + 16;
+export const SLOT_OFF_RVAL2 = SLOT_OFF_REPLY + 20;
+export const SLOT_OFF_RVAL3 = SLOT_OFF_REPLY + 24;
+/** Reply values RVAL0..RVAL3. */
+export const SLOT_RVALS = 4;
 
-export const SLOT_OFF_RSEQ = 128;
-export const SLOT_OFF_STATUS = 132;
-export const SLOT_OFF_RLEN = 136;
-export const SLOT_OFF_RVAL0 = 140;
-export const SLOT_OFF_RVAL1 = 144;
-export const SLOT_OFF_RVAL2 = 148;
-export const SLOT_OFF_RVAL3 = 152;
-
-export const SLOT_HEADER_BYTES = 192;
+/** Header: three 64-byte lines (state, request, reply); the payload follows. */
+export const SLOT_HEADER_BYTES = 3 * SLOT_LINE;
 /** Default payload bytes of a call slot (bus option `slotPayload` changes it). */
 export const SLOT_DEFAULT_PAYLOAD = 4096;
 

@@ -14,11 +14,8 @@
 //          | DEVID u32  | GEN u32    | OPEN u32   | SHMS u32   |   GEN = device GEN at open
 //          +------------+------------+------------+------------+
 //
-// Decoded result written to OUT:
-//          0            4            8            12           16           20           24           28
-//          +------------+------------+------------+------------+------------+------------+------------+
-//          | OP         | DEVID      | HANDLE     | FUNC       | LEN        | ARG0       | ARG1       | ARG2
-//          +------------+------------+------------+------------+------------+------------+------------+
+// Decoded result written to OUT: SLOT_REQUEST_BYTES in the layout of the request words
+// (CALL_OP .. CALL_ARG2, assembly/layout/callslot.ts), every field validated.
 
 export const DT_ENTRY_BYTES = 8;
 export const DT_OFF_GEN = 0;
@@ -35,15 +32,7 @@ export const HT_ENTRIES = 64;
 /** Shared regions per connection. */
 export const SHM_PER_HANDLE = 16;
 
-export const DEC_OFF_OP = 0;
-export const DEC_OFF_DEVID = 4;
-export const DEC_OFF_HANDLE = 8;
-export const DEC_OFF_FUNC = 12;
-export const DEC_OFF_LEN = 16;
-export const DEC_OFF_ARG0 = 20;
-export const DEC_OFF_ARG1 = 24;
-export const DEC_OFF_ARG2 = 28;
-export const DEC_BYTES = 32;
-
+/** Largest queue number a DEVSHM may name. */
+export const SHM_QUEUE_MAX = 0xffff;
 /** Largest DEVSHM buffer region. */
 export const SHM_BUFFER_MAX = 0x10000000; // 256 MiB

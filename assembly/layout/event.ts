@@ -18,14 +18,22 @@ export const EV_SHUTDOWN = 4;
 export const EV_RESYNC_BEGIN = 5;
 export const EV_RESYNC_END = 6;
 
-export const EV_OFF_DEVID = 0;
-export const EV_OFF_IFACE_LEN = 4;
-export const EV_OFF_IFACE = 8;
-export const EV_OFF_HANDLE = 4;
-export const EV_OFF_CODE = 8;
-export const EV_OFF_ARG = 12;
-
+// Field offsets, per record type (the host writes and the guest reads at these).
+export const EV_ADD_OFF_DEVID = 0;
+export const EV_ADD_OFF_IFACE_LEN = 4;
+export const EV_ADD_OFF_IFACE = 8;
+/** DEVADD's fixed part; the name's IFACE_LEN bytes follow. */
+export const EV_ADD_BYTES = 8;
+export const EV_DROP_OFF_DEVID = 0;
+export const EV_DROP_BYTES = 4;
+export const EV_DEV_OFF_DEVID = 0;
+export const EV_DEV_OFF_HANDLE = 4;
+export const EV_DEV_OFF_CODE = 8;
+export const EV_DEV_OFF_ARG = 12;
+export const EV_DEV_BYTES = 16;
 /** Longest interface name carried by DEVADD. */
 export const EV_IFACE_MAX = 64;
+/** Largest event record payload: a DEVADD with the longest name. */
+export const EV_RECORD_MAX = EV_ADD_BYTES + EV_IFACE_MAX;
 /** Default event ring capacity in bytes. */
 export const EV_RING_BYTES = 4096;

@@ -35,16 +35,16 @@ export const RING_OFF_VERSION = 4;
 export const RING_OFF_CAPACITY = 8;
 export const RING_OFF_FAULT = 12;
 
-export const RING_OFF_TAIL = 64; // producer line
-export const RING_OFF_RESERVE = 68;
-export const RING_OFF_CACHED_HEAD = 72;
+export const RING_OFF_TAIL = RING_LINE; // producer line
+export const RING_OFF_RESERVE = RING_LINE + 4;
+export const RING_OFF_CACHED_HEAD = RING_LINE + 8;
 
-export const RING_OFF_HEAD = 128; // consumer line
-export const RING_OFF_READ = 132;
-export const RING_OFF_CACHED_TAIL = 136;
+export const RING_OFF_HEAD = 2 * RING_LINE; // consumer line
+export const RING_OFF_READ = 2 * RING_LINE + 4;
+export const RING_OFF_CACHED_TAIL = 2 * RING_LINE + 8;
 
 /** Bytes before the data area: three 64-byte lines. */
-export const RING_HEADER_BYTES = 192;
+export const RING_HEADER_BYTES = 3 * RING_LINE;
 
 export const REC_OFF_LEN = 0;
 export const REC_OFF_TAG = 4;

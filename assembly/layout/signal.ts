@@ -19,13 +19,14 @@
 export const SIG_MAGIC = 0x47495356; // "VSIG"
 export const SIG_VERSION = 1;
 
+export const SIG_LINE = 64;
 export const SIG_OFF_MAGIC = 0;
 export const SIG_OFF_VERSION = 4;
 export const SIG_OFF_ENABLED = 8;
 export const SIG_OFF_PENDING = 12;
 export const SIG_OFF_SLEEPING = 16;
-export const SIG_OFF_RAISED = 64;
-export const SIG_OFF_SUPPRESSED = 68;
-export const SIG_OFF_NOTIFIES = 72;
+export const SIG_OFF_RAISED = SIG_LINE;
+export const SIG_OFF_SUPPRESSED = SIG_LINE + 4;
+export const SIG_OFF_NOTIFIES = SIG_LINE + 8;
 
-export const SIG_BYTES = 128;
+export const SIG_BYTES = 2 * SIG_LINE;

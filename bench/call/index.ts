@@ -20,6 +20,7 @@
  * each: one guest calling at a time (latency as buses are added), and all at once
  * (aggregate calls/s).
  */
+import { registerBenchClass } from '../harness/observe.js';
 import { Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -52,7 +53,7 @@ class GuestRig {
   private n = 0;
   constructor(readonly placement: 'host' | 'backend', readonly calleeCpu: number | undefined, transport: BusTransport = 'shared') {
     this.host = new VbusHost({ transport });
-    this.host.registerClass({
+    registerBenchClass(this.host, {
       name: 'bench-echo',
       interfaces: ['bench-echo'],
       create: () => createModel(null),

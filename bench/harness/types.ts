@@ -48,6 +48,8 @@ export interface BenchOptions {
   placement: PlacementRequest;
   /** Only measurements whose `case impl` matches (`--only REGEX`); everything when absent. */
   only?: RegExp;
+  /** A recording to replay (`--recording FILE`; the replay benchmark). */
+  recording?: string;
   /** Progress sink: called with a short status line. */
   progress: (done: number, total: number, label: string) => void;
 }

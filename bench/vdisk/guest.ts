@@ -3,17 +3,12 @@
  * flight (qd independent loops, each awaiting its own request) for the given time.
  */
 import { joinBus, openVdisk } from '../../src/index.js';
+import { Prng } from '../../src/testing/index.js';
 import type { GuestCommand, GuestReply, VdiskBenchCase } from './protocol.js';
 
 const guest = await joinBus();
 const disk = openVdisk(guest, 0, { queueDepth: 64, bufferBytes: 8 << 20, maxSegment: 1 << 20 });
 const post = (m: GuestReply): void => guest.post(m);
-
-/** xorshift32: cheap offsets that do not cost more than the I/O they pick. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return s >>> 0; };
-}
 
 async function measure(c: VdiskBenchCase): Promise<{ ops: number; seconds: number }> {
   const slots = Math.floor(disk.capacity / c.bytes);
@@ -21,10 +16,10 @@ async function measure(c: VdiskBenchCase): Promise<{ ops: number; seconds: numbe
   let ops = 0, next = 0;
   let stop = false;
   const loop = async (k: number): Promise<void> => {
-    const r = rng(c.seed + k * 7919);
+    const r = new Prng(c.seed + k * 7919);
     const into = new Uint8Array(c.bytes); // readInto: no allocation per request
     while (!stop) {
-      const slot = c.pattern === 'random' ? r() % slots : next++ % slots;
+      const slot = c.pattern === 'random' ? r.below(slots) : next++ % slots;
       const off = slot * c.bytes;
       if (c.op === 'read') await disk.readInto(off, into); else await disk.write(off, data);
       ops++;

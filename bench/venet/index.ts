@@ -10,7 +10,8 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { VbusHost, registerVenetClasses, type Bus, type GuestWorker } from '../../src/index.js';
+import { VbusHost, venetLoopbackClass, venetSwitchClass, type Bus, type GuestWorker } from '../../src/index.js';
+import { registerBenchClass } from '../harness/observe.js';
 
 export interface VenetRow {
   case: string;
@@ -57,7 +58,7 @@ async function guestOn(host: VbusHost, bus: Bus): Promise<{ g: GuestWorker; mac:
 
 async function loopbackOnce(placement: 'host' | 'backend', bytes: number, n: number): Promise<{ fps: number; note: string }> {
   const host = new VbusHost();
-  registerVenetClasses(host);
+  for (const c of [venetLoopbackClass, venetSwitchClass]) registerBenchClass(host, c);
   try {
     const bus = host.createBus('bench', { memoryBytes: 8 << 20 });
     const dev = host.createDevice('lo');
@@ -77,7 +78,7 @@ async function loopbackOnce(placement: 'host' | 'backend', bytes: number, n: num
 
 async function switchOnce(bytes: number, n: number): Promise<{ fps: number; note: string }> {
   const host = new VbusHost();
-  registerVenetClasses(host);
+  for (const c of [venetLoopbackClass, venetSwitchClass]) registerBenchClass(host, c);
   try {
     const sw = host.createDevice('sw');
     host.setType(sw, 'venet-switch');

@@ -1,49 +1,56 @@
 /**
- * The host end of one bus's connector.
+ * The host end of one bus's connector: the devices linked to the bus, its members
+ * (member-registry.ts), the doorbell loop that serves their call slots (slot-server.ts
+ * with the verbs of endpoint-verbs.ts), and the ring watchers of host-placed devices
+ * (ring-watcher.ts).
  *
  * Data path of a call, in steps (guest side in src/guest/call-client.ts):
  *  1. The guest writes the request words and payload into its call slot, sets
  *     STATE = REQUEST, sets its bit in the bus's pending words and raises the doorbell.
  *  2. The endpoint, parked in Atomics.waitAsync on the doorbell (the host event loop is
- *     never blocked), wakes, takes all pending bits at once and claims each slot
- *     (REQUEST -> BUSY with a compare-exchange, so a cancelled request is not served).
- *  3. It copies the request words out once and the core decodes them against the
- *     host-private tables (member -> bus -> device id -> handle), answering ENOENT /
- *     ENODEV / EINVAL on its own.
- *  4. A valid request goes to the device model, which writes its reply into the slot.
- *  5. The endpoint writes STATUS/RLEN/RVALs, sets STATE = DONE and notifies the guest.
+ *     never blocked), wakes, takes all pending bits at once and has the slot server
+ *     claim, decode and answer each named slot.
+ *  3. A valid request goes to the device model, which writes its reply into the slot;
+ *     the slot server writes STATUS/RLEN/RVALs, sets STATE = DONE and notifies.
+ *
+ * Nothing a guest writes is trusted for progress: the doorbell park has a deadline, and
+ * after a park that timed out the endpoint sweeps every member's slot (a guest may have
+ * cleared the pending bits or left the doorbell's PENDING word set), re-verifies the bus
+ * header and its control region, and restores them when a guest overwrote them.
  *
  * Events (DEVADD/DEVDROP/DEVEVENT) go the other way on each member's event ring.
  * Unplug answers every call in flight on the device with ENODEV and drops the model's
  * late answer; a member that leaves (or whose worker dies) has its connections closed
- * and its regions returned.
+ * and its regions returned. Regions a connection placed (rings, buffers, a backend's
+ * direct slot) outlive an unplug: they are returned when the guest closes the handle
+ * that names them, or leaves.
  */
+import { SLOT_DEFAULT_PAYLOAD, SLOT_HEADER_BYTES } from '../../assembly/layout/callslot.js';
 import {
-  SLOT_MAGIC, SLOT_VERSION, SLOT_OFF_MAGIC, SLOT_OFF_VERSION, SLOT_OFF_STATE, SLOT_OFF_SEQ,
-  SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0, SLOT_HEADER_BYTES,
-  SLOT_DEFAULT_PAYLOAD, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE,
-  OP_DEVOPEN, OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL,
-  SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER,
-} from '../../assembly/layout/callslot.js';
-import {
-  BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS,
-  BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS, BUSCTL_BYTES,
+  BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS, BUSCTL_WORDS, BUSCTL_BYTES,
 } from '../../assembly/layout/busctl.js';
 import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
-import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
-import { ERRNO, VbusError, vbusError } from '../errors.js';
-import { BusMemory } from '../core/bus-memory.js';
-import { createRing, destroyRing, ringRegionBytes } from '../core/ring.js';
+import { SIG_BYTES, SIG_MAGIC, SIG_VERSION, SIG_OFF_MAGIC, SIG_OFF_VERSION } from '../../assembly/layout/signal.js';
+import { REGION_ALIGN } from '../../assembly/layout/ring.js';
+import { ERRNO, vbusError } from '../errors.js';
+import type { BusMemory } from '../core/bus-memory.js';
+import { ringRegionBytes } from '../core/ring.js';
 import { createSignal, destroySignal, Waiter } from '../core/signal.js';
+import { serveAsync } from '../core/serve-loop.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
-import { DecodeTables, DT_ENTRIES, HT_ENTRIES, F_DEVID, F_HANDLE, F_FUNC, F_LEN, F_ARG0, F_ARG1, F_ARG2 } from './decode-tables.js';
-import type { ConnectorModel, GuestBoot, ShmRegion } from './types.js';
-import { macrotask } from './macrotask.js';
 import { mirrorHostBus } from '../transport/message-bus.js';
-import { EndpointMember, HostConnection, type EndpointDevice, type InFlight } from './endpoint-member.js';
+import { DecodeTables, DT_ENTRIES } from './decode-tables.js';
+import type { ConnectorModel, GuestBoot } from './types.js';
+import type { DevicePlacement } from './placement.js';
+import { HostConnection, type EndpointDevice, type EndpointMember } from './endpoint-member.js';
+import { MemberRegistry } from './member-registry.js';
+import { SlotServer, type FaultReporter } from './slot-server.js';
+import { dispatchVerb, type VerbContext } from './endpoint-verbs.js';
+import { freeShm } from './shm-placement.js';
+import { watchRing } from './ring-watcher.js';
+import { encodeDevAdd, encodeDevDrop, EMPTY_EVENT, ifaceBytes } from './event-records.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
-import { guestIndex, guestIndexWord } from './ring-progress.js';
 
 export interface BusEndpointOptions {
   /** Payload bytes of each member's call slot. Default 4096. */
@@ -52,34 +59,47 @@ export interface BusEndpointOptions {
   spin?: SpinPolicy;
   /** Shared decode tables (one per host); created if absent. */
   tables?: DecodeTables;
+  /** Longest doorbell park before the endpoint sweeps every slot anyway, ms. Default 100. */
+  sweepMs?: number;
+  /** Deadline for a device model's promise, ms (then the guest gets ETIMEDOUT). Default 30 000. */
+  callTimeoutMs?: number;
+  /** Where device faults go (a model threw, returned nonsense, rejected). Default: one line on stderr each. */
+  onDeviceFault?: FaultReporter;
+  /** Deadline of a guest's call that names none, ms. Default DEFAULT_CALL_TIMEOUT_MS (30 s). */
+  guestCallTimeoutMs?: number;
 }
 
-/** Bus memory the connector needs for one member (slot, event ring, signal). */
+/** Bytes a region of `bytes` takes from the allocator (rounded up to REGION_ALIGN). */
+function placed(bytes: number): number { return Math.ceil(bytes / REGION_ALIGN) * REGION_ALIGN; }
+
+/** Bus memory the connector needs for one member: call slot, event ring, event signal. */
 export function memberBytes(slotPayload = SLOT_DEFAULT_PAYLOAD): number {
-  return SLOT_HEADER_BYTES + slotPayload + ringRegionBytes(EV_RING_BYTES) + 128 + 3 * 64;
+  return placed(SLOT_HEADER_BYTES + slotPayload) + placed(ringRegionBytes(EV_RING_BYTES)) + placed(SIG_BYTES);
 }
 
-/** Bus memory the connector needs for the bus itself (control region and doorbell). */
-export const BUS_CONNECTOR_BYTES = BUSCTL_BYTES + 128 + 64;
+/** Bus memory the connector needs for the bus itself: control region and doorbell signal. */
+export const BUS_CONNECTOR_BYTES = placed(BUSCTL_BYTES) + placed(SIG_BYTES);
 
-export class BusEndpoint {
+export class BusEndpoint implements VerbContext {
   readonly memory: BusMemory;
   readonly busName: string;
   readonly slotPayload: number;
+  readonly server: SlotServer;
   private readonly tables: DecodeTables;
   private readonly devTab: number;
   private readonly busctl: number;
   private readonly doorbell: number;
   private readonly doorbellWaiter: Waiter;
   private readonly devices = new Map<number, EndpointDevice>();
-  private readonly members = new Map<number, EndpointMember>();
-  private readonly byBit: (EndpointMember | undefined)[] = new Array(BUSCTL_MAX_MEMBERS);
+  private readonly registry: MemberRegistry;
+  private readonly sweepMs: number;
+  private readonly guestCallTimeoutMs: number | undefined;
   private nextGen = 1;
   private running = false;
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
-  /** Requests served (for stats). */
-  served = 0;
+  /** Times a sweep found a request the pending bits did not name, and headers it restored. */
+  readonly hidden = { requests: 0, headers: 0 };
 
   constructor(memory: BusMemory, busName: string, opts: BusEndpointOptions = {}) {
     this.memory = memory;
@@ -88,6 +108,8 @@ export class BusEndpoint {
     if (!Number.isInteger(this.slotPayload) || this.slotPayload < 64 || this.slotPayload > 1 << 24 || this.slotPayload % 64 !== 0) {
       throw vbusError('EINVAL', `slotPayload ${this.slotPayload} must be a multiple of 64 between 64 and ${1 << 24}`, { slotPayload: this.slotPayload });
     }
+    this.sweepMs = opts.sweepMs ?? 100;
+    this.guestCallTimeoutMs = opts.guestCallTimeoutMs;
     if (memory.transport === 'message') mirrorHostBus(memory); // before any guest joins (src/transport/)
     this.tables = opts.tables ?? new DecodeTables(memory.module);
     const busctl = memory.allocRegion(BUSCTL_BYTES, 'bus control region');
@@ -100,32 +122,40 @@ export class BusEndpoint {
     }
     this.busctl = busctl;
     this.doorbell = doorbell;
-    const u32 = memory.u32;
     memory.u8.fill(0, busctl, busctl + BUSCTL_BYTES);
-    u32[(busctl + BUSCTL_OFF_VERSION) >> 2] = BUSCTL_VERSION;
-    u32[(busctl + BUSCTL_OFF_WORDS) >> 2] = BUSCTL_WORDS;
-    Atomics.store(u32, (busctl + BUSCTL_OFF_MAGIC) >> 2, BUSCTL_MAGIC); // fields before the magic
+    this.writeBusctlHeader();
     this.doorbellWaiter = new Waiter(memory, doorbell, opts.spin ?? { initial: 256, max: 4096 });
     this.devTab = this.tables.allocDeviceTable();
+    this.server = new SlotServer(memory, this.tables, this.devTab, this.slotPayload, {
+      ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
+      ...(opts.onDeviceFault ? { onDeviceFault: opts.onDeviceFault } : {}),
+    });
+    this.registry = new MemberRegistry(memory, busName, this.slotPayload, this.tables, busctl, () => this.devices.values());
   }
+
+  /** Requests served (for stats). */
+  get served(): number { return this.server.served; }
 
   // -------------------------------------------------------------------------------
   // Devices
 
-  /** A device was linked to this bus with id `id`: decode tables, then DEVADD to every member. */
-  addDevice(id: number, iface: string, model: ConnectorModel): void {
+  /**
+   * A device was linked to this bus with id `id`: decode tables, then DEVADD to every
+   * member. `placement` says where the model runs when not on the host thread.
+   */
+  addDevice(id: number, iface: string, model: ConnectorModel, placement?: DevicePlacement): void {
     if (!Number.isInteger(id) || id < 0 || id >= DT_ENTRIES) {
       throw vbusError('ENOSPC', `device id ${id} is outside the ${DT_ENTRIES} ids a bus supports`, { id });
     }
     if (this.devices.has(id)) throw vbusError('EEXIST', `device id ${id} is already in use on bus ${this.busName}`, { id });
-    if (new TextEncoder().encode(iface).length > EV_IFACE_MAX) {
-      throw vbusError('EINVAL', `interface name '${iface}' is longer than ${EV_IFACE_MAX} bytes`, { iface });
-    }
+    const ifaceUtf8 = ifaceBytes(iface);
+    if (ifaceUtf8 === null) throw vbusError('EINVAL', `interface name '${iface}' is longer than ${EV_IFACE_MAX} bytes`, { iface });
     const gen = this.nextGen++;
-    const dev: EndpointDevice = { id, iface, gen, model, conns: new Set() };
+    placement?.reportFaultsTo((f) => this.server.onDeviceFault(f));
+    const dev: EndpointDevice = { id, iface, ifaceBytes: ifaceUtf8, gen, model, placement, conns: new Set() };
     this.devices.set(id, dev);
     this.tables.setDevice(this.devTab, id, gen);
-    for (const m of this.members.values()) m.postEvent(EV_DEVADD, [id], iface);
+    for (const m of this.registry.all()) m.postEvent(EV_DEVADD, encodeDevAdd(id, ifaceUtf8));
   }
 
   /**
@@ -138,106 +168,17 @@ export class BusEndpoint {
     if (!dev) throw vbusError('ENOENT', `no device with id ${id} on bus ${this.busName}`, { id });
     this.tables.setDevice(this.devTab, id, 0);
     this.devices.delete(id);
-    for (const m of this.members.values()) {
-      const f = m.inflight;
-      if (f && !f.answered && f.conn.device === dev) {
-        f.answered = true;
-        this.reply(m, f.seq, -ERRNO.ENODEV, 0);
-      }
+    for (const m of this.registry.all()) {
+      const owner = m.inflight?.owner;
+      if (owner instanceof HostConnection && owner.device === dev) this.server.cut(m, -ERRNO.ENODEV);
     }
     for (const conn of [...dev.conns]) this.closeConnection(conn, false);
-    for (const m of this.members.values()) m.postEvent(EV_DEVDROP, [id]);
+    for (const m of this.registry.all()) m.postEvent(EV_DEVDROP, encodeDevDrop(id));
   }
 
-  // -------------------------------------------------------------------------------
-  // Members
+  /** VerbContext: the device linked with `id`. */
+  device(id: number): EndpointDevice | undefined { return this.devices.get(id); }
 
-  /**
-   * A member joined: places its call slot, event ring and signal, and queues DEVADD for
-   * every device already on the bus (probe at start). Returns what the guest needs.
-   */
-  addMember(memberId: number): GuestBoot {
-    if (this.members.has(memberId)) throw vbusError('EEXIST', `member ${memberId} already joined bus ${this.busName}`, { memberId });
-    let bit = -1;
-    for (let i = 0; i < BUSCTL_MAX_MEMBERS; i++) if (!this.byBit[i]) { bit = i; break; }
-    if (bit < 0) throw vbusError('ENOSPC', `bus ${this.busName} already has ${BUSCTL_MAX_MEMBERS} members`, { memberId });
-    const mem = this.memory;
-    const placed: Array<() => void> = [];
-    try {
-      const slot = mem.allocRegion(SLOT_HEADER_BYTES + this.slotPayload, 'call slot');
-      placed.push(() => mem.freeRegion(slot));
-      const events = createRing(mem, EV_RING_BYTES);
-      placed.push(() => destroyRing(mem, events));
-      const eventSignal = createSignal(mem);
-      placed.push(() => destroySignal(mem, eventSignal));
-      const hTab = this.tables.allocHandleTable();
-      placed.push(() => this.tables.freeTable(hTab));
-
-      mem.u8.fill(0, slot, slot + SLOT_HEADER_BYTES);
-      mem.u32[(slot + SLOT_OFF_VERSION) >> 2] = SLOT_VERSION;
-      Atomics.store(mem.u32, (slot + SLOT_OFF_MAGIC) >> 2, SLOT_MAGIC); // fields before the magic
-      const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
-      const m = new EndpointMember(memberId, bit, slot, hTab, events, eventSignal, payloadView, mem);
-      m.onBacklog = () => this.scheduleFlush();
-      m.snapshot = () => [...this.devices.values()].sort((a, b) => a.id - b.id).map((d) => ({ id: d.id, iface: d.iface }));
-      this.members.set(memberId, m);
-      this.byBit[bit] = m;
-      for (const d of this.devices.values()) m.postEvent(EV_DEVADD, [d.id], d.iface);
-      return {
-        memory: mem.memory, module: mem.module, busName: this.busName, memberId,
-        busctl: this.busctl, doorbell: this.doorbell, bit, slot, slotPayload: this.slotPayload,
-        events, eventSignal,
-      };
-    } catch (e) {
-      for (const undo of placed.reverse()) undo();
-      throw e;
-    }
-  }
-
-  /** A member left (or its worker died): closes its connections and returns its regions. */
-  removeMember(memberId: number): void {
-    const m = this.members.get(memberId);
-    if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
-    if (m.inflight) m.inflight.answered = true; // a late model answer has nowhere to go
-    for (const conn of m.handles) if (conn) this.closeConnection(conn, true);
-    m.postEvent(EV_SHUTDOWN, []);
-    this.members.delete(memberId);
-    this.byBit[m.bit] = undefined;
-    const mem = this.memory;
-    // Wake anything parked on the slot (a sibling thread of a dead guest) before freeing.
-    Atomics.store(mem.i32, (m.slot + SLOT_OFF_STATE) >> 2, SLOT_DONE);
-    Atomics.notify(mem.i32, (m.slot + SLOT_OFF_STATE) >> 2);
-    mem.u32[(m.slot + SLOT_OFF_MAGIC) >> 2] = 0;
-    mem.freeRegion(m.slot);
-    destroyRing(mem, m.eventRing);
-    destroySignal(mem, m.eventSignal);
-    this.tables.freeTable(m.hTab);
-  }
-
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-
-  /**
-   * Retries queued events every few milliseconds while any member has a backlog: a guest
-   * drains its event ring without signalling the host, so the host polls until it fits.
-   */
-  private scheduleFlush(): void {
-    if (this.flushTimer !== null) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      let left = false;
-      for (const m of this.members.values()) if (m.backlog.length && !m.flush()) left = true;
-      if (left) this.scheduleFlush();
-    }, 2);
-  }
-
-  memberIds(): number[] { return [...this.members.keys()]; }
-
-  /** Events waiting for a member whose event ring is full, and events dropped for it. */
-  memberEventStats(memberId: number): { queued: number; dropped: number; resyncs: number } {
-    const m = this.members.get(memberId);
-    if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
-    return { queued: m.backlog.length, dropped: m.eventsDropped, resyncs: m.resyncs };
-  }
   deviceIds(): number[] { return [...this.devices.keys()]; }
 
   /** Open connections, for the admin view and tests. */
@@ -248,24 +189,66 @@ export class BusEndpoint {
   }
 
   // -------------------------------------------------------------------------------
-  // The doorbell loop
+  // Members
+
+  /**
+   * A member joined: places its call slot, event ring and signal, and queues DEVADD for
+   * every device already on the bus (probe at start). Returns what the guest needs.
+   */
+  addMember(memberId: number): GuestBoot {
+    this.verifyHeaders(); // a joining guest checks them: never hand out what a guest overwrote
+    const m = this.registry.add(memberId);
+    for (const d of this.devices.values()) m.postEvent(EV_DEVADD, encodeDevAdd(d.id, d.ifaceBytes));
+    const mem = this.memory;
+    return {
+      memory: mem.memory, module: mem.module, busName: this.busName, memberId,
+      busctl: this.busctl, doorbell: this.doorbell, bit: m.bit, slot: m.slot, slotPayload: this.slotPayload,
+      events: m.eventRing, eventSignal: m.eventSignal,
+      ...(this.guestCallTimeoutMs !== undefined ? { callTimeoutMs: this.guestCallTimeoutMs } : {}),
+    };
+  }
+
+  /** A member left (or its worker died): closes its connections and returns its regions. */
+  removeMember(memberId: number): void {
+    const m = this.registry.get(memberId);
+    if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
+    if (m.inflight) m.inflight.answered = true; // a late model answer has nowhere to go
+    for (const conn of m.handles) if (conn) this.closeConnection(conn, true);
+    m.postEvent(EV_SHUTDOWN, EMPTY_EVENT);
+    this.registry.remove(m);
+  }
+
+  memberIds(): number[] { return [...this.registry.members.keys()]; }
+
+  /** Events waiting for a member whose event ring is full, and events dropped for it. */
+  memberEventStats(memberId: number): { queued: number; dropped: number; resyncs: number } {
+    const m = this.registry.get(memberId);
+    if (!m) throw vbusError('ENOENT', `member ${memberId} is not on bus ${this.busName}`, { memberId });
+    return { queued: m.backlog.length, dropped: m.eventsDropped, resyncs: m.resyncs };
+  }
+
+  // -------------------------------------------------------------------------------
+  // Serving
 
   /** Starts serving requests. Idempotent. */
   start(): void {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
-    this.loopDone = this.loop();
+    this.loopDone = serveAsync(this.doorbellWaiter, {
+      drain: () => this.drain(),
+      arrived: () => this.registry.anyPending(),
+      running: () => !this.stopped,
+      sliceMs: this.sweepMs,
+      sweep: () => this.sweep(),
+    });
   }
 
   /** Stops serving; resolves when the loop has exited. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopped = true;
-    const i32 = this.memory.i32;
-    const idx = (this.doorbell + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // wake the loop so it sees `stopped`
-    Atomics.notify(i32, idx);
+    this.doorbellWaiter.wake(); // so the loop sees `stopped`
     await this.loopDone;
     this.running = false;
   }
@@ -273,256 +256,97 @@ export class BusEndpoint {
   /** Stops, closes every connection, and returns every region this endpoint placed. */
   async release(): Promise<void> {
     await this.stop();
-    if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
-    for (const id of [...this.members.keys()]) this.removeMember(id);
+    this.registry.stopFlushing();
+    for (const id of this.memberIds()) this.removeMember(id);
     for (const id of [...this.devices.keys()]) this.removeDevice(id);
     this.tables.freeTable(this.devTab);
     destroySignal(this.memory, this.doorbell);
     this.memory.freeRegion(this.busctl);
   }
 
-  private async loop(): Promise<void> {
-    const w = this.doorbellWaiter;
-    let busyRounds = 0;
-    while (!this.stopped) {
-      w.disable(); // step a: take the wake-up, then drain
-      this.drain();
-      w.enable(); // step b
-      if (this.anyPending()) continue; // step c: re-check
-      if (this.stopped) break;
-      const r = w.waitAsync();
-      // A guest that keeps the doorbell raised would make waitAsync resolve at once,
-      // forever; give the event loop a full turn every few rounds so timers and I/O
-      // (and other buses) still run.
-      if (++busyRounds >= 32) { busyRounds = 0; await macrotask(); }
-      await r;
-    }
-  }
-
-  private anyPending(): boolean {
-    const u32 = this.memory.u32;
-    const base = (this.busctl + BUSCTL_OFF_PENDING) >> 2;
-    for (let i = 0; i < BUSCTL_WORDS; i++) if (Atomics.load(u32, base + i) !== 0) return true;
-    return false;
-  }
-
-  /** Serves every slot whose bit is set. */
+  /** Serves every slot whose pending bit is set, then flushes event backlogs. */
   drain(): void {
-    const i32 = this.memory.i32;
-    const base = (this.busctl + BUSCTL_OFF_PENDING) >> 2;
-    for (let w = 0; w < BUSCTL_WORDS; w++) {
-      let bits = Atomics.exchange(i32, base + w, 0) >>> 0; // take the requests posted so far (pairs with the guest's Atomics.or after REQUEST)
-      while (bits !== 0) {
-        const b = 31 - Math.clz32(bits);
-        bits &= ~(1 << b);
-        const m = this.byBit[(w << 5) + b];
-        if (m) this.serve(m);
-      }
-      for (const m of this.members.values()) if (m.backlog.length) m.flush();
-    }
-  }
-
-  private serve(m: EndpointMember): void {
-    const mem = this.memory;
-    const stateIdx = (m.slot + SLOT_OFF_STATE) >> 2;
-    // Claim: only a slot that holds a request. A cancelled or forged one is left alone.
-    if (Atomics.compareExchange(mem.i32, stateIdx, SLOT_REQUEST, SLOT_BUSY) !== SLOT_REQUEST) return; // after this, the guest cannot cancel
-    const seq = Atomics.load(mem.u32, (m.slot + SLOT_OFF_SEQ) >> 2); // read once
-    this.served++;
-    const op = this.tables.decode(mem, m.slot, this.devTab, m.hTab, this.slotPayload);
-    if (op < 0) { this.reply(m, seq, op, 0); return; }
-    const t = this.tables;
-    try {
-      switch (op) {
-        case OP_DEVOPEN: return this.devOpen(m, seq, t.field(F_DEVID), t.field(F_ARG0));
-        case OP_DEVCLOSE: return this.devClose(m, seq, t.field(F_HANDLE));
-        case OP_DEVCALL: return this.devCall(m, seq, t.field(F_HANDLE), t.field(F_FUNC), t.field(F_LEN));
-        case OP_DEVSHM: return this.devShm(m, seq, t.field(F_HANDLE), t.field(F_ARG0), t.field(F_ARG1), t.field(F_ARG2));
-        case OP_SHMSIGNAL: return this.shmSignal(m, seq, t.field(F_HANDLE), t.field(F_ARG0));
-        default: return this.reply(m, seq, -ERRNO.EINVAL, 0);
-      }
-    } catch (e) {
-      // A device model threw: fail this request (and only this request).
-      if (m.inflight === null || m.inflight.seq !== seq) this.reply(m, seq, errnoOf(e), 0);
-    }
-  }
-
-  private devOpen(m: EndpointMember, seq: number, devId: number, version: number): void {
-    const dev = this.devices.get(devId);
-    if (!dev) return this.reply(m, seq, -ERRNO.ENOENT, 0);
-    let h = 0;
-    for (let i = 1; i < HT_ENTRIES; i++) if (!m.handles[i]) { h = i; break; }
-    if (h === 0) return this.reply(m, seq, -ERRNO.ENOSPC, 0);
-    const conn = new HostConnection(this, m, h, dev, version);
-    dev.model.open?.(conn); // may throw: nothing was recorded yet
-    m.handles[h] = conn;
-    dev.conns.add(conn);
-    this.tables.setHandle(m.hTab, h, devId, dev.gen);
-    const direct = dev.model.direct?.get(conn.id);
-    this.reply(m, seq, 0, 0, direct ? [h, direct.slot, direct.doorbell] : [h, 0, 0]);
-  }
-
-  private devClose(m: EndpointMember, seq: number, h: number): void {
-    const conn = m.handles[h];
-    if (!conn) return this.reply(m, seq, -ERRNO.ENOENT, 0);
-    this.closeConnection(conn, true);
-    this.reply(m, seq, 0, 0);
-  }
-
-  private devCall(m: EndpointMember, seq: number, h: number, func: number, len: number): void {
-    const conn = m.handles[h];
-    if (!conn || !conn.open) return this.reply(m, seq, -ERRNO.ENOENT, 0);
-    const model = conn.device.model;
-    if (!model.call) return this.reply(m, seq, -ERRNO.ENOSYS, 0);
-    const payload = m.payloadView.subarray(0, len);
-    const r = model.call(conn, func, payload, m.payloadView);
-    if (typeof r === 'number') return this.replyCall(m, seq, r);
-    const f: InFlight = { seq, conn, answered: false };
-    m.inflight = f;
-    r.then(
-      (n) => { if (!f.answered) { f.answered = true; m.inflight = null; this.replyCall(m, seq, n); } },
-      (e) => { if (!f.answered) { f.answered = true; m.inflight = null; this.reply(m, seq, errnoOf(e), 0); } },
-    );
-  }
-
-  private replyCall(m: EndpointMember, seq: number, n: number): void {
-    if (!Number.isInteger(n) || n > this.slotPayload) return this.reply(m, seq, -ERRNO.EPROTO, 0);
-    if (n < 0) return this.reply(m, seq, n, 0);
-    this.reply(m, seq, 0, n);
-  }
-
-  private devShm(m: EndpointMember, seq: number, h: number, queue: number, bytes: number, kind: number): void {
-    const conn = m.handles[h];
-    if (!conn || !conn.open) return this.reply(m, seq, -ERRNO.ENOENT, 0);
-    const mem = this.memory;
-    const placed: Array<() => void> = [];
-    try {
-      let offset: number, dataSignal = 0, spaceSignal = 0;
-      if (kind === SHM_BUFFER) {
-        offset = mem.allocRegion(bytes, 'shared buffer');
-        placed.push(() => mem.freeRegion(offset));
-        mem.u8.fill(0, offset, offset + bytes);
-      } else {
-        const ring = createRing(mem, bytes);
-        offset = ring.offset;
-        placed.push(() => destroyRing(mem, ring));
-        // A backend device waits on one doorbell: its side of every ring signals that.
-        const shared = conn.device.model.sharedDoorbell?.();
-        const deviceWaits = kind === SHM_RING_TO_DEVICE ? 'data' : 'space';
-        if (shared !== undefined && deviceWaits === 'data') dataSignal = shared;
-        else { const ds = createSignal(mem); dataSignal = ds; placed.push(() => destroySignal(mem, ds)); }
-        if (shared !== undefined && deviceWaits === 'space') spaceSignal = shared;
-        else { const ss = createSignal(mem); spaceSignal = ss; placed.push(() => destroySignal(mem, ss)); }
-      }
-      const region: ShmRegion = { id: conn.shms.length, queue, kind, offset, bytes, dataSignal, spaceSignal };
-      conn.shms.push(region);
-      try {
-        conn.device.model.shm?.(conn, region); // may refuse by throwing: undo below
-      } catch (e) {
-        conn.shms.pop();
-        throw e;
-      }
-      if (conn.device.model.sharedDoorbell === undefined) {
-        // Rings only: a buffer has no signals (they are 0) and nothing to watch.
-        if (kind === SHM_RING_TO_DEVICE) this.watch(conn, region, region.dataSignal);
-        else if (kind === SHM_RING_TO_GUEST) this.watch(conn, region, region.spaceSignal);
-      }
-      this.tables.setShmCount(m.hTab, h, conn.shms.length);
-      this.reply(m, seq, 0, 0, [offset, dataSignal, spaceSignal, region.id]);
-    } catch (e) {
-      for (const undo of placed.reverse()) undo();
-      if (e instanceof VbusError && e.code === 'ENOSPC') return this.reply(m, seq, -ERRNO.ENOSPC, 0);
-      throw e;
-    }
+    this.registry.forPending((m) => { this.server.serve(m, (op) => dispatchVerb(this, m, op)); });
+    this.registry.flushEvents();
   }
 
   /**
-   * Host-thread placement: waits (Atomics.waitAsync) on one of a connection's ring
-   * signals and calls the model's poll() when it fires, with the disable / drain /
-   * enable / re-check protocol of assembly/signal.ts. Ends when the connection closes.
+   * Serves what is pending now, synchronously, without trusting the pending bits: every
+   * member's slot that holds a request. For callers that drive the endpoint themselves
+   * (a worker-less test guest) and for the loop's sweeps. Returns the requests served.
    */
-  private watch(conn: HostConnection, region: ShmRegion, signal: number): void {
-    const model = conn.device.model;
-    if (!model.poll) return;
-    const w = new Waiter(this.memory, signal, { initial: 0, max: 2048 });
-    const word = guestIndexWord(region);
-    const run = async (): Promise<void> => {
-      let rounds = 0;
-      while (conn.open && !this.stopped) {
-        w.disable(); // step a
-        const before = guestIndex(this.memory, word);
-        try { model.poll!(conn); } catch { /* a throwing model only stops its own progress */ }
-        w.enable(); // step b
-        if (guestIndex(this.memory, word) !== before) continue; // step c: the guest moved while we were not listening
-        if (++rounds >= 32) { rounds = 0; await macrotask(); } // let other work run
-        const r = await w.waitAsync(250);
-        if (r === 'timed-out' && !conn.open) break;
-      }
-    };
-    void run();
-    conn.watchers.push(() => {
-      const i32 = this.memory.i32;
-      const idx = (signal + SIG_OFF_PENDING) >> 2;
-      Atomics.store(i32, idx, 1); // wake the watcher so it sees the connection closed
-      Atomics.notify(i32, idx);
+  servePending(): number {
+    let n = 0;
+    this.registry.forPending(() => {}); // the bits are covered by the full scan below
+    for (const m of [...this.registry.all()]) if (this.server.serve(m, (op) => dispatchVerb(this, m, op))) n++;
+    this.registry.flushEvents();
+    return n;
+  }
+
+  /** After a park that timed out: find requests the pending words hid, restore overwritten headers. */
+  private sweep(): void {
+    this.verifyHeaders();
+    for (const m of this.registry.all()) if (this.server.holdsRequest(m)) { this.hidden.requests++; break; }
+    this.servePending();
+  }
+
+  /** Re-verifies the bus header, the control region's header and the doorbell's identity; restores them. */
+  private verifyHeaders(): void {
+    const mem = this.memory;
+    if (mem.restoreHeader()) this.hidden.headers++;
+    const u32 = mem.u32;
+    const b = this.busctl;
+    if (Atomics.load(u32, (b + BUSCTL_OFF_MAGIC) >> 2) !== BUSCTL_MAGIC || u32[(b + BUSCTL_OFF_VERSION) >> 2] !== BUSCTL_VERSION
+      || u32[(b + BUSCTL_OFF_WORDS) >> 2] !== BUSCTL_WORDS) {
+      this.writeBusctlHeader();
+      this.hidden.headers++;
+    }
+    const d = this.doorbell;
+    if (Atomics.load(u32, (d + SIG_OFF_MAGIC) >> 2) !== SIG_MAGIC || u32[(d + SIG_OFF_VERSION) >> 2] !== SIG_VERSION) {
+      u32[(d + SIG_OFF_VERSION) >> 2] = SIG_VERSION;
+      Atomics.store(u32, (d + SIG_OFF_MAGIC) >> 2, SIG_MAGIC); // version before the magic
+      this.hidden.headers++;
+    }
+  }
+
+  private writeBusctlHeader(): void {
+    const u32 = this.memory.u32;
+    const b = this.busctl;
+    u32[(b + BUSCTL_OFF_VERSION) >> 2] = BUSCTL_VERSION;
+    u32[(b + BUSCTL_OFF_WORDS) >> 2] = BUSCTL_WORDS;
+    Atomics.store(u32, (b + BUSCTL_OFF_MAGIC) >> 2, BUSCTL_MAGIC); // fields before the magic
+  }
+
+  // -------------------------------------------------------------------------------
+  // Connections
+
+  /** VerbContext: starts the host-thread watcher of one of a connection's rings. */
+  watch(conn: HostConnection, region: Parameters<VerbContext['watch']>[1], signal: number): void {
+    watchRing(this.memory, conn, region, signal, () => !this.stopped, (e) => {
+      this.server.modelErrno(e, { busName: this.busName, deviceId: conn.deviceId, memberId: conn.memberId, hook: 'poll' });
     });
   }
 
-  private shmSignal(m: EndpointMember, seq: number, h: number, shmId: number): void {
-    const conn = m.handles[h];
-    const region = conn?.shms[shmId];
-    if (!conn || !region) return this.reply(m, seq, -ERRNO.EINVAL, 0);
-    conn.device.model.signal?.(conn, region);
-    conn.device.model.poll?.(conn);
-    this.reply(m, seq, 0, 0);
-  }
-
-  private closeConnection(conn: HostConnection, freeRegions: boolean): void {
+  /**
+   * Closes a connection: the model hears close(), watchers stop. With `freeRegions`
+   * (the guest closed the handle, or left) its regions are returned and the handle freed;
+   * without (unplug) they stay until then: the guest may still touch them.
+   */
+  closeConnection(conn: HostConnection, freeRegions: boolean): void {
+    const dev = conn.device;
     if (conn.open) {
       conn.open = false;
-      conn.device.conns.delete(conn);
-      try { conn.device.model.close?.(conn); } catch { /* a model's close cannot stop the teardown */ }
+      dev.conns.delete(conn);
+      try { dev.model.close?.(conn); } catch { /* a model's close cannot stop the teardown */ }
       for (const wake of conn.watchers) wake();
       conn.watchers.length = 0;
     }
-    if (!freeRegions) return; // unplug: the guest may still touch them until it closes the handle
-    const m = conn.member;
-    for (const r of conn.shms) this.freeShm(r, conn.device.model);
+    if (!freeRegions) return;
+    const m: EndpointMember = conn.member;
+    for (const r of conn.shms) freeShm(this.memory, r, dev.placement);
     conn.shms.length = 0;
+    dev.placement?.released(conn.id);
     m.handles[conn.handle] = undefined;
     this.tables.clearHandle(m.hTab, conn.handle);
   }
-
-  private freeShm(r: ShmRegion, model: ConnectorModel): void {
-    const mem = this.memory;
-    if (r.kind === SHM_BUFFER) { mem.freeRegion(r.offset); return; }
-    if (r.kind === SHM_RING_TO_DEVICE || r.kind === SHM_RING_TO_GUEST) {
-      const shared = model.sharedDoorbell?.(); // a backend's doorbell is not the ring's to free
-      destroyRing(mem, { offset: r.offset, capacity: r.bytes });
-      if (r.dataSignal !== shared) destroySignal(mem, r.dataSignal);
-      if (r.spaceSignal !== shared) destroySignal(mem, r.spaceSignal);
-    }
-  }
-
-  /** Writes the reply and hands the slot back (STATE = DONE), waking the guest. */
-  private reply(m: EndpointMember, seq: number, status: number, rlen: number, rvals?: number[]): void {
-    if (!this.members.has(m.memberId)) return;
-    const mem = this.memory;
-    const s = m.slot;
-    if (m.inflight && m.inflight.seq === seq) m.inflight = null;
-    mem.u32[(s + SLOT_OFF_RSEQ) >> 2] = seq;
-    mem.i32[(s + SLOT_OFF_STATUS) >> 2] = status;
-    mem.u32[(s + SLOT_OFF_RLEN) >> 2] = rlen;
-    if (rvals) for (let i = 0; i < rvals.length; i++) mem.u32[((s + SLOT_OFF_RVAL0) >> 2) + i] = rvals[i]!;
-    const idx = (s + SLOT_OFF_STATE) >> 2;
-    Atomics.store(mem.i32, idx, SLOT_DONE); // reply fields and payload before DONE
-    Atomics.notify(mem.i32, idx, 1);
-  }
 }
-
-/** A negative errno for anything a model threw. */
-function errnoOf(e: unknown): number {
-  if (e instanceof VbusError) return -e.errno;
-  return -ERRNO.EIO;
-}
-

@@ -6,7 +6,7 @@
  */
 import {
   DT_ENTRY_BYTES, DT_OFF_GEN, DT_ENTRIES, HT_ENTRY_BYTES, HT_OFF_DEVID, HT_OFF_GEN,
-  HT_OFF_OPEN, HT_OFF_SHMS, HT_ENTRIES, DEC_BYTES,
+  HT_OFF_OPEN, HT_OFF_SHMS, HT_ENTRIES,
 } from '../../assembly/layout/decode.js';
 import { SLOT_OFF_OP, SLOT_REQUEST_BYTES } from '../../assembly/layout/callslot.js';
 import { BusMemory } from '../core/bus-memory.js';
@@ -27,7 +27,7 @@ export class DecodeTables {
     const shared = module !== undefined && !isMessageCoreModule(module);
     this.mem = BusMemory.create({ bytes: 1 << 20, transport: shared ? 'shared' : 'message', ...(module ? { module } : {}) });
     this.req = this.mem.allocRegion(SLOT_REQUEST_BYTES, 'request copy');
-    this.out = this.mem.allocRegion(DEC_BYTES, 'decoded request');
+    this.out = this.mem.allocRegion(SLOT_REQUEST_BYTES, 'decoded request');
   }
 
   allocDeviceTable(): number {
@@ -65,8 +65,8 @@ export class DecodeTables {
     return this.mem.core.decode_request(this.req, devTab, DT_ENTRIES, hTab, HT_ENTRIES, payloadMax, this.out);
   }
 
-  /** Field `i` (0 = OP .. 7 = ARG2) of the last decoded request. */
-  field(i: number): number { return this.mem.u32[(this.out >> 2) + i]!; }
+  /** The field at CALL_* offset `at` (assembly/layout/callslot.ts) of the last decoded request. */
+  field(at: number): number { return this.mem.u32[(this.out + at) >> 2]!; }
 
   /** Validates a guest-supplied range against a region (0 or -EINVAL), in the core. */
   checkRange(base: number, bytes: number, offset: number, len: number): number {
@@ -74,5 +74,3 @@ export class DecodeTables {
   }
 }
 
-/** Indices for DecodeTables.field(). */
-export const F_OP = 0, F_DEVID = 1, F_HANDLE = 2, F_FUNC = 3, F_LEN = 4, F_ARG0 = 5, F_ARG1 = 6, F_ARG2 = 7;

@@ -1,29 +1,33 @@
 /**
- * The host's records of one bus's members and their connections, used by BusEndpoint:
- * EndpointMember (a guest's call slot, handle table, and event ring with its bounded
- * backlog) and HostConnection (what a device model sees of one DEVOPEN).
+ * The host's records of one bus's members and their connections: EndpointMember (a
+ * guest's call slot, handle table, and event ring with its bounded backlog) and
+ * HostConnection (what a device model sees of one DEVOPEN: the DeviceConnection fields,
+ * nothing of the endpoint behind it).
  */
 import { EV_DEVADD, EV_DEVEVENT, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { RingProducer, type RingDescriptor } from '../core/ring.js';
 import { Notifier } from '../core/signal.js';
+import { Status } from '../core/status.js';
 import { HT_ENTRIES } from './decode-tables.js';
+import { encodeDevAdd, encodeDevEvent, EMPTY_EVENT } from './event-records.js';
+import type { ServedSlot, InFlight } from './slot-server.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from './types.js';
-import type { BusEndpoint } from './bus-endpoint.js';
+import type { DevicePlacement } from './placement.js';
 
 export interface EndpointDevice {
   id: number;
   iface: string;
+  /** `iface` as DEVADD carries it (checked against EV_IFACE_MAX at link). */
+  ifaceBytes: Uint8Array;
   gen: number;
   model: ConnectorModel;
+  /** Where the model runs, when not on the host thread (backend). */
+  placement: DevicePlacement | undefined;
   conns: Set<HostConnection>;
 }
 
-export interface InFlight {
-  seq: number;
-  conn: HostConnection;
-  answered: boolean;
-}
+let nextConnId = 1;
 
 export class HostConnection implements DeviceConnection {
   readonly id: number;
@@ -32,7 +36,9 @@ export class HostConnection implements DeviceConnection {
   readonly watchers: Array<() => void> = [];
   open = true;
   constructor(
-    readonly endpoint: BusEndpoint,
+    readonly memory: BusMemory,
+    readonly busName: string,
+    /** The endpoint's record of the member (not part of DeviceConnection). */
     readonly member: EndpointMember,
     readonly handle: number,
     readonly device: EndpointDevice,
@@ -40,23 +46,22 @@ export class HostConnection implements DeviceConnection {
   ) {
     this.id = nextConnId++;
   }
-  get memory(): BusMemory { return this.endpoint.memory; }
-  get busName(): string { return this.endpoint.busName; }
   get memberId(): number { return this.member.memberId; }
   get deviceId(): number { return this.device.id; }
   postEvent(code: number, arg = 0): boolean {
     if (!this.open) return false;
-    return this.member.postEvent(EV_DEVEVENT, [this.device.id, this.handle, code >>> 0, arg >>> 0]);
+    return this.member.postEvent(EV_DEVEVENT, encodeDevEvent(this.device.id, this.handle, code, arg));
   }
 }
-let nextConnId = 1;
 
 /** Events held for one member whose event ring is full (see EndpointMember.backlog). */
 export const EVENT_BACKLOG_MAX = 4096;
 
-export class EndpointMember {
+export class EndpointMember implements ServedSlot {
   readonly handles: (HostConnection | undefined)[] = new Array(HT_ENTRIES);
   inflight: InFlight | null = null;
+  /** False once the member left: its slot is freed and nothing is answered on it. */
+  live = true;
   readonly events: RingProducer;
   readonly eventNotifier: Notifier;
   /**
@@ -66,9 +71,12 @@ export class EndpointMember {
    * every device on the bus now, RESYNC_END), so the guest's view of its bus ends up
    * right however late it reads; the replaced events are counted as dropped.
    */
-  readonly backlog: Array<{ type: number; words: number[]; text?: string }> = [];
+  readonly backlog: Array<{ type: number; rec: Uint8Array }> = [];
   /** Events dropped because the backlog was full. */
   eventsDropped = 0;
+  /** Times the backlog overflowed and was replaced by a resync. */
+  resyncs = 0;
+
   constructor(
     readonly memberId: number,
     readonly bit: number,
@@ -76,64 +84,57 @@ export class EndpointMember {
     readonly hTab: number,
     readonly eventRing: RingDescriptor,
     readonly eventSignal: number,
+    /** The slot's payload area (request in, reply out). */
     readonly payloadView: Uint8Array,
     bus: BusMemory,
+    /** The devices on the bus now (for a resync). */
+    private readonly snapshot: () => Iterable<{ id: number; ifaceBytes: Uint8Array }>,
+    /** Arranges a later flush (the guest frees ring space without telling us). */
+    private readonly onBacklog: () => void,
   ) {
     this.events = new RingProducer(bus, eventRing);
     this.eventNotifier = new Notifier(bus, eventSignal);
   }
 
-  /** Queues an event record (u32 words, then optional UTF-8 text). Returns false only if the ring faulted. */
-  postEvent(type: number, words: number[], text?: string): boolean {
-    if (this.backlog.length > 0 && !this.flush()) return this.queue(type, words, text);
-    const st = this.write(type, words, text);
-    if (st === -2 /* FULL */) return this.queue(type, words, text);
+  /** Queues an event record (encoded by event-records.ts). Returns false only if the ring faulted. */
+  postEvent(type: number, rec: Uint8Array): boolean {
+    if (this.backlog.length > 0 && !this.flush()) return this.queue(type, rec);
+    const st = this.write(type, rec);
+    if (st === Status.FULL) return this.queue(type, rec);
     return st === 0;
   }
 
-  private queue(type: number, words: number[], text?: string): boolean {
+  private queue(type: number, rec: Uint8Array): boolean {
     if (this.backlog.length >= EVENT_BACKLOG_MAX) {
       // The snapshot is taken now, after the change this event reports, so it covers it.
       this.eventsDropped += this.backlog.length + 1;
       this.backlog.length = 0;
-      this.backlog.push({ type: EV_RESYNC_BEGIN, words: [] });
-      for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, words: [d.id], text: d.iface });
-      this.backlog.push({ type: EV_RESYNC_END, words: [] });
+      this.backlog.push({ type: EV_RESYNC_BEGIN, rec: EMPTY_EVENT });
+      for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, rec: encodeDevAdd(d.id, d.ifaceBytes) });
+      this.backlog.push({ type: EV_RESYNC_END, rec: EMPTY_EVENT });
       this.resyncs++;
     } else {
-      this.backlog.push({ type, words, ...(text !== undefined ? { text } : {}) });
+      this.backlog.push({ type, rec });
     }
     this.onBacklog();
     return true;
   }
 
-  /** Set by the endpoint: the devices on the bus now (for a resync). */
-  snapshot: () => Array<{ id: number; iface: string }> = () => [];
-  /** Times the backlog overflowed and was replaced by a resync. */
-  resyncs = 0;
-
-  /** Set by the endpoint: arranges a later flush (the guest frees ring space without telling us). */
-  onBacklog: () => void = () => {};
-
   /** Writes queued events; returns true when the backlog is empty. */
   flush(): boolean {
     while (this.backlog.length > 0) {
       const e = this.backlog[0]!;
-      const st = this.write(e.type, e.words, e.text);
+      const st = this.write(e.type, e.rec);
       if (st !== 0) return false;
       this.backlog.shift();
     }
     return true;
   }
 
-  private write(type: number, words: number[], text?: string): number {
-    const bytes = text !== undefined ? new TextEncoder().encode(text) : null;
-    const len = words.length * 4 + (bytes ? bytes.length : 0);
-    const at = this.events.reserve(len, type);
+  private write(type: number, rec: Uint8Array): number {
+    const at = this.events.reserve(rec.length, type);
     if (at < 0) return at;
-    const bus = this.events.bus;
-    for (let i = 0; i < words.length; i++) bus.view.setUint32(at + i * 4, words[i]!, true);
-    if (bytes) bus.u8.set(bytes, at + words.length * 4);
+    this.events.bus.u8.set(rec, at);
     this.events.commit();
     this.eventNotifier.raise(); // after the commit published the record
     return 0;

@@ -7,7 +7,7 @@ import { spawnWorker, type PlatformWorker } from '../platform/index.js';
 import { VbusError } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
 import { hostMirror, openGuestChannel } from '../transport/message-bus.js';
-import type { GuestControlMessage, GuestStartData } from '../guest/join.js';
+import type { GuestControlMessage, GuestStartData } from './types.js';
 
 export interface StartGuestOptions {
   /** Passed to the guest as `guest.data`. */

@@ -1,6 +1,7 @@
 /**
  * Message shapes of the connector, in one place: what the host hands a guest at start
- * (GuestBoot), what a device model sees of a connection (DeviceConnection), the hooks a
+ * (GuestBoot, GuestStartData) and the control messages between them
+ * (GuestControlMessage), what a device model sees of a connection (DeviceConnection), the hooks a
  * device model implements for the connector (ConnectorModel), and shared regions.
  */
 import type { BusMemory } from '../core/bus-memory.js';
@@ -27,6 +28,8 @@ export interface GuestBoot {
   /** Host -> guest event ring and its signal. */
   events: RingDescriptor;
   eventSignal: number;
+  /** Deadline of a guest's call that names none, ms (see CallOptions.timeoutMs). */
+  callTimeoutMs?: number;
   /** Data the spawner passed to the guest. */
   data?: unknown;
   /**
@@ -35,6 +38,16 @@ export interface GuestBoot {
    */
   mirror?: MirrorBoot;
 }
+
+/** Start data the host gives a guest worker. */
+export interface GuestStartData {
+  vbusBoot: GuestBoot;
+}
+
+/** Control messages between a guest worker and its host (not the data path). */
+export type GuestControlMessage =
+  | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
+  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } };
 
 /** A shared region set up by DEVSHM. */
 export interface ShmRegion {
@@ -102,11 +115,4 @@ export interface ConnectorModel {
   signal?(conn: DeviceConnection, region: ShmRegion): void;
   /** The connection is gone (DEVCLOSE, guest exit, or unplug). */
   close?(conn: DeviceConnection): void;
-  /**
-   * Backend placement only (BackendProxy): the signal the backend parks on. Rings set up
-   * by DEVSHM use it for the direction the device waits on, so one wait covers them all.
-   */
-  sharedDoorbell?(): number;
-  /** Backend placement only: direct call slots by connection id. */
-  readonly direct?: ReadonlyMap<number, { slot: number; doorbell: number }>;
 }

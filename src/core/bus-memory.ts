@@ -82,11 +82,34 @@ export class BusMemory {
     const total = pages * WASM_PAGE;
     const module = opts.module ?? (transport === 'shared' ? coreModule() : messageCoreModule());
     const bm = new BusMemory(memory, module, new RegionAllocator(BUS_FIRST_REGION, total, REGION_ALIGN), transport);
-    bm.u32[BUS_OFF_VERSION >> 2] = BUS_VERSION;
-    bm.u32[BUS_OFF_BYTES >> 2] = total;
-    bm.u32[BUS_OFF_ID >> 2] = (opts.busId ?? 0) >>> 0;
-    Atomics.store(bm.u32, BUS_OFF_MAGIC >> 2, BUS_MAGIC); // header fields before the magic that vouches for them
+    bm.headerId = (opts.busId ?? 0) >>> 0;
+    bm.writeHeader();
     return bm;
+  }
+
+  /** The bus id, kept in host memory: the header in the bus memory is guest-writable. */
+  private headerId = 0;
+
+  private writeHeader(): void {
+    const u32 = this.u32;
+    u32[BUS_OFF_VERSION >> 2] = BUS_VERSION;
+    u32[BUS_OFF_BYTES >> 2] = this.byteLength;
+    u32[BUS_OFF_ID >> 2] = this.headerId;
+    Atomics.store(u32, BUS_OFF_MAGIC >> 2, BUS_MAGIC); // header fields before the magic that vouches for them
+  }
+
+  /**
+   * Host: re-verifies the header (its first line) against the host's own copy and
+   * rewrites it when a guest overwrote it, so joining never depends on what a guest
+   * left there. Returns true when it had to restore it.
+   */
+  restoreHeader(): boolean {
+    if (!this.allocator) throw vbusError('EPERM', 'only the host that created a bus memory owns its header');
+    const u32 = this.u32;
+    if (Atomics.load(u32, BUS_OFF_MAGIC >> 2) === BUS_MAGIC && u32[BUS_OFF_VERSION >> 2] === BUS_VERSION
+      && u32[BUS_OFF_BYTES >> 2] === this.byteLength && u32[BUS_OFF_ID >> 2] === this.headerId) return false;
+    this.writeHeader();
+    return true;
   }
 
   /** Guest: attaches to a bus memory handed over by the host; checks magic and version. */
@@ -133,7 +156,7 @@ export class BusMemory {
   }
 
   /** Bus id written at creation. */
-  get busId(): number { return this.u32[BUS_OFF_ID >> 2]!; }
+  get busId(): number { return this.allocator ? this.headerId : this.u32[BUS_OFF_ID >> 2]!; }
 
   /** Host: places a region of `bytes` bytes; returns its offset. Throws ENOSPC when full. */
   allocRegion(bytes: number, what?: string): number {

@@ -6,10 +6,14 @@ export {
   RingProducer, RingConsumer, IovList, forEachPacked,
 } from './ring.js';
 export type { RingDescriptor } from './ring.js';
-export { createSignal, destroySignal, readSignalStats, Notifier, Waiter } from './signal.js';
+export { createSignal, destroySignal, readSignalStats, parkedWord, Notifier, Waiter, wakeSignal } from './signal.js';
+export type { Recheck } from './signal.js';
+export { serveSync, serveAsync } from './serve-loop.js';
+export type { ServeLoop } from './serve-loop.js';
 export type { SignalStats, WaitResult } from './signal.js';
 export { AdaptiveSpin } from './adaptive-spin.js';
-export type { SpinPolicy } from './adaptive-spin.js';
+export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
+export { SpinGate, spinGate } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
 export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes, messageCoreModule, loadMessageCoreModule } from './core-module.js';
 export type { CoreExports } from './core-module.js';

@@ -9,10 +9,9 @@
  * loop. Parking happens in JavaScript, not wasm, because of the Node 20 Liftoff bug with
  * locals that live across memory.atomic.wait32 (DESIGN.md).
  *
- * The spin budget adapts (see {@link SpinPolicy}): when spinning keeps paying off (the
- * other thread answers on another core) it grows; when it keeps failing (the other thread
- * shares our core, so spinning only delays it) it shrinks to zero and the waiter parks at
- * once, with an occasional short probe to notice when spinning pays off again.
+ * Whether and how long to spin is decided by {@link AdaptiveSpin} (src/core/adaptive-spin.ts):
+ * only with a lease from the process's spin gate (fewer spinners than cores), only while
+ * the peer named in the policy is running, and for a budget learnt from outcomes.
  */
 import {
   SIG_BYTES, SIG_OFF_ENABLED, SIG_OFF_PENDING, SIG_OFF_SLEEPING, SIG_OFF_RAISED,
@@ -21,7 +20,7 @@ import {
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import { Status } from './status.js';
-import { AdaptiveSpin, type SpinPolicy } from './adaptive-spin.js';
+import { AdaptiveSpin, type PeerWord, type SpinPolicy } from './adaptive-spin.js';
 
 export type { SpinPolicy } from './adaptive-spin.js';
 
@@ -81,9 +80,67 @@ export class Notifier {
   stats(): SignalStats { return readSignalStats(this.bus, this.offset); }
 }
 
+/**
+ * The word where the thread that waits on signal `offset` says it is parked (its
+ * SLEEPING word): the `peer` of a spin policy whose events that thread produces.
+ */
+export function parkedWord(bus: BusMemory, offset: number): PeerWord {
+  checkSignal(bus, offset);
+  return { view: bus.i32, index: (offset + SIG_OFF_SLEEPING) >> 2 };
+}
+
 export type WaitResult = 'ok' | 'timed-out';
 
-/** The waiting side. One thread at a time. */
+/**
+ * Wakes whoever waits on the signal at `offset` (a loop that must notice a stop or a
+ * close): PENDING = 1, then notify. The store makes a waiter that has not parked yet
+ * return at once from its next wait instead of sleeping through the notify; the waiter's
+ * loop re-checks its own state (stopped / closed) after every wait, so the extra wake-up
+ * is harmless. This is the only place outside the core that writes PENDING.
+ */
+export function wakeSignal(bus: BusMemory, offset: number): void {
+  const idx = (offset + SIG_OFF_PENDING) >> 2;
+  Atomics.store(bus.i32, idx, 1); // before notify: a waiter checking PENDING from now on does not park
+  Atomics.notify(bus.i32, idx);
+}
+
+/** A re-check of the waiter's data source (step c): true when work is there. May do the work. */
+export type Recheck = () => boolean;
+
+/**
+ * The waiting side: the consumer half of the shm-signal protocol. One thread at a time.
+ *
+ * THE PROTOCOL (signaler half in assembly/signal.ts, sig_raise):
+ *
+ *   signaler, after publishing data (a ring's TAIL, a request's STATE):
+ *     1. ENABLED == 0: the waiter is draining and will see the data -> suppressed
+ *     2. xchg(PENDING, 1) != 0: a wake-up is already on its way     -> suppressed
+ *     3. raised; SLEEPING != 0: Atomics.notify(PENDING)
+ *
+ *   waiter (this class; serveSync / serveAsync run the whole cycle):
+ *     a. disable(): ENABLED = 0, PENDING = 0; then drain everything
+ *     b. enable(recheck): ENABLED = 1, then
+ *     c. re-check the data source. Data published between (a) and (b) saw ENABLED == 0
+ *        and was suppressed: without this check it would sit unseen until the next
+ *        signal. enable() returns true when the re-check found work (notification is
+ *        then off again: go back to draining), like virtio's enable_notification.
+ *     d. spin a while on PENDING != 0 (budget: AdaptiveSpin)
+ *     e. park: SLEEPING = 1; wait while PENDING == 0 (with a deadline); SLEEPING = 0
+ *
+ * Why no wake-up is lost: the signaler does  store(data); load(ENABLED)  and the waiter
+ * does  store(ENABLED); load(data)  (b, c). All four are sequentially consistent
+ * atomics, so at least one side sees the other's store: the signaler sees ENABLED == 1
+ * and raises, or the re-check finds the data. The same pairing,
+ * xchg(PENDING); load(SLEEPING)  against  store(SLEEPING); load(PENDING)  inside
+ * Atomics.wait, makes sure a waiter about to park is notified.
+ *
+ * Why every park has a deadline: every word here is in guest-writable memory. A peer
+ * that leaves PENDING = 1 (no notify) makes every later raise "already pending"; one
+ * that clears SLEEPING makes raises skip the notify; one that zeroes ENABLED makes them
+ * all "suppressed". None of that can be prevented, so a waiter never trusts the words
+ * for progress: it parks for at most a slice and then sweeps its data source anyway.
+ * A hostile peer can cost the waiter's own bus latency, never progress.
+ */
 export class Waiter {
   readonly bus: BusMemory;
   readonly offset: number;
@@ -92,6 +149,8 @@ export class Waiter {
   private readonly enabledIdx: number;
   /** The adaptive spin budget (see AdaptiveSpin). */
   readonly spin: AdaptiveSpin;
+  /** One chunk of the spin: polls PENDING in the core (sig_spin). */
+  private readonly poll: (n: number) => number;
 
   constructor(bus: BusMemory, offset: number, policy: SpinPolicy = {}) {
     checkSignal(bus, offset);
@@ -101,6 +160,7 @@ export class Waiter {
     this.sleepingIdx = (offset + SIG_OFF_SLEEPING) >> 2;
     this.enabledIdx = (offset + SIG_OFF_ENABLED) >> 2;
     this.spin = new AdaptiveSpin(policy);
+    this.poll = (n) => bus.core.sig_spin(offset, n);
   }
 
   /** Current spin budget in polls. */
@@ -110,11 +170,23 @@ export class Waiter {
   get spinHits(): number { return this.spin.hits; }
   get parks(): number { return this.spin.misses; }
 
-  /** Step b: ask to be notified. Re-check your data source after this (step c). */
-  enable(): void { this.bus.core.sig_enable(this.offset); }
+  /**
+   * Steps b-c: asks to be notified, then re-checks with `recheck` (if given). Returns
+   * true when the re-check found work; notification is then disabled again (step a),
+   * so the caller drains and comes back. Returns false when it is safe to wait.
+   */
+  enable(recheck?: Recheck): boolean {
+    this.bus.core.sig_enable(this.offset); // ENABLED = 1 before the re-check's loads (seq-cst pair with sig_raise)
+    if (recheck === undefined || !recheck()) return false;
+    this.bus.core.sig_disable(this.offset);
+    return true;
+  }
 
   /** Step a: stop notifications and consume a pending wake-up; drain after this. */
   disable(): void { this.bus.core.sig_disable(this.offset); }
+
+  /** Wakes this waiter from another context (a stop or close): see wakeSignal. */
+  wake(): void { wakeSignal(this.bus, this.offset); }
 
   /** Whether a wake-up is pending now. */
   get pending(): boolean { return Atomics.load(this.bus.i32, this.pendingIdx) !== 0; }
@@ -124,19 +196,15 @@ export class Waiter {
 
   /**
    * Steps d-e in a worker: spin (adaptively), then park with Atomics.wait until a
-   * wake-up is pending or `timeoutMs` passes. Call after enable() and a re-check that
-   * found nothing. Does not clear PENDING: call disable() before draining.
+   * wake-up is pending or `timeoutMs` passes. Call after enable() found nothing. Does
+   * not clear PENDING: call disable() before draining.
    */
   waitSync(timeoutMs = Infinity): WaitResult {
-    const budget = this.spin.next();
-    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
-    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
+    if (this.spin.spin(this.poll)) return 'ok';
     const i32 = this.bus.i32;
-    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before wait's own PENDING check (pairs with sig_raise)
     const r = Atomics.wait(i32, this.pendingIdx, 0, timeoutMs);
     Atomics.store(i32, this.sleepingIdx, 0); // awake: signalers may skip notify again
-    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 
@@ -145,18 +213,33 @@ export class Waiter {
    * blocks the loop for longer than the spin budget.
    */
   async waitAsync(timeoutMs = Infinity): Promise<WaitResult> {
-    const budget = this.spin.next();
-    const left = budget > 0 ? this.bus.core.sig_spin(this.offset, budget) : 0;
-    if (left > 0) { this.spin.record(budget, left); return 'ok'; }
+    if (this.spin.spin(this.poll)) return 'ok';
     const i32 = this.bus.i32;
-    const t0 = performance.now();
     Atomics.store(i32, this.sleepingIdx, 1); // before waitAsync's PENDING check (pairs with sig_raise)
     const w = Atomics.waitAsync(i32, this.pendingIdx, 0, timeoutMs);
     const r = w.async ? await w.value : w.value;
     Atomics.store(i32, this.sleepingIdx, 0);
-    this.spin.record(budget, 0, r === 'timed-out' ? undefined : (performance.now() - t0) * 1000);
     return r === 'timed-out' ? 'timed-out' : 'ok';
   }
 
+  /**
+   * One wait for a condition, in a worker: steps b-e around `attempt` (which tries the
+   * thing waited for, e.g. a push into a full ring, and returns true when it got
+   * through). Returns 'ready' when the re-check got through (no wait), else the result
+   * of the park. Notification is off again on return, whatever happened.
+   */
+  parkSync(attempt: Recheck, timeoutMs: number): WaitResult | 'ready' {
+    if (this.enable(attempt)) return 'ready';
+    const r = this.waitSync(timeoutMs);
+    this.disable();
+    return r;
+  }
 
+  /** parkSync on an event loop (Atomics.waitAsync). */
+  async parkAsync(attempt: Recheck, timeoutMs: number): Promise<WaitResult | 'ready'> {
+    if (this.enable(attempt)) return 'ready';
+    const r = await this.waitAsync(timeoutMs);
+    this.disable();
+    return r;
+  }
 }

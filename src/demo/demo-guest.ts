@@ -19,7 +19,8 @@
 import type { Guest } from '../guest/join.js';
 import type { GuestDevice } from '../guest/connector.js';
 import { VbusError } from '../errors.js';
-import { macrotask } from '../connector/macrotask.js';
+import { macrotask } from '../core/macrotask.js';
+import { Prng } from '../testing/prng.js';
 import { syncSetup } from '../transport/sync-gate.js';
 import { ETH_OFF_SRC, ETH_OFF_TYPE, ETH_ALEN, ETH_HEADER_BYTES, macToText } from '../devices/venet/abi.js';
 import {
@@ -38,12 +39,6 @@ const DISK_CHAINS = 8;
 
 interface Task { stop(): void; done: Promise<void> }
 
-/** A small seeded generator (xorshift32 over a mixed seed); zero never appears as state. */
-function prng(seed: number): () => number {
-  let s = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the demo guest until the host sends `demo:stop`. */
@@ -54,7 +49,8 @@ export function runDemoGuest(guest: Guest): void {
   const batch = Math.max(1, data.batch ?? 16);
   const counters = emptyCounters();
   const tasks = new Map<number, Task>();
-  const random = prng(data.seed ?? guest.boot.memberId);
+  const prng = new Prng(data.seed ?? guest.boot.memberId);
+  const random = (): number => prng.next();
   const send = (m: GuestToHost): void => guest.post(m);
   const log = (event: 'probe' | 'remove' | 'error' | 'info', text: string, dev?: GuestDevice): void => {
     send({ type: 'demo:log', guest: name, event, text, ...(dev ? { device: dev.id, iface: dev.type } : {}) });
@@ -117,10 +113,7 @@ export function runDemoGuest(guest: Guest): void {
           counters.framesTx += n;
           if (n < frames.length) {
             // TX ring full: ask for a space signal, re-check, then park without blocking the worker's loop.
-            const w = net.tx.space;
-            w.enable();
-            if (net.tx.ring.used() > net.tx.ring.capacity / 2) await w.waitAsync(50);
-            w.disable();
+            await net.tx.space.parkAsync(() => net.tx.ring.used() <= net.tx.ring.capacity / 2, 50);
           }
           if (++turns % 4 === 0) await macrotask(); // let the receive loop and host messages run
         }

@@ -1,27 +1,20 @@
 /**
  * The records the echo demo sends: each one is a pure function of (seed, sequence
  * number), so the receiver can regenerate and compare it byte for byte without keeping
- * a copy. Environment-neutral.
+ * a copy. Environment-neutral; the bytes come from the test kit's record generator.
  *
- * Record `seq`: length in [4, maxLen] drawn from the PRNG; bytes 0..3 are `seq` (u32,
- * little-endian), the rest are PRNG output.
+ * Record `seq`: length in [4, maxLen]; bytes 0..3 are `seq` (u32, little-endian), the
+ * rest are the payload stream of (seed, seq).
  */
+import { checkPayload, fillPayload } from '../testing/sequence.js';
+import { recordHash } from '../testing/prng.js';
 
-/** mulberry32 step: a small, fast 32-bit PRNG; good enough for test patterns. */
-function mix(state: number): number {
-  let t = (state + 0x6d2b79f5) | 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
-
-function recordState(seed: number, seq: number): number {
-  return (seed ^ Math.imul(seq + 1, 0x9e3779b9)) | 0;
-}
+/** Salt of the length draw, apart from the payload's. */
+const LENGTH_SALT = 0x5b;
 
 /** Payload length of record `seq`: between 4 and `maxLen` bytes. */
 export function patternLength(seed: number, seq: number, maxLen: number): number {
-  return 4 + (mix(recordState(seed, seq) ^ 0x5bd1e995) % (maxLen - 3));
+  return 4 + (recordHash(seed, seq, LENGTH_SALT) % (maxLen - 3));
 }
 
 /** Writes record `seq`'s `len` bytes at `u8[at]`. */
@@ -30,14 +23,7 @@ export function fillPattern(u8: Uint8Array, at: number, seed: number, seq: numbe
   u8[at + 1] = (seq >>> 8) & 0xff;
   u8[at + 2] = (seq >>> 16) & 0xff;
   u8[at + 3] = (seq >>> 24) & 0xff;
-  let state = recordState(seed, seq);
-  for (let i = 4; i < len; i += 4) {
-    state = mix(state);
-    u8[at + i] = state & 0xff;
-    if (i + 1 < len) u8[at + i + 1] = (state >>> 8) & 0xff;
-    if (i + 2 < len) u8[at + i + 2] = (state >>> 16) & 0xff;
-    if (i + 3 < len) u8[at + i + 3] = (state >>> 24) & 0xff;
-  }
+  fillPayload(seed, seq, u8, at + 4, len - 4);
 }
 
 /**
@@ -49,13 +35,6 @@ export function firstMismatch(u8: Uint8Array, at: number, seed: number, seq: num
   if (u8[at + 1] !== ((seq >>> 8) & 0xff)) return 1;
   if (u8[at + 2] !== ((seq >>> 16) & 0xff)) return 2;
   if (u8[at + 3] !== ((seq >>> 24) & 0xff)) return 3;
-  let state = recordState(seed, seq);
-  for (let i = 4; i < len; i += 4) {
-    state = mix(state);
-    if (u8[at + i] !== (state & 0xff)) return i;
-    if (i + 1 < len && u8[at + i + 1] !== ((state >>> 8) & 0xff)) return i + 1;
-    if (i + 2 < len && u8[at + i + 2] !== ((state >>> 16) & 0xff)) return i + 2;
-    if (i + 3 < len && u8[at + i + 3] !== ((state >>> 24) & 0xff)) return i + 3;
-  }
-  return -1;
+  const bad = checkPayload(seed, seq, u8, at + 4, len - 4);
+  return bad < 0 ? -1 : bad + 4;
 }

@@ -10,9 +10,12 @@ import type { GuestWorker } from '../connector/spawn-guest.js';
 import type { BusTransport } from '../core/bus-memory.js';
 import { vbusError } from '../errors.js';
 import { DEMO_CLASSES } from './device-set.js';
-import { DeviceProbe, instrumentClass, type RingReading } from './instrument.js';
+import { HostStats } from '../stats/host-stats.js';
+import type { RingReading } from '../stats/region.js';
 import { ConsoleModel } from '../devices/vconsole/index.js';
 import { emptyCounters, type DemoGuestCounters, type DemoGuestData, type GuestToHost } from './guest-protocol.js';
+import { buildTopology } from '../topology/build.js';
+import type { Topology } from '../topology/types.js';
 
 /** Default bus memory: room for a few guests' rings (64 KiB x 3 per venet device) and call slots. */
 export const LAB_BUS_BYTES = 4 * 1024 * 1024;
@@ -81,6 +84,8 @@ export interface LabOptions {
   guestUrl: URL;
   /** Keep at most this many log lines (default 500). */
   logLimit?: number;
+  /** Register the demo's classes (default true); false when a topology file brings its own ({@link DemoLab.build}). */
+  registerClasses?: boolean;
   /** Bus transport for the buses the lab creates (default: the host's choice). */
   transport?: BusTransport;
 }
@@ -91,14 +96,25 @@ export class DemoLab {
   readonly log: LabLogEntry[] = [];
   /** Console lines written by guests, by device name. */
   readonly consoleLines: Array<{ device: string; line: string }> = [];
-  private readonly probes = new Map<string, DeviceProbe>();
+  /** The counters the page and `vbus demo` show: the stats region (src/stats), fed by every device's model. */
+  readonly stats = new HostStats(this.host);
   private readonly logListeners = new Set<(e: LabLogEntry) => void>();
   private readonly t0 = performance.now();
   private prev: Prev | null = null;
   private guestSeq = 0;
 
   constructor(private readonly opts: LabOptions) {
-    for (const c of DEMO_CLASSES) this.host.registerClass(instrumentClass(c.spec, this.probes));
+    if (opts.registerClasses !== false) for (const c of DEMO_CLASSES) this.host.registerClass(this.stats.observe(c.spec));
+  }
+
+  /**
+   * Builds a topology file's classes, buses, devices and links (all or nothing), its
+   * models observed like the demo's own. Its guests are started by the caller
+   * ({@link startGuest} with each guest's script).
+   */
+  build(topo: Topology): void {
+    buildTopology(this.host, topo, { wrapClass: (spec) => this.stats.observe(spec) });
+    for (const d of this.host.devices()) if (d.model instanceof ConsoleModel) this.watchConsole(d.name, d.model);
   }
 
   /** Class names offered, with their descriptions. */
@@ -170,18 +186,17 @@ export class DemoLab {
     if (!d) throw vbusError('ENOENT', `no device ${name}`, { device: name });
     for (const l of d.links()) this.host.unlink(l.bus, d);
     this.host.destroyDevice(d);
-    this.probes.delete(name);
   }
 
   /** Destroys a bus; its guests must be stopped and its devices unlinked first (EBUSY otherwise). */
   destroyBus(name: string): void { this.host.destroyBus(name); }
 
   /** Starts a guest on `bus`; its messages feed the log and the counters. */
-  startGuest(bus: string, name?: string, data: Partial<DemoGuestData> = {}): LabGuest {
+  startGuest(bus: string, name?: string, data: Partial<DemoGuestData> = {}, url: URL = this.opts.guestUrl): LabGuest {
     const n = name ?? `guest${++this.guestSeq}`;
     if (this.guests.get(n)?.exitCode === null) throw vbusError('EEXIST', `guest ${n} is running`, { guest: n });
     const start: DemoGuestData = { name: n, seed: 0x5eed + this.guestSeq * 7919, ...data };
-    const worker = this.host.spawnGuest(bus, this.opts.guestUrl, { data: start, name: n });
+    const worker = this.host.spawnGuest(bus, url, { data: start, name: n });
     const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), exitCode: null };
     this.guests.set(n, g);
     worker.onMessage((m) => this.onGuestMessage(g, m as GuestToHost));
@@ -229,19 +244,22 @@ export class DemoLab {
     const rate = (now: number, before: number | undefined): number => (dt > 0 && before !== undefined ? Math.max(0, now - before) / dt : 0);
     const perDevice = new Map<string, { calls: number; records: number; frames: number }>();
     const devices: DeviceSample[] = [];
-    for (const d of this.host.devices()) {
-      const probe = this.probes.get(d.name);
-      if (!probe || !d.deviceClass) continue;
-      const p = probe.read();
-      const f = d.deviceClass.name.startsWith('venet-') ? Number(d.attr('tx_frames')) : 0;
-      const before = this.prev?.perDevice.get(d.name);
-      perDevice.set(d.name, { calls: p.calls, records: p.records, frames: f });
-      frames += f; calls += p.calls; records += p.records; raised += p.raised; suppressed += p.suppressed;
-      for (const r of p.rings) { used += r.used; cap += r.capacity; maxOcc = Math.max(maxOcc, r.used / r.capacity); }
+    const reading = this.stats.read();
+    for (const p of reading.devices) {
+      const d = this.host.device(p.name)!;
+      const rings = reading.rings.filter((r) => r.device === p.name);
+      const f = p.type.startsWith('venet-') ? Number(d.attr('tx_frames')) : 0;
+      const before = this.prev?.perDevice.get(p.name);
+      perDevice.set(p.name, { calls: p.calls, records: p.records, frames: f });
+      frames += f; calls += p.calls; records += p.records;
+      for (const r of rings) {
+        raised += r.raised; suppressed += r.suppressed;
+        used += r.used; cap += r.capacity; maxOcc = Math.max(maxOcc, r.used / r.capacity);
+      }
       devices.push({
-        name: d.name, type: d.deviceClass.name, links: d.links().map((l) => `${l.bus.name}:${l.id}`),
+        name: p.name, type: p.type, links: p.links,
         calls: p.calls, callsPerSec: rate(p.calls, before?.calls), recordsPerSec: rate(p.records, before?.records),
-        framesPerSec: rate(f, before?.frames), rings: p.rings,
+        framesPerSec: rate(f, before?.frames), rings,
       });
     }
     const guest = emptyCounters();

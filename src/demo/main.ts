@@ -69,6 +69,7 @@ async function main(): Promise<number> {
   const notifier = new Notifier(bus, sigs[0]!);
   const waiter = new Waiter(bus, sigs[2]!);
   const u32 = bus.u32;
+  const u8 = bus.u8;
 
   let sent = 0;
   let received = 0;
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
           const size = recordSize(sent, opts.seed);
           const at = out.reserve(size, TAG_DATA);
           if (at < 0) break;
-          writeRecord(u32, at, sent, size);
+          writeRecord(u32, u8, at, opts.seed, sent, size);
           sent++;
         }
         if (produced > 0) { out.commit(); notifier.raise(); } // payloads before tail, then the signal
@@ -119,7 +120,7 @@ async function main(): Promise<number> {
       }
       if (back.tag === TAG_END) { endSeen = true; break; }
       const seq = received;
-      const sum = len === recordSize(seq, opts.seed) ? checkRecord(u32, back.peekOffset, seq, len) : -1;
+      const sum = len === recordSize(seq, opts.seed) ? checkRecord(u32, u8, back.peekOffset, opts.seed, seq, len) : -1;
       if (sum < 0) bad++; else checksum = (checksum ^ sum) >>> 0;
       received++;
       bytes += len;

@@ -4,13 +4,13 @@
  * cross-origin isolated (so the browser allows SharedArrayBuffer). `isolate: false`
  * leaves them out, to show what a page sees without them.
  *
- * Run directly: `node dist/src/demo/serve.js [--port 8080] [--no-isolate]`.
+ * Run it as `vbus serve [--port 8080] [--host H] [--no-isolate]` (src/cli/commands/serve.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { vbusError } from '../errors.js';
 import { ISOLATION_HEADERS } from '../platform/shared-memory.js';
 
@@ -128,24 +128,4 @@ export function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
       });
     });
   });
-}
-
-/** Command line: `--port N`, `--host H`, `--no-isolate`. */
-async function main(argv: string[]): Promise<void> {
-  const portArg = argv.indexOf('--port');
-  const hostArg = argv.indexOf('--host');
-  const port = portArg >= 0 ? Number(argv[portArg + 1]) : 8080;
-  const s = await startServer({
-    port,
-    ...(hostArg >= 0 ? { host: argv[hostArg + 1]! } : {}),
-    isolate: !argv.includes('--no-isolate'),
-  });
-  console.log(`vbus demo: ${s.url}${argv.includes('--no-isolate') ? ' (without COOP/COEP: the page will say what is missing)' : ''}`);
-  const stop = () => { void s.close().then(() => process.exit(0)); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((e) => { console.error(String(e)); process.exit(1); });
 }

@@ -1,23 +1,25 @@
 /**
- * `npm start`: a small virtual machine room in one Node process. Two buses joined by a
- * venet-switch, a vdisk, a vconsole and a vrng, and a guest worker on each bus; the
+ * `vbus demo` (`npm start`): a small virtual machine room in one Node process, built
+ * from a topology file (default examples/topologies/demo.yaml: two buses joined by a
+ * venet-switch, a vdisk, a vconsole and a vrng, and a guest worker on each bus); the
  * guests exchange frames across the switch and do disk I/O while a progress bar shows
  * the live rates. At the end it prints the measured rates and the `/sys/vbus` tree and
  * exits (0 when frames crossed the switch and every disk read-back matched).
- *
- *   node dist/src/demo/topology.js [--duration SECONDS]   (default 10, at most 50)
- *   node dist/src/demo/topology.js --serve [--port N]     the demo page instead
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import '../index.js'; // installs the Node platform (worker_threads guests)
-import { vbusError } from '../errors.js';
 import { DemoLab, type LabSample } from './lab.js';
-import { startServer } from './serve.js';
+import { loadTopologyFile } from '../topology/load-file.js';
+
+/** The topology `vbus demo` runs by default (this file is dist/src/demo/topology.js once built). */
+export const DEMO_TOPOLOGY = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'topologies', 'demo.yaml');
 
 export interface TopologyOptions {
   durationSec: number;
+  /** Topology file (default {@link DEMO_TOPOLOGY}). */
+  file?: string;
   /** Write progress and results here (default process.stdout). */
   out?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -40,38 +42,16 @@ export interface TopologyResult {
   ok: boolean;
 }
 
-/** Parses the command line. EINVAL names the bad flag. */
-export function parseArgs(argv: string[]): { durationSec: number; serve: boolean; port: number } {
-  let durationSec = 10;
-  let serve = false;
-  let port = 8080;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--serve') serve = true;
-    else if (a === '--duration' || a === '--port') {
-      const v = Number(argv[++i]);
-      if (a === '--duration') {
-        if (!(v > 0 && v <= 50)) throw vbusError('EINVAL', `--duration ${argv[i]} must be a number of seconds above 0 and at most 50`, { value: argv[i] });
-        durationSec = v;
-      } else {
-        if (!Number.isInteger(v) || v < 0 || v > 65535) throw vbusError('EINVAL', `--port ${argv[i]} must be an integer from 0 to 65535`, { value: argv[i] });
-        port = v;
-      }
-    } else throw vbusError('EINVAL', `unknown argument ${a} (use --duration SECONDS, --serve, --port N)`, { arg: a });
-  }
-  return { durationSec, serve, port };
-}
-
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** Builds the topology, runs it for `durationSec`, prints the results, takes it down. */
 export async function runTopology(opts: TopologyOptions): Promise<TopologyResult> {
   const out = opts.out ?? process.stdout;
-  const lab = new DemoLab({ guestUrl: new URL('./guest-node.js', import.meta.url) });
-  lab.buildStandardTopology();
+  const topo = await loadTopologyFile(opts.file ?? DEMO_TOPOLOGY);
+  const lab = new DemoLab({ guestUrl: new URL('./guest-node.js', import.meta.url), registerClasses: false });
+  lab.build(topo);
   lab.onLog((e) => { if (e.event === 'error') out.write(`  ! ${e.guest}: ${e.text}\n`); });
-  lab.startGuest('left', 'guest-left');
-  lab.startGuest('right', 'guest-right');
+  for (const g of topo.guests) lab.startGuest(g.bus, g.name, (g.data ?? {}) as object, g.url);
 
   const bar = new cliProgress.SingleBar({
     format: ' {bar} {elapsed}s/{total}s | {fps} frames/s | {cps} calls/s | {dps} disk ops/s | rings {occ}%',
@@ -117,7 +97,7 @@ export async function runTopology(opts: TopologyOptions): Promise<TopologyResult
     suppressed: end.suppressed,
     diskMismatches: g.diskMismatches,
     framesBad: g.framesBad,
-    switchDrops: Number(lab.host.device('sw0')!.attr('drops')),
+    switchDrops: lab.host.devices().filter((d) => d.deviceClass?.name === 'venet-switch').reduce((n, d) => n + Number(d.attr('drops')), 0),
     tree,
     ok: false,
   };
@@ -125,7 +105,7 @@ export async function runTopology(opts: TopologyOptions): Promise<TopologyResult
 
   const w = (s: string): void => { out.write(s + '\n'); };
   w('');
-  w(`vbus topology: 2 buses (left, right) joined by venet-switch sw0; vdisk disk0 on left; vconsole con0 and vrng rng0 on right; ${seconds.toFixed(1)} s`);
+  w(`vbus topology ${topo.name} (${topo.file}): ${topo.buses.length} buses (${topo.buses.map((b) => b.name).join(', ')}), ${topo.devices.length} devices (${topo.devices.map((d) => `${d.name}: ${d.type}`).join(', ')}), ${topo.guests.length} guests; ${seconds.toFixed(1)} s`);
   w('');
   w('measured rates');
   w(`  frames across the switch   ${fmt(result.framesPerSec)} frames/s  (${fmt(result.framesDelivered)} delivered, ${fmt(g.framesRx)} received by guests, ${g.framesBad} malformed)`);
@@ -146,22 +126,4 @@ export async function runTopology(opts: TopologyOptions): Promise<TopologyResult
   w(result.ok ? 'ok: frames crossed the switch and every disk read-back matched' : 'FAILED: no frames crossed the switch, no disk I/O, or corrupt data');
   await lab.release();
   return result;
-}
-
-async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
-  if (args.serve) {
-    const s = await startServer({ port: args.port });
-    console.log(`vbus demo page: ${s.url}  (Ctrl-C to stop)`);
-    const stop = () => { void s.close().then(() => process.exit(0)); };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    return;
-  }
-  const r = await runTopology({ durationSec: args.durationSec });
-  process.exitCode = r.ok ? 0 : 1;
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((e) => { console.error(String(e?.stack ?? e)); process.exit(1); });
 }

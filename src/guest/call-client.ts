@@ -16,16 +16,20 @@
 import {
   SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_OP, SLOT_OFF_DEVID, SLOT_OFF_HANDLE, SLOT_OFF_FUNC,
   SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
-  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC,
+  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC, SLOT_OFF_GEN,
 } from '../../assembly/layout/callslot.js';
 import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
+import { parkedWord } from '../core/signal.js';
 import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 
+/** A call's deadline when neither the call nor the client names one, ms. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
 export interface CallOptions {
-  /** Give up after this many milliseconds (ETIMEDOUT). */
+  /** Give up after this many milliseconds (ETIMEDOUT). Default: the client's (DEFAULT_CALL_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Abort (ECANCELED). For synchronous calls only checked before the call starts: the thread is blocked meanwhile. */
   signal?: AbortSignal;
@@ -38,6 +42,8 @@ export interface SlotAddress {
   doorbell: number;
   busctl?: number;
   bit?: number;
+  /** Deadline of a call that names none, ms (Infinity: wait for ever). Default DEFAULT_CALL_TIMEOUT_MS. */
+  callTimeoutMs?: number;
 }
 
 export interface Request {
@@ -57,12 +63,19 @@ export class CallClient {
   /** Reply length of the last call. */
   rlen = 0;
   readonly spin: AdaptiveSpin;
+  /** One chunk of the reply spin: polls STATE for DONE. */
+  private readonly poll: (n: number) => number;
   private readonly stateIdx: number;
   private readonly payloadOff: number;
   private readonly pendingIdx: number;
   private readonly bitMask: number;
   private readonly doorbell: number;
   private readonly slot: number;
+  /** The slot's generation at attach: a slot retired (or replaced) since answers ENODEV. */
+  private readonly gen: number;
+  private readonly genIdx: number;
+  /** Deadline of a call that names none, ms. */
+  readonly callTimeoutMs: number;
   private seq = 0;
   private abandoned = false;
   private asyncTail: Promise<unknown> = Promise.resolve();
@@ -81,13 +94,26 @@ export class CallClient {
     }
     this.bus = bus;
     this.slot = addr.slot;
+    this.genIdx = (addr.slot + SLOT_OFF_GEN) >> 2;
+    this.gen = Atomics.load(bus.u32, this.genIdx);
+    this.callTimeoutMs = addr.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.payloadMax = addr.slotPayload;
     this.stateIdx = (addr.slot + SLOT_OFF_STATE) >> 2;
     this.payloadOff = addr.slot + SLOT_HEADER_BYTES;
     this.pendingIdx = addr.busctl !== undefined && addr.bit !== undefined ? ((addr.busctl + BUSCTL_OFF_PENDING) >> 2) + (addr.bit >> 5) : -1;
     this.bitMask = addr.bit !== undefined ? 1 << (addr.bit & 31) : 0;
     this.doorbell = addr.doorbell;
-    this.spin = new AdaptiveSpin(spin);
+    // The peer is the slot's server: it parks on the doorbell we ring, and once we have
+    // rung it owes us an answer (so a parked server is one that is waking up).
+    let peer;
+    try { peer = parkedWord(bus, addr.doorbell); } catch { peer = undefined; } // no signal there: spin without a peer
+    this.spin = new AdaptiveSpin({ ...(peer ? { peer } : {}), answers: true, ...spin });
+    const i32 = bus.i32;
+    const stateIdx = this.stateIdx;
+    this.poll = (n) => {
+      for (let i = n; i > 0; i--) if (Atomics.load(i32, stateIdx) === SLOT_DONE) return i; // acquire: pairs with the server's DONE store
+      return 0;
+    };
     this.gated = syncCallsGated(bus);
   }
 
@@ -108,7 +134,7 @@ export class CallClient {
       throw vbusError('EBUSY', 'an asynchronous call is in flight on this guest; await it before making a synchronous call');
     }
     if (opts.signal?.aborted) return -ERRNO.ECANCELED;
-    const deadline = opts.timeoutMs !== undefined ? performanceNow() + opts.timeoutMs : Infinity;
+    const deadline = this.deadline(opts);
     const ready = this.reclaimSync(deadline);
     if (ready < 0) return ready;
     const pre = this.post(req);
@@ -117,17 +143,9 @@ export class CallClient {
     // Step 4: spin, then park.
     let s = Atomics.load(i32, this.stateIdx);
     if (s !== SLOT_DONE) {
-      const budget = this.spin.next();
-      let left = 0;
-      for (let i = budget; i > 0; i--) {
-        if (Atomics.load(i32, this.stateIdx) === SLOT_DONE) { left = i; break; } // acquire: pairs with the host's DONE store
-      }
+      this.spin.spin(this.poll);
       s = Atomics.load(i32, this.stateIdx);
-      if (left > 0 || s === SLOT_DONE) this.spin.record(budget, left > 0 ? left : 1);
-      const parkStart = performance.now();
-      let parked = false;
       while (s !== SLOT_DONE) {
-        parked = true;
         if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
@@ -135,7 +153,6 @@ export class CallClient {
         Atomics.wait(i32, this.stateIdx, s, wait);
         s = Atomics.load(i32, this.stateIdx);
       }
-      if (parked) this.spin.record(budget, 0, (performance.now() - parkStart) * 1000);
     }
     return this.finish(out);
   }
@@ -146,7 +163,7 @@ export class CallClient {
     const run = async (): Promise<number> => {
       try {
         if (opts.signal?.aborted) return -ERRNO.ECANCELED;
-        const deadline = opts.timeoutMs !== undefined ? performanceNow() + opts.timeoutMs : Infinity;
+        const deadline = this.deadline(opts);
         const ready = await this.reclaimAsync(deadline, opts.signal);
         if (ready < 0) return ready;
         const pre = this.post(req);
@@ -180,11 +197,18 @@ export class CallClient {
     return p;
   }
 
+  private deadline(opts: CallOptions): number {
+    const ms = opts.timeoutMs ?? this.callTimeoutMs;
+    return ms === Infinity ? Infinity : performanceNow() + ms;
+  }
+
   /** Steps 2-3. */
   private post(req: Request): number {
     if (this.dead) return -ERRNO.ENOTCONN;
-    // A direct slot whose backend device is gone is a tombstone (magic cleared, DEAD).
-    if (Atomics.load(this.bus.u32, (this.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC || Atomics.load(this.bus.i32, this.stateIdx) === SLOT_DEAD) return -ERRNO.ENODEV;
+    // A slot that was retired (magic or generation cleared, or another slot placed there
+    // since) or a direct slot whose backend device is gone (DEAD) is not ours any more.
+    if (Atomics.load(this.bus.u32, (this.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC || Atomics.load(this.bus.u32, this.genIdx) !== this.gen
+      || Atomics.load(this.bus.i32, this.stateIdx) === SLOT_DEAD) return -ERRNO.ENODEV;
     const len = req.payload ? req.payload.length : 0;
     if (len > this.payloadMax) return -ERRNO.EINVAL;
     const u32 = this.bus.u32;

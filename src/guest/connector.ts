@@ -13,14 +13,15 @@
  * pollEvents() by a guest that keeps its thread busy.
  */
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
-import { SIG_OFF_PENDING } from '../../assembly/layout/signal.js';
-import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
+import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END, EV_RECORD_MAX } from '../../assembly/layout/event.js';
+import { decodeDevAdd, decodeDevDrop, decodeDevEvent } from '../connector/event-records.js';
 import { vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { attachMirroredGuest } from '../transport/message-bus.js';
 import { RingConsumer } from '../core/ring.js';
 import { Status } from '../core/status.js';
 import { Waiter } from '../core/signal.js';
+import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
 import { Connection, failIfNegative } from './connection.js';
@@ -56,7 +57,7 @@ export class GuestConnector {
   private readonly bound = new Map<number, Driver>();
   private readonly conns = new Set<Connection>();
   private readonly eventListeners = new Set<(e: DeviceEvent) => void>();
-  private readonly scratch = new Uint8Array(4 + 4 + 64 + 8);
+  private readonly scratch = new Uint8Array(EV_RECORD_MAX);
   private pumping = false;
   private shutdown = false;
 
@@ -99,7 +100,10 @@ export class GuestConnector {
     failIfNegative(n, `open device ${id}`);
     const [handle, directSlot, directDoorbell] = [this.client.rvals[0]!, this.client.rvals[1]!, this.client.rvals[2]!];
     // A device in a backend worker gives this connection its own slot, served there.
-    const direct = directSlot !== 0 ? new CallClient(this.bus, { slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell }) : null;
+    const direct = directSlot !== 0 ? new CallClient(this.bus, {
+      slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell,
+      ...(this.boot.callTimeoutMs !== undefined ? { callTimeoutMs: this.boot.callTimeoutMs } : {}),
+    }) : null;
     const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct);
     this.conns.add(c);
     return c;
@@ -130,7 +134,7 @@ export class GuestConnector {
   /** Stops the event loop delivery (so the worker can exit). */
   stopEvents(): void {
     this.pumping = false;
-    Atomics.notify(this.bus.i32, (this.boot.eventSignal + SIG_OFF_PENDING) >> 2); // wake the pump
+    this.eventWaiter.wake(); // so the pump sees it stopped
   }
 
   /** Closes every connection and stops events. */
@@ -141,22 +145,20 @@ export class GuestConnector {
   }
 
   private async pump(): Promise<void> {
-    const w = this.eventWaiter;
-    while (this.pumping && !this.shutdown) {
-      w.disable();
-      this.pollEvents();
-      w.enable();
-      if (this.events.used() > 0) continue;
-      await w.waitAsync(1000);
-    }
+    await serveAsync(this.eventWaiter, {
+      drain: () => this.pollEvents(),
+      arrived: () => this.events.used() > 0,
+      running: () => this.pumping && !this.shutdown,
+      sliceMs: 1000,
+    });
     this.pumping = false;
   }
 
   private dispatch(type: number, rec: Uint8Array, len: number): void {
-    const dv = new DataView(rec.buffer, rec.byteOffset, len);
-    if (type === EV_DEVADD && len >= 4) {
-      const id = dv.getUint32(0, true);
-      const text = new TextDecoder().decode(rec.subarray(4, len));
+    if (type === EV_DEVADD) {
+      const add = decodeDevAdd(rec, len);
+      if (!add) return; // malformed: the host never writes one
+      const { id, iface: text } = add;
       this.resyncSeen?.add(id);
       const old = this.known.get(id);
       if (old && old.type === text) return; // a resync listing a device we know
@@ -165,17 +167,18 @@ export class GuestConnector {
       this.known.set(id, dev);
       const drv = this.drivers.get(text);
       if (drv) this.bind(dev, drv);
-    } else if (type === EV_DEVDROP && len >= 4) {
-      this.drop(dv.getUint32(0, true));
+    } else if (type === EV_DEVDROP) {
+      const id = decodeDevDrop(rec, len);
+      if (id !== null) this.drop(id);
     } else if (type === EV_RESYNC_BEGIN) {
       this.resyncSeen = new Set();
     } else if (type === EV_RESYNC_END && this.resyncSeen) {
       // Whatever the snapshot did not list left the bus while our events were lost.
       for (const id of [...this.known.keys()]) if (!this.resyncSeen.has(id)) this.drop(id);
       this.resyncSeen = null;
-    } else if (type === EV_DEVEVENT && len >= 16) {
-      const e: DeviceEvent = { deviceId: dv.getUint32(0, true), handle: dv.getUint32(4, true), code: dv.getUint32(8, true), arg: dv.getUint32(12, true) };
-      for (const fn of this.eventListeners) fn(e);
+    } else if (type === EV_DEVEVENT) {
+      const e: DeviceEvent | null = decodeDevEvent(rec, len);
+      if (e) for (const fn of this.eventListeners) fn(e);
     } else if (type === EV_SHUTDOWN) {
       this.shutdown = true;
       this.client.dead = true;

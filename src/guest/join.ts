@@ -4,18 +4,10 @@
  */
 import { workerContext, type WorkerContext } from '../platform/index.js';
 import { ERRNO, vbusError, VbusError, type ErrnoCode } from '../errors.js';
-import type { GuestBoot } from '../connector/types.js';
+import type { GuestBoot, GuestControlMessage, GuestStartData } from '../connector/types.js';
 import { GuestConnector } from './connector.js';
 
-/** Start data the host gives a guest worker. */
-export interface GuestStartData {
-  vbusBoot: GuestBoot;
-}
-
-/** Control messages between a guest worker and its host (not the data path). */
-export type GuestControlMessage =
-  | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
-  | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } };
+export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
 
 let joined: Guest | undefined;
 

@@ -11,6 +11,7 @@ import { AttributeSpec, checkAttributeSpecs } from './attributes.js';
 import type { Device } from './device.js';
 import type { DeviceModel } from './device-model.js';
 import { checkName } from './names.js';
+import type { DeviceStateSpec } from '../state/contract.js';
 
 /** What {@link VbusHost.registerClass} takes. */
 export interface DeviceClassSpec {
@@ -36,6 +37,8 @@ export interface DeviceClassSpec {
    * there with `host.setPlacement(device, 'backend')` before it is linked.
    */
   backend?(device: Device): BackendModelSpec;
+  /** How devices of this class are saved and loaded (src/state); without it they cannot be. */
+  state?: DeviceStateSpec;
 }
 
 /**
@@ -57,6 +60,8 @@ export class DeviceClass {
   private readonly factory: (device: Device) => DeviceModel;
   /** Backend factory, if the class supports backend placement. */
   readonly backend: ((device: Device) => BackendModelSpec) | undefined;
+  /** See {@link DeviceClassSpec.state}. */
+  readonly state: DeviceStateSpec | undefined;
   private readonly members = new Set<Device>();
   private registered = true;
 
@@ -80,6 +85,11 @@ export class DeviceClass {
     this.busBytes = busBytes;
     this.factory = spec.create;
     this.backend = typeof spec.backend === 'function' ? spec.backend.bind(spec) : undefined;
+    const st = spec.state;
+    if (st !== undefined && (!Number.isInteger(st?.version) || st.version < 1 || typeof st.save !== 'function' || typeof st.prepare !== 'function')) {
+      throw vbusError('EINVAL', `class ${this.name}: state needs a positive integer version, save() and prepare()`, { className: this.name });
+    }
+    this.state = st;
   }
 
   /** The interface type a bus shows for devices of this class (`devices/N/type`). */

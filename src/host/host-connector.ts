@@ -117,15 +117,16 @@ export class HostConnector {
     const iface = device.interfaceType;
     if (!iface) return;
     let model: ConnectorModel = device.model ?? {};
+    let placement: BackendProxy | undefined;
     if (device.placement === 'backend') {
       const spec = device.deviceClass!.backend!(device);
       const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
       st.proxies.set(id, proxy);
       // The host model hears attribute writes from the Device; the backend's model hears them through its proxy.
       this.attrSubs.set(proxy, device.onAttrChange((name, value) => proxy.attrChanged(name, value)));
-      model = proxy;
+      model = placement = proxy;
     }
-    st.endpoint.addDevice(id, iface, model);
+    st.endpoint.addDevice(id, iface, model, placement);
   }
 
   private onLink(link: Link): void {

@@ -12,8 +12,8 @@
  *   failed guest behaves the same on both platforms.
  */
 import { vbusError } from '../errors.js';
-import { exitMessage, readExitMessage, readStartMessage, startMessage } from './exit-message.js';
-import type { Platform, PlatformWorker, SpawnOptions, WorkerContext } from './types.js';
+import { exitMessage, readExitMessage, readStartMessage, readStartShared, startMessage } from './exit-message.js';
+import { PROCESS_SHARED_BYTES, type Platform, type PlatformWorker, type SpawnOptions, type WorkerContext } from './types.js';
 import { WorkerEvents } from './worker-events.js';
 
 class WebPlatformWorker implements PlatformWorker {
@@ -40,7 +40,7 @@ class WebPlatformWorker implements PlatformWorker {
       this.finish(1);
     });
     // Queued before the worker runs; workerContext() on the other side consumes it.
-    this.worker.postMessage(startMessage(data), opts.transfer ?? []);
+    this.worker.postMessage(startMessage(data, pageShared()), opts.transfer ?? []);
   }
 
   get exited(): Promise<number> { return this.events.exited; }
@@ -64,6 +64,19 @@ class WebPlatformWorker implements PlatformWorker {
     this.worker.terminate();
     this.events.emitExit(code);
   }
+}
+
+let shared: SharedArrayBuffer | undefined;
+
+/**
+ * The process-wide buffer: made by the page (when it may share memory) and handed to
+ * each worker in its start message; a worker adopts the one it was given.
+ */
+function pageShared(): SharedArrayBuffer | undefined {
+  if (!shared && !inWorkerScope() && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false) {
+    shared = new SharedArrayBuffer(PROCESS_SHARED_BYTES);
+  }
+  return shared;
 }
 
 /** The worker-side inbox: installed when this module loads inside a worker. */
@@ -94,7 +107,7 @@ function installInbox(): Inbox {
     const data = (ev as MessageEvent).data;
     if (!started) {
       const [isStart, startData] = readStartMessage(data);
-      if (isStart) { started = true; resolveStart(startData); return; }
+      if (isStart) { started = true; shared = readStartShared(data); resolveStart(startData); return; }
     }
     if (box.listeners.length === 0) box.early.push(data);
     else for (const fn of box.listeners) fn(data);
@@ -113,6 +126,13 @@ export const browserPlatform: Platform = {
     if (typeof Worker !== 'function') throw vbusError('ENOTSUP', 'this environment has no Web Worker support');
     return new WebPlatformWorker(url, data, opts);
   },
+
+  cores(): number {
+    const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+    return typeof n === 'number' && n > 0 ? n : 1;
+  },
+
+  processShared(): SharedArrayBuffer | undefined { return pageShared(); },
 
   async workerContext<T>(): Promise<WorkerContext<T>> {
     if (!inbox) {

@@ -17,9 +17,21 @@ export function readExitMessage(msg: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Web Workers take no start data, so the spawner posts it as the first message. */
-export function startMessage(data: unknown): Record<string, unknown> {
-  return { [START_KEY]: data };
+const SHARED_KEY = '__vbusProcessShared';
+
+/**
+ * Web Workers take no start data, so the spawner posts it as the first message, with the
+ * process-wide shared buffer (if any) beside it.
+ */
+export function startMessage(data: unknown, shared?: SharedArrayBuffer): Record<string, unknown> {
+  return shared ? { [START_KEY]: data, [SHARED_KEY]: shared } : { [START_KEY]: data };
+}
+
+/** The process-wide shared buffer a start message carries, if any. */
+export function readStartShared(msg: unknown): SharedArrayBuffer | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const s = (msg as Record<string, unknown>)[SHARED_KEY];
+  return typeof SharedArrayBuffer !== 'undefined' && s instanceof SharedArrayBuffer ? s : undefined;
 }
 
 /** [true, data] if `msg` is a start message, else [false]. */

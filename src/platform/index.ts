@@ -14,6 +14,7 @@ import { vbusError } from '../errors.js';
 import type { Platform, PlatformWorker, SpawnOptions, WorkerContext } from './types.js';
 
 export type { Platform, PlatformName, PlatformWorker, SpawnOptions, WorkerContext } from './types.js';
+export { PROCESS_SHARED_BYTES } from './types.js';
 export { checkSharedMemory, isCrossOriginIsolated, isNodeRuntime, ISOLATION_HEADERS } from './shared-memory.js';
 export type { SharedMemoryNeeds } from './shared-memory.js';
 
@@ -43,6 +44,20 @@ export function spawnWorker(url: URL, data: unknown, opts?: SpawnOptions): Platf
 /** Inside a worker started by {@link spawnWorker}: its start data and its channel to the spawner. */
 export function workerContext<T = unknown>(): Promise<WorkerContext<T>> {
   return platform().workerContext<T>();
+}
+
+/**
+ * Logical CPUs this process may run on (1 if no platform is installed yet). Spin
+ * policies use it to keep the number of spinning threads below the cores that exist.
+ */
+export function coreCount(): number {
+  const n = current ? current.cores() : (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/** The process-wide shared buffer (see Platform.processShared), or undefined. */
+export function processShared(): SharedArrayBuffer | undefined {
+  return current?.processShared();
 }
 
 /** A monotonic clock in milliseconds (fractional), the same on both platforms. */

@@ -3,9 +3,10 @@
  * The only file of the runtime (with its entry point, src/index.ts) that imports a Node
  * module; the browser entry never reaches it.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData, getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import os from 'node:os';
 import { vbusError } from '../errors.js';
-import type { Platform, PlatformWorker, SpawnOptions, WorkerContext } from './types.js';
+import { PROCESS_SHARED_BYTES, type Platform, type PlatformWorker, type SpawnOptions, type WorkerContext } from './types.js';
 import { WorkerEvents } from './worker-events.js';
 
 class NodePlatformWorker implements PlatformWorker {
@@ -42,6 +43,25 @@ class NodePlatformWorker implements PlatformWorker {
   }
 }
 
+const SHARED_KEY = 'vbus.processShared';
+
+/**
+ * The process-wide buffer travels as worker environment data, which Node clones into
+ * every Worker created afterwards (guests, their children, piscina's backend threads)
+ * without any message: the first thread that asks creates it, and since that is the main
+ * thread before it starts a worker, every later thread inherits the same buffer.
+ */
+function nodeProcessShared(): SharedArrayBuffer {
+  const have = getEnvironmentData(SHARED_KEY);
+  if (have instanceof SharedArrayBuffer) return have;
+  const sab = new SharedArrayBuffer(PROCESS_SHARED_BYTES);
+  setEnvironmentData(SHARED_KEY, sab);
+  return sab;
+}
+
+// Made at load on the main thread, before piscina or spawnWorker can start a thread.
+if (isMainThread) nodeProcessShared();
+
 /** worker_threads, as the platform layer. */
 export const nodePlatform: Platform = {
   name: 'node',
@@ -50,6 +70,10 @@ export const nodePlatform: Platform = {
     if (!(url instanceof URL)) throw vbusError('EINVAL', `worker script must be a URL (got ${String(url)})`, { url });
     return new NodePlatformWorker(url, data, opts);
   },
+
+  cores(): number { return os.availableParallelism(); },
+
+  processShared(): SharedArrayBuffer { return nodeProcessShared(); },
 
   async workerContext<T>(): Promise<WorkerContext<T>> {
     const port = parentPort;

@@ -8,6 +8,9 @@
  * (see `index.ts` for why the choice is made by the entry point, not by detection).
  */
 
+/** Bytes of the process-wide shared buffer ({@link Platform.processShared}). */
+export const PROCESS_SHARED_BYTES = 1024;
+
 /** Which implementation is running. */
 export type PlatformName = 'node' | 'browser';
 
@@ -73,4 +76,15 @@ export interface Platform {
   spawnWorker(url: URL, data: unknown, opts?: SpawnOptions): PlatformWorker;
   /** Inside a worker: its context. Throws ENOTSUP on a thread that is not a worker. */
   workerContext<T = unknown>(): Promise<WorkerContext<T>>;
+  /**
+   * Logical CPUs this process may run on: `os.availableParallelism()` on Node (it honours
+   * the affinity mask), `navigator.hardwareConcurrency` in a browser.
+   */
+  cores(): number;
+  /**
+   * One small SharedArrayBuffer shared by every thread of this process that loaded vbus
+   * (main thread, guests, backends), or undefined where none can be shared (a page that
+   * is not cross-origin isolated). The spin gate lives in it (src/core/spin-gate.ts).
+   */
+  processShared(): SharedArrayBuffer | undefined;
 }

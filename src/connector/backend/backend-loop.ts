@@ -4,28 +4,29 @@
  * near the host's event loop: the analogue of running the device in the kernel instead
  * of user-space qemu.
  *
- * Each round: disable the doorbell (step a of assembly/signal.ts), take control messages,
- * serve every direct slot that holds a request (claimed REQUEST -> BUSY, decoded by the
- * core against this worker's private tables), let the model poll its rings, enable
- * (step b), re-check slots and rings (step c), then spin-then-park (steps d-e).
+ * It runs the blocking serve loop (src/core/serve-loop.ts) on its doorbell. Each round
+ * takes control messages, has the slot server (slot-server.ts, the same one the host
+ * endpoint uses) serve every direct slot that holds a request, and lets the model poll
+ * its rings; the re-check looks at slots and rings, and every park has a deadline.
  */
-import {
-  SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_HEADER_BYTES,
-  SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER,
-} from '../../../assembly/layout/callslot.js';
-import { ERRNO, VbusError } from '../../errors.js';
+import { SLOT_HEADER_BYTES, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER } from '../../../assembly/layout/callslot.js';
+import { ERRNO } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
-import { DecodeTables, F_FUNC, F_LEN } from '../decode-tables.js';
+import { serveSync } from '../../core/serve-loop.js';
+import { DecodeTables, DT_ENTRIES } from '../decode-tables.js';
+import { SlotServer, REPLY_OK, isThenable, type Answer, type InFlight, type ServedSlot } from '../slot-server.js';
+import { CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
 
-class BackendConnection implements DeviceConnection {
+class BackendConnection implements DeviceConnection, ServedSlot {
   readonly shms: ShmRegion[] = [];
   open = true;
   readonly payloadView: Uint8Array;
-  readonly stateIdx: number;
+  inflight: InFlight | null = null; // a backend answers synchronously
+  readonly live = true;
   constructor(
     readonly id: number,
     readonly memory: BusMemory,
@@ -39,16 +40,18 @@ class BackendConnection implements DeviceConnection {
     payloadMax: number,
   ) {
     this.payloadView = memory.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + payloadMax);
-    this.stateIdx = (slot + SLOT_OFF_STATE) >> 2;
   }
   postEvent(): boolean { return false; } // events go through the host; backends answer calls and rings
 }
+
+/** Longest park of a backend before it sweeps its slots and rings anyway (the doorbell words are guest-writable). */
+export const BACKEND_SLICE_MS = 100;
 
 export class BackendLoop {
   private readonly conns = new Map<number, BackendConnection>();
   private readonly waiter: Waiter;
   private readonly tables: DecodeTables;
-  private readonly devTab: number;
+  private readonly server: SlotServer;
   private stopped = false;
   readonly report: BackendReport = { served: 0, polled: 0, wakeups: 0, spinHits: 0 };
 
@@ -58,34 +61,43 @@ export class BackendLoop {
     private readonly deviceId: number,
     doorbell: number,
     private readonly model: ConnectorModel & { attrChanged?(name: string, value: string): void },
-    private readonly slotPayload: number,
+    slotPayload: number,
     private readonly takeControl: () => BackendControl[],
     spin: { initial?: number; max?: number; fixed?: number } = {},
     private readonly notify: (n: BackendNotice) => void = () => {},
   ) {
     this.waiter = new Waiter(bus, doorbell, { initial: 4096, max: 1 << 17, ...spin });
     this.tables = new DecodeTables(bus.module);
-    this.devTab = this.tables.allocDeviceTable();
+    const devTab = this.tables.allocDeviceTable();
     // The backend only ever sees its own device: id -> generation 1.
-    if (deviceId < 256) this.tables.setDevice(this.devTab, deviceId, 1);
+    if (deviceId < DT_ENTRIES) this.tables.setDevice(devTab, deviceId, 1);
+    this.server = new SlotServer(bus, this.tables, devTab, slotPayload, {
+      // Reported by the host (which logs it or hands it to its listener); the error itself stays here.
+      onDeviceFault: (f) => { const { error: _e, ...rest } = f; this.notify({ t: 'fault', fault: rest }); },
+    });
   }
 
   /** Runs until a 'stop' message. */
   run(): BackendReport {
     const w = this.waiter;
-    while (!this.stopped) {
-      w.disable(); // step a
-      this.control();
-      if (this.stopped) break;
-      let work = this.serveSlots();
-      const moved = this.snapshotRings();
-      work += this.pollModel();
-      w.enable(); // step b
-      if (work > 0 || this.anyRequest() || this.ringsMoved(moved)) continue; // step c
-      this.report.wakeups++;
-      w.waitSync();
-    }
+    let moved: number[] = [];
+    let work = 0;
+    serveSync(w, {
+      drain: () => {
+        this.control();
+        if (this.stopped) return;
+        work = this.serveSlots();
+        moved = this.snapshotRings();
+        work += this.pollModel();
+      },
+      // Step c: served something (there may be more), a slot posted, a ring moved.
+      arrived: () => work > 0 || this.anyRequest() || this.ringsMoved(moved),
+      running: () => !this.stopped,
+      sliceMs: BACKEND_SLICE_MS,
+      parking: () => { this.report.wakeups++; },
+    });
     this.report.spinHits = w.spinHits;
+    this.report.served = this.server.served;
     for (const c of this.conns.values()) this.closeConn(c);
     return this.report;
   }
@@ -96,7 +108,7 @@ export class BackendLoop {
         case 'open': {
           const hTab = this.tables.allocHandleTable();
           this.tables.setHandle(hTab, m.handle, this.deviceId, 1);
-          const c = new BackendConnection(m.connId, this.bus, this.busName, m.memberId, this.deviceId, m.version, m.handle, m.slot, hTab, this.slotPayload);
+          const c = new BackendConnection(m.connId, this.bus, this.busName, m.memberId, this.deviceId, m.version, m.handle, m.slot, hTab, this.server.payloadMax);
           this.conns.set(m.connId, c);
           try { this.model.open?.(c); } catch { c.open = false; }
           break;
@@ -125,49 +137,33 @@ export class BackendLoop {
   }
 
   private anyRequest(): boolean {
-    const i32 = this.bus.i32;
-    for (const c of this.conns.values()) if (Atomics.load(i32, c.stateIdx) === SLOT_REQUEST) return true;
+    for (const c of this.conns.values()) if (this.server.holdsRequest(c)) return true;
     return false;
   }
 
   private serveSlots(): number {
-    const i32 = this.bus.i32;
     let n = 0;
-    for (const c of this.conns.values()) {
-      if (Atomics.compareExchange(i32, c.stateIdx, SLOT_REQUEST, SLOT_BUSY) !== SLOT_REQUEST) continue; // claim
-      n++;
-      this.report.served++;
-      const seq = Atomics.load(this.bus.u32, (c.slot + SLOT_OFF_SEQ) >> 2); // read once
-      const op = this.tables.decode(this.bus, c.slot, this.devTab, c.hTab, this.slotPayload);
-      let status = 0, rlen = 0;
-      if (op < 0) status = op;
-      else if (!c.open) status = -ERRNO.ENODEV;
-      else if (op === OP_DEVCALL) {
-        if (!this.model.call) status = -ERRNO.ENOSYS;
-        else {
-          try {
-            const r = this.model.call(c, this.tables.field(F_FUNC), c.payloadView.subarray(0, this.tables.field(F_LEN)), c.payloadView);
-            if (typeof r !== 'number') status = -ERRNO.ENOTSUP; // a backend owns its thread: models answer synchronously
-            else if (r < 0) status = r;
-            else if (r > this.slotPayload) status = -ERRNO.EPROTO;
-            else rlen = r;
-          } catch (e) {
-            status = e instanceof VbusError ? -e.errno : -ERRNO.EIO;
-          }
-        }
-      } else if (op === OP_SHMSIGNAL) {
-        this.pollModel();
-      } else {
-        status = -ERRNO.EINVAL; // open/close/shm go through the host's slot
-      }
-      const s = c.slot;
-      this.bus.u32[(s + SLOT_OFF_RSEQ) >> 2] = seq;
-      this.bus.i32[(s + SLOT_OFF_STATUS) >> 2] = status;
-      this.bus.u32[(s + SLOT_OFF_RLEN) >> 2] = rlen;
-      Atomics.store(i32, c.stateIdx, SLOT_DONE); // reply before DONE
-      Atomics.notify(i32, c.stateIdx, 1);
-    }
+    for (const c of this.conns.values()) if (this.server.serve(c, (op) => this.dispatch(c, op))) n++;
     return n;
+  }
+
+  /** The verbs a direct slot carries: DEVCALL and SHMSIGNAL (open/close/shm go through the host's slot). */
+  private dispatch(c: BackendConnection, op: number): Answer {
+    if (!c.open) return { status: -ERRNO.ENODEV };
+    if (op === OP_SHMSIGNAL) { this.pollModel(); return REPLY_OK; }
+    if (op !== OP_DEVCALL) return { status: -ERRNO.EINVAL };
+    if (!this.model.call) return { status: -ERRNO.ENOSYS };
+    const t = this.tables;
+    const func = t.field(CALL_FUNC);
+    const ctx = { busName: this.busName, deviceId: this.deviceId, memberId: c.memberId, hook: 'call', func };
+    let r: unknown;
+    try {
+      r = this.model.call(c, func, c.payloadView.subarray(0, t.field(CALL_LEN)), c.payloadView);
+    } catch (e) {
+      return { status: this.server.modelErrno(e, ctx) };
+    }
+    if (isThenable(r)) return { status: -ERRNO.ENOTSUP }; // a backend owns its thread: models answer synchronously
+    return this.server.callAnswer(r, ctx);
   }
 
   /** Guest-moved ring indices before polling (see ring-progress.ts). */

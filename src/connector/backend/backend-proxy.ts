@@ -5,14 +5,18 @@
  * event loop), points the device's ring signals at the backend's doorbell, and forwards
  * open/shm/close/attribute changes as control messages.
  *
- * Direct slots are not reused after a close (the backend may still be finishing a call
- * on one); they return to the bus allocator when the backend stops.
+ * A direct slot returns to the bus allocator only when the backend let go of it and the
+ * guest released the handle that names it; the doorbell only when nothing names it.
  */
-import { SLOT_MAGIC, SLOT_VERSION, SLOT_OFF_MAGIC, SLOT_OFF_VERSION, SLOT_OFF_STATE, SLOT_HEADER_BYTES, SLOT_DEAD } from '../../../assembly/layout/callslot.js';
-import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
+import { SLOT_HEADER_BYTES, SLOT_DEAD } from '../../../assembly/layout/callslot.js';
 import type { BusMemory } from '../../core/bus-memory.js';
-import { createSignal, destroySignal, Notifier } from '../../core/signal.js';
+import { createSignal, destroySignal, wakeSignal } from '../../core/signal.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
+import type { DevicePlacement, DirectSlot } from '../placement.js';
+import { formatSlot, retireSlot } from '../slot-region.js';
+import { logDeviceFault, type FaultReporter } from '../slot-server.js';
+
+export type { DirectSlot } from '../placement.js';
 import type { BackendReport } from './protocol.js';
 import { backendRunner, type BackendHandle } from './runner.js';
 
@@ -25,21 +29,27 @@ export interface BackendModelSpec {
   spin?: { initial?: number; max?: number; fixed?: number };
 }
 
-/** Where a connection's direct slot is (returned to the guest in the DEVOPEN reply). */
-export interface DirectSlot {
+interface Direct {
   slot: number;
-  doorbell: number;
+  /** The backend let go of the slot (its 'closed' notice, or it stopped). */
+  backendDone: boolean;
+  /** The guest no longer names the connection (handle closed, or member left). */
+  released: boolean;
 }
 
-export class BackendProxy implements ConnectorModel {
+export class BackendProxy implements ConnectorModel, DevicePlacement {
   readonly doorbell: number;
   private readonly handle: BackendHandle;
-  private readonly wake: Notifier;
-  /** Live direct slots by connection id, and tombstones waiting for the backend's 'closed'. */
-  private readonly slots = new Map<number, number>();
-  private readonly tombstones = new Map<number, number>();
-  readonly direct = new Map<number, DirectSlot>();
+  /**
+   * Direct slots by connection id, from open until both the backend let go and the
+   * guest released the handle: only then does the region return to the allocator, so a
+   * handle never outlives the slot it names (and never reaches a slot placed after it).
+   */
+  private readonly directs = new Map<number, Direct>();
   private stopping: Promise<BackendReport> | null = null;
+  private stopped = false;
+  private doorbellFreed = false;
+  private faults: FaultReporter = logDeviceFault;
 
   constructor(
     private readonly bus: BusMemory,
@@ -50,7 +60,6 @@ export class BackendProxy implements ConnectorModel {
   ) {
     const runner = backendRunner(); // throws ENOTSUP where no backends exist
     this.doorbell = createSignal(bus);
-    this.wake = new Notifier(bus, this.doorbell);
     try {
       this.handle = runner.start({
         memory: bus.memory, module: bus.module, busName, deviceId, doorbell: this.doorbell,
@@ -63,25 +72,37 @@ export class BackendProxy implements ConnectorModel {
       throw e;
     }
     this.handle.onNotice((n) => {
-      if (n.t !== 'closed') return;
-      const slot = this.tombstones.get(n.connId);
-      if (slot === undefined) return;
-      this.tombstones.delete(n.connId);
-      this.bus.freeRegion(slot); // the backend will not touch it again
+      if (n.t === 'fault') { this.faults(n.fault); return; }
+      const d = this.directs.get(n.connId);
+      if (!d) return;
+      d.backendDone = true; // the backend will not touch it again
+      this.settle(n.connId, d);
     });
   }
 
-  /** Signal that a backend device's rings use for the direction the backend waits on. */
-  sharedDoorbell(): number { return this.doorbell; }
+  // ----- DevicePlacement
+
+  get sharedDoorbell(): number { return this.doorbell; }
+
+  directSlot(connId: number): DirectSlot | undefined {
+    const d = this.directs.get(connId);
+    return d && !d.backendDone ? { slot: d.slot, doorbell: this.doorbell } : undefined;
+  }
+
+  released(connId: number): void {
+    const d = this.directs.get(connId);
+    if (d) { d.released = true; this.settle(connId, d); }
+  }
+
+  reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
+
+  // ----- ConnectorModel
 
   open(conn: DeviceConnection): void {
     const bus = this.bus;
     const slot = bus.allocRegion(SLOT_HEADER_BYTES + this.slotPayload, 'direct call slot');
-    bus.u8.fill(0, slot, slot + SLOT_HEADER_BYTES);
-    bus.u32[(slot + SLOT_OFF_VERSION) >> 2] = SLOT_VERSION;
-    Atomics.store(bus.u32, (slot + SLOT_OFF_MAGIC) >> 2, SLOT_MAGIC); // fields before the magic
-    this.slots.set(conn.id, slot);
-    this.direct.set(conn.id, { slot, doorbell: this.doorbell });
+    formatSlot(bus, slot);
+    this.directs.set(conn.id, { slot, backendDone: false, released: false });
     this.post({ t: 'open', connId: conn.id, memberId: conn.memberId, handle: handleOf(conn), version: conn.version, slot });
   }
 
@@ -92,16 +113,11 @@ export class BackendProxy implements ConnectorModel {
   /**
    * The connection is gone (guest close, guest exit, unplug): its direct slot becomes a
    * tombstone at once, so calls in flight and later calls answer ENODEV instead of
-   * hanging; the region returns to the allocator when the backend confirms it let go.
+   * hanging; the region stays placed until the guest released the handle too.
    */
   close(conn: DeviceConnection): void {
-    this.direct.delete(conn.id);
-    const slot = this.slots.get(conn.id);
-    if (slot !== undefined) {
-      this.slots.delete(conn.id);
-      this.tombstones.set(conn.id, slot);
-      tombstone(this.bus, slot);
-    }
+    const d = this.directs.get(conn.id);
+    if (d) retireSlot(this.bus, d.slot, SLOT_DEAD);
     this.post({ t: 'close', connId: conn.id });
   }
 
@@ -109,39 +125,41 @@ export class BackendProxy implements ConnectorModel {
     this.post({ t: 'attr', name, value });
   }
 
-  /** Stops the backend and returns its regions. Resolves with its counters. */
+  /** Stops the backend. Regions the guests still name stay until they release them. Resolves with its counters. */
   stop(): Promise<BackendReport> {
     this.stopping ??= (async () => {
       this.post({ t: 'stop' });
-      for (const slot of this.slots.values()) tombstone(this.bus, slot);
+      for (const d of this.directs.values()) retireSlot(this.bus, d.slot, SLOT_DEAD);
       const report = await this.handle.done;
-      for (const s of this.slots.values()) this.bus.freeRegion(s);
-      for (const s of this.tombstones.values()) this.bus.freeRegion(s);
-      this.slots.clear();
-      this.tombstones.clear();
-      destroySignal(this.bus, this.doorbell);
+      this.stopped = true;
+      for (const [id, d] of [...this.directs]) { d.backendDone = true; this.settle(id, d); }
+      this.maybeFreeDoorbell();
       return report;
     })();
     return this.stopping;
   }
 
-  private post(msg: Parameters<BackendHandle['post']>[0]): void {
-    this.handle.post(msg);
-    // Wake the backend even if it disabled notification: set PENDING and notify directly.
-    const i32 = this.bus.i32;
-    const idx = (this.doorbell + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // after the message was queued on the port
-    Atomics.notify(i32, idx);
-    void this.wake;
+  /** Frees a direct slot once neither side names it. */
+  private settle(connId: number, d: Direct): void {
+    if (!d.backendDone || !d.released) return;
+    this.directs.delete(connId);
+    this.bus.freeRegion(d.slot);
+    this.maybeFreeDoorbell();
   }
-}
 
-/** Marks a direct slot dead and wakes a guest parked on it. */
-function tombstone(bus: BusMemory, slot: number): void {
-  bus.u32[(slot + SLOT_OFF_MAGIC) >> 2] = 0;
-  const idx = (slot + SLOT_OFF_STATE) >> 2;
-  Atomics.store(bus.i32, idx, SLOT_DEAD); // after the magic: a guest that checks either sees the end
-  Atomics.notify(bus.i32, idx);
+  /** The doorbell is the device side of every ring the backend's connections placed: freed last. */
+  private maybeFreeDoorbell(): void {
+    if (!this.stopped || this.doorbellFreed || this.directs.size > 0) return;
+    this.doorbellFreed = true;
+    destroySignal(this.bus, this.doorbell);
+  }
+
+  private post(msg: Parameters<BackendHandle['post']>[0]): void {
+    if (this.stopped) return;
+    this.handle.post(msg);
+    // Wake the backend even if it disabled notification (after the message was queued on the port).
+    wakeSignal(this.bus, this.doorbell);
+  }
 }
 
 function handleOf(conn: DeviceConnection): number {

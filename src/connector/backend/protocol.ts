@@ -5,6 +5,7 @@
  * raises the doorbell after. The data path (calls, rings) never uses these messages.
  */
 import type { ShmRegion } from '../types.js';
+import type { DeviceFault } from '../slot-server.js';
 
 /** What the backend task is started with. */
 export interface BackendStart {
@@ -33,7 +34,10 @@ export type BackendControl =
   | { t: 'stop' };
 
 /** Messages from a backend to the host. */
-export type BackendNotice = { t: 'closed'; connId: number };
+export type BackendNotice =
+  | { t: 'closed'; connId: number }
+  /** A device model misbehaved in the backend (reported once, by the host). */
+  | { t: 'fault'; fault: DeviceFault };
 
 export interface BackendReport {
   served: number;

@@ -17,6 +17,7 @@ import type { Device } from '../../host/device.js';
 import { CONSOLE_INTERFACE } from './abi.js';
 import { checkEndpointSpec } from './endpoint.js';
 import { ConsoleModel } from './model.js';
+import { vconsoleState } from './state.js';
 
 /** Class name written to a device's `type`. */
 export const VCONSOLE_CLASS = 'vconsole';
@@ -37,5 +38,6 @@ export const vconsoleClass: DeviceClassSpec = {
     { name: 'tx_bytes', mode: 'ro', show: (d) => String(model(d)?.counters.txBytes ?? 0) },
     { name: 'drops', mode: 'ro', show: (d) => String(model(d)?.counters.drops ?? 0) },
   ],
+  state: vconsoleState,
   create: (device) => new ConsoleModel(device.attr('endpoint') || 'memory'),
 };

@@ -11,7 +11,6 @@
  * when asked, so a slow reader fills the input ring and the device pauses its endpoint.
  * `readable` / `writable` are the same stream as WHATWG streams (Node 20 and browsers).
  */
-import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
 import { vbusError } from '../../errors.js';
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { Status } from '../../core/status.js';
@@ -90,11 +89,10 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       const n = this.pushSome(bytes, at);
       if (n > 0) { at += n; continue; }
       this.checkOpen();
-      const w = this.out.space;
-      w.enable(); // then re-check, so space freed between our FULL and the enable is not missed
-      const again = this.pushSome(bytes, at);
-      if (again === 0) { this.stats.writeWaits++; if (w.waitSync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++; }
-      w.disable();
+      let again = 0; // the re-check pushes: space freed between our FULL and the enable is not missed
+      const r = this.out.space.parkSync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      if (r !== 'ready') this.stats.writeWaits++;
+      if (r === 'timed-out') this.stats.slices++;
       at += again;
     }
   }
@@ -105,11 +103,10 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       const n = this.pushSome(bytes, at);
       if (n > 0) { at += n; continue; }
       this.checkOpen();
-      const w = this.out.space;
-      w.enable(); // then re-check, so space freed between our FULL and the enable is not missed
-      const again = this.pushSome(bytes, at);
-      if (again === 0) { this.stats.writeWaits++; if (await w.waitAsync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++; }
-      w.disable();
+      let again = 0;
+      const r = await this.out.space.parkAsync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      if (r !== 'ready') this.stats.writeWaits++;
+      if (r === 'timed-out') this.stats.slices++;
       at += again;
     }
   }
@@ -156,16 +153,14 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   }
 
   private async readNow(): Promise<Uint8Array | null> {
-    const w = this.inp.data;
     for (;;) {
-      const got = this.tryRead();
+      let got = this.tryRead();
       if (got !== undefined) return got;
-      w.enable(); // step b, then re-check (step c): data published before the enable is seen
-      const again = this.tryRead();
-      if (again !== undefined) { w.disable(); return again; }
+      // The re-check reads: data published before the enable is seen.
+      const r = await this.inp.data.parkAsync(() => (got = this.tryRead()) !== undefined, WAIT_SLICE_MS);
+      if (r === 'ready') return got!;
       this.stats.readWaits++;
-      if (await w.waitAsync(WAIT_SLICE_MS) === 'timed-out') this.stats.slices++;
-      w.disable();
+      if (r === 'timed-out') this.stats.slices++;
     }
   }
 
@@ -240,10 +235,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const i32 = this.inp.ring.bus.i32;
-    const idx = (this.inp.data.offset + SIG_OFF_PENDING) >> 2;
-    Atomics.store(i32, idx, 1); // wake a parked reader so it sees the close
-    Atomics.notify(i32, idx);
+    this.inp.data.wake(); // a parked reader sees the close
     this.conn.close();
   }
 

@@ -9,3 +9,4 @@ export type { ConsoleEndpoint, EndpointSink, EndpointOpener, EndpointChecker } f
 export { ConsoleMemoryEndpoint, MEMORY_OUTPUT_LIMIT } from './memory-endpoint.js';
 export { openConsole, GuestConsole } from './driver.js';
 export type { ConsoleOptions } from './driver.js';
+export { vconsoleState, VCONSOLE_STATE_VERSION } from './state.js';

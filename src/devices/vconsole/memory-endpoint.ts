@@ -36,6 +36,23 @@ export class ConsoleMemoryEndpoint implements ConsoleEndpoint {
     return !this.blocked;
   }
 
+  /** Unread guest output and host input not yet taken by the device, without taking them (a saved state). */
+  peek(): { output: Uint8Array; input: Uint8Array[]; inputEnd: boolean } {
+    const ended = this.queued.some((q) => q.bytes.length === 0);
+    return { output: concat(this.out, this.outBytes).slice(), input: this.queued.filter((q) => q.bytes.length > 0).map((q) => q.bytes), inputEnd: ended };
+  }
+
+  /**
+   * Replaces what the endpoint holds by a saved state's output (a load replaces, it does
+   * not add): host writes not yet taken are dropped (their promises resolve).
+   */
+  replace(output: Uint8Array): void {
+    for (const q of this.queued.splice(0)) q.done();
+    this.out = output.length > 0 ? [output.slice()] : [];
+    this.outBytes = output.length;
+    this.blocked = this.outBytes >= this.limit;
+  }
+
   /** Takes all unread guest output (and lets a paused guest write again). */
   read(): Uint8Array {
     const all = concat(this.out, this.outBytes);

@@ -17,7 +17,7 @@
  */
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { vbusError } from '../../errors.js';
-import { macrotask } from '../../connector/macrotask.js';
+import { macrotask } from '../../core/macrotask.js';
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
 import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import type { DeviceModel } from '../../host/device-model.js';
@@ -61,19 +61,42 @@ export class ConsoleModel implements DeviceModel {
   private readonly sink: EndpointSink;
 
   constructor(endpoint = 'memory') {
+    // The endpoint calls in through methods, so a recorder can see each call (recordEntries).
     this.sink = {
-      input: (chunk) => { if (chunk.length > 0) { this.pending.push(chunk); this.flushInput(); } },
-      inputEnd: () => { this.eofPending = true; this.flushInput(); },
-      drained: () => { this.outBlocked = false; this.drainOutput(); },
-      failed: (err) => {
-        this.failed = true;
-        this.epState = `error: ${err.message}`;
-        this.outBlocked = false;
-        if (!this.draining) this.drainOutput(); // discards (counted) so the guest's writes do not hang
-      },
+      input: (chunk) => this.fromEndpoint(chunk),
+      inputEnd: () => this.endpointEnded(),
+      drained: () => this.endpointDrained(),
+      failed: (err) => this.endpointFailed(err),
     };
     this.switchEndpoint(checkEndpointSpec(endpoint));
   }
+
+  /**
+   * For src/record: the endpoint is the world outside the bus. What it delivers enters
+   * through the entries; what the console asks of it goes through the sources.
+   */
+  readonly recordEntries = ['fromEndpoint', 'endpointEnded', 'endpointDrained', 'endpointFailed', 'recheckNow'] as const;
+  readonly recordSources = ['toEndpoint', 'pauseEndpoint', 'resumeEndpoint'] as const;
+
+  /** Bytes arrived from the endpoint. */
+  fromEndpoint(chunk: Uint8Array): void {
+    if (chunk.length > 0) { this.pending.push(chunk); this.flushInput(); }
+  }
+  /** The endpoint's input ended. */
+  endpointEnded(): void { this.eofPending = true; this.flushInput(); }
+  /** The endpoint takes output again. */
+  endpointDrained(): void { this.outBlocked = false; this.drainOutput(); }
+  /** The endpoint failed. */
+  endpointFailed(err: Error): void {
+    this.failed = true;
+    this.epState = `error: ${err.message}`;
+    this.outBlocked = false;
+    if (!this.draining) this.drainOutput(); // discards (counted) so the guest's writes do not hang
+  }
+  /** Hands guest output to the endpoint; false when it buffers too much. */
+  toEndpoint(chunk: Uint8Array): boolean { return this.ep!.write(chunk); }
+  pauseEndpoint(): void { this.ep?.pause(); }
+  resumeEndpoint(): void { this.ep?.resume(); }
 
   /** The endpoint now in use (its attribute value). */
   get endpoint(): string { return this.ep?.spec ?? 'none'; }
@@ -110,6 +133,37 @@ export class ConsoleModel implements DeviceModel {
       throw vbusError('ENOTSUP', `${what}: the console's endpoint is "${this.endpoint}", not memory`, { endpoint: this.endpoint });
     }
     return this.ep;
+  }
+
+  // ----- saved state (src/devices/vconsole/state.ts) -----
+
+  /**
+   * What the console holds for later: input not yet in the guest's ring (the model's
+   * queue, then a memory endpoint's), whether end-of-input follows it, and a memory
+   * endpoint's unread guest output.
+   */
+  heldBytes(): { input: Uint8Array[]; inputEnd: boolean; output: Uint8Array | null } {
+    const input = this.pending.map((c, i) => (i === 0 ? c.slice(this.pendingAt) : c.slice()));
+    let inputEnd = this.eofPending;
+    let output: Uint8Array | null = null;
+    if (this.ep instanceof ConsoleMemoryEndpoint) {
+      const p = this.ep.peek();
+      input.push(...p.input.map((b) => b.slice()));
+      inputEnd ||= p.inputEnd;
+      output = p.output;
+    }
+    return { input: input.filter((b) => b.length > 0), inputEnd, output };
+  }
+
+  /** Replaces what the console holds by what {@link heldBytes} returned (an unconnected console). */
+  restoreHeld(input: Uint8Array[], inputEnd: boolean, output: Uint8Array | null): void {
+    this.pending.length = 0;
+    this.pending.push(...input);
+    this.pendingAt = 0;
+    this.eofPending = inputEnd;
+    if (this.ep instanceof ConsoleMemoryEndpoint) this.ep.replace(output ?? new Uint8Array(0));
+    else if (output && output.length > 0 && this.ep) this.ep.write(output);
+    if (this.pending.length > 0 && this.ep && !this.paused) { this.paused = true; this.ep.pause(); }
   }
 
   // ----- connector hooks -----
@@ -202,7 +256,7 @@ export class ConsoleModel implements DeviceModel {
       const chunk = u8.slice(ring.peekOffset, ring.peekOffset + len); // copy: the guest can still write the record
       this.counters.txBytes += len;
       let more = true;
-      try { more = this.ep.write(chunk); } catch (e) { this.sink.failed(e as Error); }
+      try { more = this.toEndpoint(chunk); } catch (e) { this.sink.failed(e as Error); }
       if (!more) { this.outBlocked = true; if (!force) break; }
     }
     if (n > 0 && this.outRing) ring.release();
@@ -245,10 +299,10 @@ export class ConsoleModel implements DeviceModel {
       this.flushing = false;
     }
     if (this.pending.length > 0) {
-      if (!this.paused) { this.paused = true; this.ep?.pause(); }
+      if (!this.paused) { this.paused = true; this.pauseEndpoint(); }
     } else if (this.paused) {
       this.paused = false;
-      this.ep?.resume(); // may call input() again: flushInput runs anew
+      this.resumeEndpoint(); // may call input() again: flushInput runs anew
     }
     return n;
   }
@@ -265,12 +319,15 @@ export class ConsoleModel implements DeviceModel {
   private recheckLater(): void {
     if (this.recheck) return;
     this.recheck = true;
-    void macrotask().then(() => {
-      this.recheck = false;
-      if (!this.conn) return;
-      this.drainOutput();
-      this.flushInput();
-    });
+    void macrotask().then(() => this.recheckNow());
+  }
+
+  /** The re-check {@link recheckLater} arranged. */
+  recheckNow(): void {
+    this.recheck = false;
+    if (!this.conn) return;
+    this.drainOutput();
+    this.flushInput();
   }
 
   private switchEndpoint(spec: string): void {

@@ -21,6 +21,7 @@ import { VdiskCounters, type VdiskCounter } from './counters.js';
 import { createVdiskModel, type VdiskModel, type VdiskModelInit } from './model.js';
 import { MemoryStore } from './store.js';
 import { vdiskFiles } from './store-registry.js';
+import { vdiskState } from './state.js';
 
 /** Class name: the value written to a device's `type`. */
 export const VDISK_CLASS = 'vdisk';
@@ -97,6 +98,11 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
     this.memory = null;
   }
 
+  /** The bytes of a memory disk (null for a file, or before the first link). For src/devices/vdisk/state.ts. */
+  memoryBacking(): SharedArrayBuffer | null { return this.memory; }
+  /** Makes `bytes` the memory disk the next link serves (a loaded state's contents). */
+  adoptMemory(bytes: SharedArrayBuffer | null): void { this.memory = bytes; }
+
   /** The backend's module, factory and start data (called at link time, after `linked`). */
   backendSpec(): BackendModelSpec {
     if (!this.backendInit) throw vbusError('ENODEV', `vdisk ${this.device.name}: not linked`);
@@ -130,6 +136,7 @@ export const vdiskClass: DeviceClassSpec = {
   name: VDISK_CLASS,
   interfaces: [VDISK_INTERFACE],
   attributes: vdiskAttributes,
+  state: vdiskState,
   create: (device) => new VdiskDevice(device),
   backend: (device) => (device.model as VdiskDevice).backendSpec(),
 };

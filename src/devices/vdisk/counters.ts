@@ -36,4 +36,9 @@ export class VdiskCounters {
   }
 
   get(name: VdiskCounter): number { return Number(Atomics.load(this.words, SLOT[name])); }
+
+  /** Sets every counter (a loaded state; the device is unlinked, so nobody adds meanwhile). */
+  restore(values: Readonly<Record<VdiskCounter, number>>): void {
+    for (const name of VDISK_COUNTERS) Atomics.store(this.words, SLOT[name], BigInt(values[name])); // see above
+  }
 }

@@ -25,6 +25,7 @@ import type { RxQueue, TxQueue } from '../../guest/shm.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
 import { readSignalStats } from '../../core/signal.js';
+import { serveAsync, serveSync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import {
   VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
@@ -440,16 +441,13 @@ export class VdiskDriver {
   }
 
   private async pump(): Promise<void> {
-    const w = this.cpl.data;
     try {
-      while (this.inflight > 0 && !this.closed && !this.broken) {
-        w.disable(); // step a
-        this.drain();
-        if (this.inflight === 0) break;
-        w.enable(); // step b
-        if (this.cpl.ring.used() > 0) continue; // step c: arrived while we were enabling
-        await w.waitAsync(PUMP_RECHECK_MS);
-      }
+      await serveAsync(this.cpl.data, {
+        drain: () => this.drain(),
+        arrived: () => this.cpl.ring.used() > 0, // arrived while we were enabling
+        running: () => this.inflight > 0 && !this.closed && !this.broken,
+        sliceMs: PUMP_RECHECK_MS,
+      });
     } finally {
       this.pumping = false;
     }
@@ -457,20 +455,20 @@ export class VdiskDriver {
 
   /** Blocks until `op` settled (sync API), dispatching every completion on the way. */
   private waitFor(op: Op): void {
-    const w = this.cpl.data;
     const deadline = Date.now() + this.timeoutMs;
     this.commitNow();
-    while (!op.done) {
-      w.disable(); // step a
-      this.drain();
-      this.commitNow(); // segments started by the drain
-      if (op.done || this.broken) break;
-      w.enable(); // step b
-      if (this.cpl.ring.used() > 0) continue; // step c
-      const left = deadline - Date.now();
-      if (left <= 0) throw vbusError('ETIMEDOUT', `vdisk ${op.what}: no completion within ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs });
-      w.waitSync(Math.min(left, 1000));
-    }
+    serveSync(this.cpl.data, {
+      drain: () => {
+        this.drain();
+        this.commitNow(); // segments started by the drain
+        if (!op.done && !this.broken && Date.now() >= deadline) {
+          throw vbusError('ETIMEDOUT', `vdisk ${op.what}: no completion within ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs });
+        }
+      },
+      arrived: () => this.cpl.ring.used() > 0,
+      running: () => !op.done && !this.broken,
+      sliceMs: () => Math.max(1, Math.min(deadline - Date.now(), 1000)),
+    });
     if (!op.done && this.broken) throw this.broken;
     if (this.inflight > 0) this.startPump(); // async operations still in flight keep their dispatcher
   }
@@ -519,9 +517,9 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     throw vbusError('EINVAL', `vdisk: queueDepth ${queueDepth} must be an integer from 1 to ${MAX_QUEUE_DEPTH}`, { queueDepth });
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const conn = guest.open(id, VDISK_VERSION);
+  const conn = guest.open(id, VDISK_VERSION, { timeoutMs });
   try {
-    const reply = conn.call(VDISK_FN_INFO);
+    const reply = conn.call(VDISK_FN_INFO, undefined, { timeoutMs });
     if (reply.length < INFO_BYTES) throw vbusError('EPROTO', `vdisk: info reply of ${reply.length} bytes, expected ${INFO_BYTES}`);
     const v = new DataView(reply.buffer, reply.byteOffset, reply.length);
     const blockSize = v.getUint32(INFO_OFF_BLOCK, true);

@@ -10,3 +10,4 @@ export { VdiskCounters, VDISK_COUNTERS } from './counters.js';
 export type { VdiskCounter } from './counters.js';
 export { openVdisk, VdiskDriver, DEFAULT_COMPLETION_SPIN } from './driver.js';
 export type { VdiskOptions, VdiskDriverStats } from './driver.js';
+export { vdiskState, VDISK_STATE_VERSION } from './state.js';

@@ -13,7 +13,9 @@ import { createModel as createLoopback } from './loopback-model.js';
 import type { VenetInit } from './model-base.js';
 import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stats.js';
 import { SWITCH_DEFAULT_AGEING_MS, createModel as createSwitch, type VenetSwitchModel } from './switch-model.js';
+import { formatSwitchPorts, parseSwitchPorts } from './switch-ports.js';
 import { vbusError } from '../../errors.js';
+import { venetState } from './state.js';
 
 /** Each venet device's counter block, by device (host side). */
 const statsOf = new WeakMap<Device, SharedArrayBuffer>();
@@ -57,6 +59,7 @@ export const venetLoopbackClass: DeviceClassSpec = {
   name: 'venet-loopback',
   interfaces: [VENET_INTERFACE],
   attributes: venetAttributes(),
+  state: venetState,
   create: (device) => createLoopback(venetInit(device)),
   backend: (device) => ({
     modelUrl: new URL('./loopback-model.js', import.meta.url).href,
@@ -74,9 +77,13 @@ function parseAgeing(text: string): string {
 
 const switchModels = new WeakMap<Device, VenetSwitchModel>();
 
+/** The model of a typed venet-switch (for its typed control, switch-control.ts). */
+export function switchModelOf(device: Device): VenetSwitchModel | undefined { return switchModels.get(device); }
+
 /**
  * `venet-switch`: a MAC-learning layer-2 switch among every bus it is linked to. Host
- * placement only (a backend worker serves one bus; a switch spans several).
+ * placement only (a backend worker serves one bus; a switch spans several). `ports`
+ * adds external ports (switch-ports.ts); `ports_state` shows them.
  */
 export const venetSwitchClass: DeviceClassSpec = {
   name: 'venet-switch',
@@ -85,9 +92,12 @@ export const venetSwitchClass: DeviceClassSpec = {
     ...venetAttributes(),
     { name: 'ageing_ms', mode: 'rw', initial: String(SWITCH_DEFAULT_AGEING_MS), parse: parseAgeing },
     { name: 'fdb', mode: 'ro', show: (d) => switchModels.get(d)?.fdbText() ?? '' },
+    { name: 'ports', mode: 'rw', initial: '', parse: (t) => formatSwitchPorts(parseSwitchPorts(t)) },
+    { name: 'ports_state', mode: 'ro', show: (d) => (switchModels.get(d)?.externalPorts() ?? []).map((p) => p.stateLine()).join('\n') },
   ],
+  state: venetState,
   create: (device) => {
-    const m = createSwitch(venetInit(device, ['ageing_ms']));
+    const m = createSwitch({ ...venetInit(device, ['ageing_ms', 'ports']), name: device.name });
     switchModels.set(device, m);
     return m;
   },

@@ -13,7 +13,7 @@
  * (`rx.data.waitAsync`). The device raises the RX signal after posting an event too,
  * so one waiter covers both rings.
  */
-import { SIG_OFF_PENDING } from '../../../assembly/layout/signal.js';
+import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import type { Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
@@ -36,6 +36,8 @@ export interface VenetOptions {
   eventBytes?: number;
   /** Most frames one poll pass delivers before releasing ring space (default 256). */
   pollBudget?: number;
+  /** Deadline of each call opening and setting up the device, ms (ETIMEDOUT). Default: the guest's call timeout. */
+  timeoutMs?: number;
 }
 
 /** Called with a view of a received frame: valid only during the call (copy to keep). */
@@ -76,10 +78,12 @@ export class VenetDriver {
   private readonly budget: number;
   private looping = false;
   private closed = false;
+  private readonly callOpts: { timeoutMs?: number };
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}) {
-    const info = conn.call(VENET_FUNC_QUERY);
+    this.callOpts = callOpts(opts);
+    const info = conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
     if (info.length < INFO_BYTES) {
       throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
     }
@@ -113,7 +117,7 @@ export class VenetDriver {
   negotiate(features: number): number {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
-    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req);
+    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
     this.features = new DataView(out.buffer, out.byteOffset, out.length).getUint32(0, true);
     return this.features;
@@ -161,11 +165,7 @@ export class VenetDriver {
 
   /** Parks this worker until the TX ring may have room (or `timeoutMs`). */
   waitSpaceSync(timeoutMs = 1000): void {
-    const w = this.tx.space;
-    w.enable();
-    if (this.tx.ring.used() < this.tx.ring.capacity / 2) { w.disable(); return; }
-    w.waitSync(timeoutMs);
-    w.disable();
+    this.tx.space.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
   }
 
   /** Adds a frame listener; returns a function that removes it. Starts the async loop. */
@@ -248,21 +248,14 @@ export class VenetDriver {
    * with the enable / re-check / park protocol. Returns false on timeout.
    */
   waitSync(timeoutMs = 1000): boolean {
-    const w = this.rx.data;
-    w.enable(); // step b: ask for a wake-up, then re-check (step c)
-    if (this.rx.ring.used() > 0 || this.events.ring.used() > 0) { w.disable(); return true; }
-    const r = w.waitSync(timeoutMs);
-    w.disable(); // step a for the next drain
-    return r === 'ok';
+    return this.rx.data.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
   }
 
   /** Stops the receive loop and closes the connection. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const i32 = this.rx.ring.bus.i32;
-    // Wake the loop's waitAsync so it sees `closed` (PENDING word of the RX data signal).
-    Atomics.notify(i32, (this.rx.region.dataSignal + SIG_OFF_PENDING) >> 2); // no store: the loop re-checks `closed`
+    this.rx.data.wake(); // so the receive loop sees `closed`
     try { this.conn.close(); } catch { /* the device is gone already */ }
   }
 
@@ -294,14 +287,12 @@ export class VenetDriver {
     this.looping = true;
     void (async () => {
       await Promise.resolve(); // listeners added in the same tick see the first events too
-      const w = this.rx.data;
-      while (!this.closed) {
-        w.disable(); // step a: consume the wake-up, then drain
-        this.poll();
-        w.enable(); // step b
-        if (this.rx.ring.used() > 0 || this.events.ring.used() > 0) continue; // step c
-        await w.waitAsync(250);
-      }
+      await serveAsync(this.rx.data, {
+        drain: () => this.poll(),
+        arrived: () => this.rx.ring.used() > 0 || this.events.ring.used() > 0,
+        running: () => !this.closed,
+        sliceMs: 250,
+      });
       this.looping = false;
     })();
   }
@@ -312,8 +303,12 @@ export class VenetDriver {
  * query, and ring setup. Throws VbusError (ENOENT for a missing device, ENOSPC when
  * the bus memory has no room for the rings, ...).
  */
+function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
+  return opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+}
+
 export function openVenet(guest: GuestConnector, deviceId: number, opts?: VenetOptions): VenetDriver {
-  const conn = guest.open(deviceId, VENET_VERSION);
+  const conn = guest.open(deviceId, VENET_VERSION, callOpts(opts));
   try {
     return new VenetDriver(conn, opts);
   } catch (e) {

@@ -19,6 +19,11 @@ export { configFromAttrs, featureBits, VENET_INITIAL_ATTRS } from './config.js';
 export type { VenetConfig } from './config.js';
 export { venetLoopbackClass, venetSwitchClass, venetAttributes, venetInit, VENET_CONFIG_ATTRS } from './class.js';
 export { venetTapClass, venetTap, VenetTapControl } from './tap-class.js';
+export { venetSwitch, VenetSwitchControl, SwitchPortControl } from './switch-control.js';
+export { parseSwitchPorts, formatSwitchPorts, SWITCH_MAX_EXTERNAL_PORTS } from './switch-ports.js';
+export type { ExternalPortSpec, ExternalPortCounters } from './switch-ports.js';
+export { TapLink } from './tap-link.js';
+export type { TapLinkEvents } from './tap-link.js';
 export type { VenetCounterName } from './tap-class.js';
 export { VenetTapModel, TAP_FEATURES } from './tap-model.js';
 export type { VenetTapInit } from './tap-model.js';
@@ -35,3 +40,4 @@ export function registerVenetClasses(host: VbusHost): void {
   host.registerClass(venetSwitchClass);
   host.registerClass(venetTapClass);
 }
+export { venetState, VENET_STATE_VERSION } from './state.js';

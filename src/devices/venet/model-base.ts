@@ -25,6 +25,7 @@ import {
 } from './abi.js';
 import { applyAttr, configFromAttrs, type VenetConfig } from './config.js';
 import { VenetStats } from './stats.js';
+import { takeRestoredPort, type SavedPort } from './port-state.js';
 
 /** What a venet model factory takes (structured-cloneable: it crosses to backend workers). */
 export interface VenetInit {
@@ -68,6 +69,12 @@ export abstract class VenetModelBase implements ConnectorModel {
   readonly stats: VenetStats;
   protected readonly ports = new Map<number, VenetPort>();
   private portSeq = 0;
+  /**
+   * Ports of a loaded state (src/devices/venet/state.ts) whose guests have not opened
+   * the device again: a guest that does gets its port back (number, negotiated
+   * features), so its driver need not negotiate again.
+   */
+  restoredPorts: SavedPort[] = [];
   private readonly touched: VenetPort[] = [];
   private readonly evBuf = new Uint8Array(EVENT_BYTES);
   private readonly evView = new DataView(this.evBuf.buffer);
@@ -100,7 +107,9 @@ export abstract class VenetModelBase implements ConnectorModel {
     if (conn.version !== VENET_VERSION) {
       throw vbusError('ENOTSUP', `venet interface version ${conn.version} is not supported (only ${VENET_VERSION})`, { version: conn.version });
     }
-    const port = new VenetPort(conn, this.portSeq++);
+    const saved = takeRestoredPort(this.restoredPorts, conn);
+    const port = new VenetPort(conn, saved ? saved.index : this.portSeq++);
+    if (saved) port.negotiated = saved.negotiated;
     this.ports.set(conn.id, port);
     this.portOpened(port);
   }
@@ -176,6 +185,11 @@ export abstract class VenetModelBase implements ConnectorModel {
   }
 
   release(): void { this.ports.clear(); }
+
+  /** Open ports in opening order, and the next port number (for src/devices/venet/state.ts). */
+  openPorts(): { ports: VenetPort[]; next: number } { return { ports: [...this.ports.values()], next: this.portSeq }; }
+  /** Sets the next port number (a loaded state continues the saved numbering). */
+  continuePortsFrom(next: number): void { this.portSeq = Math.max(this.portSeq, next); }
 
   // ---- data path ---------------------------------------------------------------
 

@@ -11,13 +11,17 @@
  *    and swept once per second of traffic), so a moved or silent host is flooded again.
  *  - A port whose RX ring is full drops the frame (tail drop, counted), like a switch's
  *    output queue: one slow guest never stalls the others.
+ *  - External ports (switch-ports.ts, the `ports` attribute) are sockets to networks
+ *    outside the process; they learn, forward and flood exactly like guest ports.
  *
  * Frames cross buses by copying from the sender's bus memory into the receiver's (see
  * VenetModelBase.deliver); no memory is shared between buses. Host placement only: one
  * model must see every bus's rings, and a backend worker serves a single bus.
  */
-import { ETH_OFF_DST, ETH_OFF_SRC, macKey } from './abi.js';
-import { DELIVERED, DROPPED, VenetModelBase, type VenetInit, type VenetPort } from './model-base.js';
+import { ETH_HEADER_BYTES, ETH_OFF_DST, ETH_OFF_SRC, macKey } from './abi.js';
+import { DELIVERED, DROPPED, VenetModelBase, type VenetInit, VenetPort } from './model-base.js';
+import { ExternalPort, parseSwitchPorts, type ExternalPortOwner, type ExternalPortSpec } from './switch-ports.js';
+import { formatTapEndpoint } from './tap-endpoint.js';
 
 /** Default `ageing_ms` (the 802.1D default of 300 s). */
 export const SWITCH_DEFAULT_AGEING_MS = 300_000;
@@ -25,29 +29,71 @@ export const SWITCH_DEFAULT_AGEING_MS = 300_000;
 /** Weight of a MAC's first byte in its {@link macKey} number (2^40). */
 const MAC_FIRST_BYTE = 0x10000000000;
 
+/** A switch port: a guest connection or an external socket. */
+type SwitchPort = VenetPort | ExternalPort;
+
 interface FdbEntry {
-  port: VenetPort;
+  port: SwitchPort;
   seen: number;
 }
 
 export interface SwitchInit extends VenetInit {
   /** Clock in ms (tests may pass their own); default performance.now. */
   now?: () => number;
+  /** The device's name (for messages about its external ports). */
+  name?: string;
 }
 
-export class VenetSwitchModel extends VenetModelBase {
+export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwner {
   /** Forwarding database: MAC (as a 48-bit number) -> port and last-seen time. */
   private readonly fdb = new Map<number, FdbEntry>();
   private ageingMs: number;
   private readonly now: () => number;
+  /** The clock is what the switch reads from the world (src/record/contract.ts). */
+  readonly recordSources = ['now'] as const;
   private t = 0;
   private lastSweep = 0;
   private readonly portList: VenetPort[] = [];
+  /** External ports by name, in the order the admin listed them. */
+  private readonly externals = new Map<string, ExternalPort>();
+  private readonly name: string;
 
   constructor(init: SwitchInit) {
     super(init);
     this.ageingMs = Number(init.attrs.ageing_ms ?? SWITCH_DEFAULT_AGEING_MS);
     this.now = init.now ?? (() => performance.now());
+    this.name = init.name ?? 'venet-switch';
+    if (init.attrs.ports) this.setExternalPorts(parseSwitchPorts(init.attrs.ports));
+  }
+
+  /** The external port `name`, if configured. */
+  external(name: string): ExternalPort | undefined { return this.externals.get(name); }
+
+  /** Every external port, in configuration order. */
+  externalPorts(): ExternalPort[] { return [...this.externals.values()]; }
+
+  /**
+   * Applies a whole external-port set (the `ports` attribute): ports not named are
+   * closed, an unchanged endpoint keeps its socket and only takes `enabled`, a changed
+   * one reopens. Sockets open asynchronously; nothing here can fail.
+   */
+  setExternalPorts(specs: readonly ExternalPortSpec[]): void {
+    const keep = new Set(specs.map((p) => p.name));
+    for (const [name, ext] of this.externals) {
+      if (!keep.has(name)) this.dropExternal(ext);
+    }
+    for (const spec of specs) {
+      let ext = this.externals.get(spec.name);
+      if (ext && formatTapEndpoint(ext.link.configured) !== formatTapEndpoint(spec.endpoint)) {
+        this.dropExternal(ext);
+        ext = undefined;
+      }
+      if (!ext) {
+        ext = new ExternalPort(spec.name, spec.endpoint, this.name, this);
+        this.externals.set(spec.name, ext);
+      }
+      ext.link.setEnabled(spec.enabled);
+    }
   }
 
   /** Number of learned addresses (for the admin's `fdb_entries`). */
@@ -59,14 +105,51 @@ export class VenetSwitchModel extends VenetModelBase {
     const now = this.now();
     for (const [k, e] of this.fdb) {
       if (now - e.seen > this.ageingMs) continue;
-      lines.push(`${k.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:')} ${e.port.conn.busName}:${e.port.conn.memberId}`);
+      const where = e.port instanceof VenetPort ? `${e.port.conn.busName}:${e.port.conn.memberId}` : `external:${e.port.name}`;
+      lines.push(`${k.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:')} ${where}`);
     }
     return lines.sort().join('\n');
   }
 
   override attrChanged(name: string, value: string): void {
     if (name === 'ageing_ms') { this.ageingMs = Number(value); return; }
+    if (name === 'ports') { this.setExternalPorts(parseSwitchPorts(value)); return; } // validated by the class's parser
     super.attrChanged(name, value);
+  }
+
+  override release(): void {
+    for (const ext of this.externals.values()) ext.link.close();
+    this.externals.clear();
+    super.release();
+  }
+
+  // ---- external ports (ExternalPortOwner; host event loop) ------------------------
+
+  fromExternal(ext: ExternalPort, data: Uint8Array, at: number, len: number): void {
+    if (!this.cfg.enabled || len < ETH_HEADER_BYTES || len > this.cfg.mtu + ETH_HEADER_BYTES) {
+      ext.drops++; // the switch is disabled, or not an Ethernet frame this switch carries
+      this.stats.drops++;
+      return;
+    }
+    ext.rxFrames++;
+    ext.rxBytes += len;
+    this.stats.rxFrames++;
+    this.stats.rxBytes += len;
+    this.t = this.now();
+    try {
+      this.switchFrame(ext, data, at, len, 0);
+    } catch {
+      this.stats.faults++; // a model bug must not reach the host's socket callbacks
+    }
+  }
+
+  externalFlush(): void {
+    this.commitTouched();
+    this.stats.flush();
+  }
+
+  externalLink(ext: ExternalPort, up: boolean): void {
+    if (!up) this.forgetPort(ext); // a port that went down: its hosts are flooded for again
   }
 
   protected override portMac(port: VenetPort): Uint8Array {
@@ -78,12 +161,46 @@ export class VenetSwitchModel extends VenetModelBase {
     return mac;
   }
 
-  protected override portOpened(port: VenetPort): void { this.portList.push(port); }
+  protected override portOpened(port: VenetPort): void {
+    this.portList.push(port);
+    // Addresses a loaded state learned on this port's number point to it again.
+    for (let i = this.restoredFdb.length - 1; i >= 0; i--) {
+      const e = this.restoredFdb[i]!;
+      if (e.port !== port.index) continue;
+      this.fdb.set(e.mac, { port, seen: this.now() - e.age });
+      this.restoredFdb.splice(i, 1);
+    }
+  }
+
+  /**
+   * The table for a saved state: MAC, port number, milliseconds since last seen (entries
+   * of ports not open again yet included).
+   */
+  fdbEntries(): Array<{ mac: number; port: number; age: number }> {
+    const now = this.now();
+    // Entries on external ports are not saved: an external peer is learned again when it sends.
+    const out = [...this.fdb].flatMap(([mac, e]) => e.port instanceof ExternalPort
+      ? [] : [{ mac, port: e.port.index, age: Math.max(0, Math.round(now - e.seen)) }]);
+    return out.concat(this.restoredFdb.map((e) => ({ ...e })));
+  }
+
+  /** Entries of a loaded state, waiting for their ports (see portOpened). */
+  restoredFdb: Array<{ mac: number; port: number; age: number }> = [];
 
   protected override portClosed(port: VenetPort): void {
     const i = this.portList.indexOf(port);
     if (i >= 0) this.portList.splice(i, 1);
+    this.forgetPort(port);
+  }
+
+  private forgetPort(port: SwitchPort): void {
     for (const [k, e] of this.fdb) if (e.port === port) this.fdb.delete(k);
+  }
+
+  private dropExternal(ext: ExternalPort): void {
+    ext.link.close();
+    this.externals.delete(ext.name);
+    this.forgetPort(ext);
   }
 
   /** Any port's signal drains every port: frames may wait on one port for room on another. */
@@ -99,12 +216,15 @@ export class VenetSwitchModel extends VenetModelBase {
     return n;
   }
 
-  protected forward(src: VenetPort, at: number, _len: number, flags: number): number {
-    const u8 = src.u8;
+  protected forward(src: VenetPort, at: number, len: number, flags: number): number {
+    return this.switchFrame(src, src.u8, at, len, flags);
+  }
+
+  /** Learns the source, forwards to the known port or floods; `u8[at .. at+len)` is the frame. */
+  private switchFrame(src: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number): number {
     // Header read once into locals: the decision never re-reads guest memory.
     const dstKey = macKey(u8, at + ETH_OFF_DST);
     const srcKey = macKey(u8, at + ETH_OFF_SRC);
-    const len = _len;
     const dstGroup = (Math.floor(dstKey / MAC_FIRST_BYTE) & 1) !== 0; // I/G bit of the first byte
     const srcGroup = (Math.floor(srcKey / MAC_FIRST_BYTE) & 1) !== 0;
     if (!srcGroup) this.learn(srcKey, src);
@@ -115,7 +235,7 @@ export class VenetSwitchModel extends VenetModelBase {
           this.fdb.delete(dstKey);
         } else {
           if (e.port === src) { this.stats.drops++; return DROPPED; } // filtered: it is on the sender's own port
-          if (this.deliver(e.port, u8, at, len, flags) !== DELIVERED) this.stats.drops++;
+          this.sendTo(e.port, u8, at, len, flags);
           return DELIVERED;
         }
       }
@@ -125,12 +245,29 @@ export class VenetSwitchModel extends VenetModelBase {
       const p = list[i]!;
       if (p === src) continue;
       if (!p.ready) continue;
-      if (this.deliver(p, u8, at, len, flags) !== DELIVERED) this.stats.drops++;
+      this.sendTo(p, u8, at, len, flags);
+    }
+    if (this.externals.size > 0) {
+      for (const ext of this.externals.values()) {
+        if (ext !== src && ext.up) this.sendTo(ext, u8, at, len, flags);
+      }
     }
     return DELIVERED;
   }
 
-  private learn(key: number, port: VenetPort): void {
+  /** One copy of a frame to one port; a frame that finds no room is dropped and counted. */
+  private sendTo(p: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number): void {
+    if (p instanceof VenetPort) {
+      if (this.deliver(p, u8, at, len, flags) !== DELIVERED) this.stats.drops++;
+    } else if (p.send(u8, at, len, flags)) {
+      this.stats.txFrames++;
+      this.stats.txBytes += len;
+    } else {
+      this.stats.drops++;
+    }
+  }
+
+  private learn(key: number, port: SwitchPort): void {
     const e = this.fdb.get(key);
     if (e === undefined) this.fdb.set(key, { port, seen: this.t });
     else { e.port = port; e.seen = this.t; }

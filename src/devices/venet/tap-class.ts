@@ -18,6 +18,7 @@
 import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { Device } from '../../host/device.js';
 import { vbusError } from '../../errors.js';
+import { venetState } from './state.js';
 import { VENET_INTERFACE, featuresToText } from './abi.js';
 import { VENET_INITIAL_ATTRS, featureBits, parseEnabled, parseMac, parseMtu } from './config.js';
 import { STAT_ATTRS, STAT_NEGOTIATED, createStatsBuffer, readStat } from './stats.js';
@@ -105,6 +106,7 @@ export const venetTapClass: DeviceClassSpec = {
       show: (d) => tapState.get(d)?.model.ifname ?? TAP_DEFAULT_ENDPOINT,
     },
   ],
+  state: venetState,
   create(device) {
     if (!hasTapTransport()) tapTransport(); // throws ENOTSUP saying why (a browser has no sockets)
     const stats = createStatsBuffer();

@@ -12,6 +12,7 @@ import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { Device } from '../../host/device.js';
 import { ENTROPY_INTERFACE } from './abi.js';
 import { parseEntropyQuota, EntropyModel } from './model.js';
+import { vrngState } from './state.js';
 
 /** Class name written to a device's `type`. */
 export const VRNG_CLASS = 'vrng';
@@ -29,5 +30,6 @@ export const vrngClass: DeviceClassSpec = {
     { name: 'bytes_served', mode: 'ro', show: (d) => String(model(d)?.totals.bytesServed ?? 0) },
     { name: 'requests', mode: 'ro', show: (d) => String(model(d)?.totals.requests ?? 0) },
   ],
+  state: vrngState,
   create: (device) => new EntropyModel(parseEntropyQuota(device.attr('quota_bytes_per_s') || '0')),
 };

@@ -5,3 +5,4 @@ export { vrngClass, VRNG_CLASS } from './class.js';
 export { EntropyModel, createEntropyModel, parseEntropyQuota } from './model.js';
 export type { EntropyCounters } from './model.js';
 export { openRng, GuestRng } from './driver.js';
+export { vrngState, VRNG_STATE_VERSION } from './state.js';

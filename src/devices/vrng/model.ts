@@ -39,15 +39,15 @@ class BusEntropy {
   readonly counters: EntropyCounters = { bytesServed: 0, requests: 0 };
   readonly bucket: TokenBucket;
   private scratch = new Uint8Array(0);
-  constructor(readonly busName: string, quota: number) {
-    this.bucket = new TokenBucket(quota, hrtime());
+  constructor(readonly busName: string, quota: number, now: number) {
+    this.bucket = new TokenBucket(quota, now);
   }
 
-  /** Fresh CSPRNG bytes into `out[0..k)`; the scratch is wiped afterwards. */
-  fill(out: Uint8Array, k: number): void {
+  /** Fresh bytes from `random` (the CSPRNG) into `out[0..k)`; the scratch is wiped afterwards. */
+  fill(out: Uint8Array, k: number, random: (dst: Uint8Array) => void): void {
     if (this.scratch.length < k) this.scratch = new Uint8Array(k);
     const s = this.scratch;
-    for (let at = 0; at < k; at += CSPRNG_CHUNK) crypto.getRandomValues(s.subarray(at, Math.min(k, at + CSPRNG_CHUNK)));
+    for (let at = 0; at < k; at += CSPRNG_CHUNK) random(s.subarray(at, Math.min(k, at + CSPRNG_CHUNK)));
     out.set(s.subarray(0, k));
     s.fill(0, 0, k); // leave nothing behind in host memory
   }
@@ -58,6 +58,13 @@ export class EntropyModel implements DeviceModel {
   private readonly buses = new Map<BusMemory, BusEntropy>();
   /** Totals over every bus, including buses since unlinked. */
   readonly totals: EntropyCounters = { bytesServed: 0, requests: 0 };
+  /** What the model reads from the world (src/record/contract.ts): the clock and the CSPRNG. */
+  readonly recordSources = ['clock', 'random'] as const;
+
+  /** The clock (ms) the quota buckets run on. */
+  clock(): number { return hrtime(); }
+  /** Fills `dst` from the platform CSPRNG (`dst` is host memory: browsers refuse shared views). */
+  random(dst: Uint8Array): void { crypto.getRandomValues(dst); }
 
   constructor(quotaBytesPerSecond = 0) {
     this.quota = parseEntropyQuota(String(quotaBytesPerSecond));
@@ -79,14 +86,31 @@ export class EntropyModel implements DeviceModel {
   }
 
   linked(bus: Bus): void {
-    if (!this.buses.has(bus.memory)) this.buses.set(bus.memory, new BusEntropy(bus.name, this.quota));
+    if (!this.buses.has(bus.memory)) this.buses.set(bus.memory, this.busEntropy(bus.name));
+  }
+
+  /** Per-bus counters of a loaded state, taken up by the bus of that name when linked (src/devices/vrng/state.ts). */
+  restoredBuses = new Map<string, EntropyCounters>();
+
+  /** Every bus's counters, by bus name (a saved state), including loaded ones not linked yet. */
+  perBus(): Array<{ bus: string } & EntropyCounters> {
+    const out = [...this.buses.values()].map((b) => ({ bus: b.busName, ...b.counters }));
+    for (const [bus, c] of this.restoredBuses) out.push({ bus, ...c });
+    return out;
+  }
+
+  private busEntropy(busName: string): BusEntropy {
+    const b = new BusEntropy(busName, this.quota, this.clock());
+    const saved = this.restoredBuses.get(busName);
+    if (saved) { Object.assign(b.counters, saved); this.restoredBuses.delete(busName); }
+    return b;
   }
 
   unlinked(bus: Bus): void { this.buses.delete(bus.memory); }
 
   call(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number {
     let b = this.buses.get(conn.memory);
-    if (!b) { b = new BusEntropy(conn.busName, this.quota); this.buses.set(conn.memory, b); }
+    if (!b) { b = this.busEntropy(conn.busName); this.buses.set(conn.memory, b); }
     if (func === FUNC_INFO) {
       if (out.length < INFO_BYTES) return -EINVAL;
       const dv = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
@@ -103,9 +127,9 @@ export class EntropyModel implements DeviceModel {
     this.totals.requests++;
     const want = Math.min(n, out.length);
     if (want === 0) return 0;
-    const k = b.bucket.take(want, hrtime());
+    const k = b.bucket.take(want, this.clock());
     if (k === 0) return -EAGAIN;
-    b.fill(out, k);
+    b.fill(out, k, (dst) => this.random(dst));
     b.counters.bytesServed += k;
     this.totals.bytesServed += k;
     return k;
@@ -114,7 +138,7 @@ export class EntropyModel implements DeviceModel {
   attrChanged(name: string, value: string): void {
     if (name !== 'quota_bytes_per_s') return;
     this.quota = parseEntropyQuota(value);
-    const now = hrtime();
+    const now = this.clock();
     for (const b of this.buses.values()) b.bucket.setRate(this.quota, now);
   }
 

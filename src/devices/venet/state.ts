@@ -1,0 +1,91 @@
+/**
+ * The saved state of the venet classes (venet-loopback, venet-switch, venet-tap), format
+ * version 1:
+ *
+ *   counters   rx_frames, rx_bytes, tx_frames, tx_bytes, drops, faults
+ *   negotiated the device's latest negotiated feature bits (its `negotiated` attribute)
+ *   nextPort   the number the next new port gets
+ *   ports      per open connection: bus, member, device id, port number, negotiated bits
+ *   fdb        venet-switch only: learned MAC (48-bit number), port number, age in ms
+ *   tap        venet-tap only: mtu and features_cap (set through venetTap(), not attributes)
+ *
+ * A loaded device keeps the saved ports until their guests open it again: a guest that
+ * reconnects from the same bus and member gets its port number (so a switch port keeps
+ * its MAC) and its negotiated features, which QUERY reports, so its driver does not
+ * negotiate again. A switch's learned addresses follow their ports.
+ */
+import type { DeviceStateSpec } from '../../state/contract.js';
+import { StateReader } from '../../state/read.js';
+import type { StateValue } from '../../state/codec.js';
+import type { Device } from '../../host/device.js';
+import { vbusError } from '../../errors.js';
+import { VENET_F_ALL, VENET_MAX_MTU, VENET_MIN_MTU, featuresToText } from './abi.js';
+import type { VenetModelBase } from './model-base.js';
+import type { SavedPort } from './port-state.js';
+import { STAT_ATTRS, STAT_NEGOTIATED } from './stats.js';
+import { VenetSwitchModel } from './switch-model.js';
+import { TAP_FEATURES, VenetTapModel } from './tap-model.js';
+
+/** The version this runtime writes. */
+export const VENET_STATE_VERSION = 1;
+
+function model(device: Device): VenetModelBase {
+  return device.model as unknown as VenetModelBase;
+}
+
+function save(device: Device): StateValue {
+  if (device.placement === 'backend' && device.links().length > 0) {
+    throw vbusError('ENOTSUP', `venet device ${device.name} runs in a backend worker: its ports live there; save it unlinked or in host placement`, { device: device.name });
+  }
+  const m = model(device);
+  const words = m.stats.words;
+  m.stats.flush();
+  const counters: Record<string, number> = {};
+  for (const [name, i] of STAT_ATTRS) counters[name] = Number(Atomics.load(words, i)); // flushed adds are visible
+  const { ports, next } = m.openPorts();
+  const saved: SavedPort[] = ports.map((p) => ({ bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated }));
+  const out: Record<string, StateValue> = {
+    counters,
+    negotiated: Number(Atomics.load(words, STAT_NEGOTIATED)),
+    nextPort: next,
+    ports: [...saved, ...m.restoredPorts].map((p) => ({ ...p })),
+  };
+  if (m instanceof VenetSwitchModel) out['fdb'] = m.fdbEntries();
+  if (m instanceof VenetTapModel) out['tap'] = { mtu: m.cfg.mtu, features_cap: m.cfg.featuresCap };
+  return out;
+}
+
+function prepare(device: Device, data: StateValue): () => void {
+  const m = model(device);
+  const r = new StateReader(data, `${device.deviceClass!.name} state`);
+  const c = r.field('counters');
+  const counters = STAT_ATTRS.map(([name, i]) => [i, c.field(name).int()] as const);
+  const negotiated = r.field('negotiated').int(0, VENET_F_ALL);
+  const nextPort = r.field('nextPort').int(0, 0x7fffffff);
+  const ports: SavedPort[] = r.field('ports').items().map((p) => ({
+    bus: p.field('bus').str(), member: p.field('member').int(0, 0x7fffffff), device: p.field('device').int(0, 0x7fffffff),
+    index: p.field('index').int(0, nextPort), negotiated: p.field('negotiated').int(0, VENET_F_ALL),
+  }));
+  const isSwitch = m instanceof VenetSwitchModel;
+  const fdb = isSwitch ? r.field('fdb').items().map((e) => ({ mac: e.field('mac').int(0, 0xffffffffffff), port: e.field('port').int(0, nextPort), age: e.field('age').int() })) : [];
+  let tap: { mtu: number; features: number } | null = null;
+  if (m instanceof VenetTapModel) {
+    const t = r.field('tap');
+    tap = { mtu: t.field('mtu').int(VENET_MIN_MTU, VENET_MAX_MTU), features: t.field('features_cap').int(0, TAP_FEATURES) };
+  }
+  return () => {
+    const words = m.stats.words;
+    for (const [i, v] of counters) Atomics.store(words, i, BigInt(v)); // the device is unlinked: nobody adds meanwhile
+    m.stats.setNegotiated(negotiated);
+    m.restoredPorts = ports;
+    m.continuePortsFrom(nextPort);
+    if (isSwitch) (m as VenetSwitchModel).restoredFdb = fdb;
+    if (tap && m instanceof VenetTapModel) {
+      m.configure('mtu', String(tap.mtu));
+      m.configure('features_cap', featuresToText(tap.features));
+    }
+  };
+}
+
+/** The state format of every venet class. */
+export const venetState: DeviceStateSpec = { version: VENET_STATE_VERSION, save, prepare };
