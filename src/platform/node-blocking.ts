@@ -9,17 +9,19 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { MirrorPort } from '../transport/mirror.js';
 
 const nap = new Int32Array(new SharedArrayBuffer(4));
-/** Polls before the first nap (a reply often arrives within microseconds). */
-const EAGER_POLLS = 200;
+/** Time to poll without napping, ms: a reply often arrives within tens of microseconds, and a nap lasts longer than it asks. */
+const EAGER_MS = 0.2;
 /** Length of one nap, ms. */
 const NAP_MS = 0.05;
 
 export function nodeBlockingReceive(port: MirrorPort, timeoutMs: number): unknown {
-  const deadline = performance.now() + timeoutMs;
-  for (let n = 0; ; n++) {
+  const start = performance.now();
+  const deadline = start + timeoutMs;
+  for (;;) {
     const got = receiveMessageOnPort(port as unknown as MessagePort);
     if (got) return got.message;
-    if (performance.now() >= deadline) return undefined;
-    if (n >= EAGER_POLLS) Atomics.wait(nap, 0, 0, NAP_MS); // nobody notifies: a plain nap
+    const now = performance.now();
+    if (now >= deadline) return undefined;
+    if (now - start >= EAGER_MS) Atomics.wait(nap, 0, 0, NAP_MS); // nobody notifies: a plain nap
   }
 }
