@@ -14,4 +14,5 @@ export const registry: Record<string, () => Promise<BenchModule>> = {
   path: async () => (await import('./path/index.js')).pathBench,
   v86: async () => (await import('./v86/index.js')).v86Bench,
   replay: async () => (await import('./replay/index.js')).replayBench,
+  scale: async () => (await import('./scale/index.js')).scaleBench,
 };

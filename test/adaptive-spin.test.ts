@@ -3,7 +3,7 @@
 // and what a hostile writer of the shared words can and cannot do.
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { AdaptiveSpin, SpinGate, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/index.js';
+import { AdaptiveSpin, SpinGate, HANDOFF, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/index.js';
 
 function gate(capacity: number): SpinGate {
   return new SpinGate(new Int32Array(new SharedArrayBuffer(64 * 4)), capacity);
@@ -49,6 +49,21 @@ describe('the gate: fewer spinners than cores', () => {
     expect(g.held()).toBe(0);
     expect(b.next()).toBe(100);
     b.record(100, 0);
+    expect(g.held()).toBe(0);
+  });
+
+  it('without a lease a waiter polls only a short handoff window, and takes a lease given back in it', () => {
+    const g = gate(1);
+    const holder = new AdaptiveSpin({ initial: 100, gate: g });
+    expect(holder.next()).toBe(100);
+    const w = new AdaptiveSpin({ initial: 4096, gate: g });
+    const p = never();
+    expect(w.spin(p.poll)).toBe(false);
+    expect(p.polls()).toBe(HANDOFF); // then it parked
+    let calls = 0;
+    let polls = 0;
+    expect(w.spin((n) => { polls += n; if (++calls === 2) holder.record(100, 0); return 0; })).toBe(false);
+    expect(polls).toBeGreaterThan(4096); // the lease came back in the window: a full budget followed
     expect(g.held()).toBe(0);
   });
 

@@ -1,8 +1,9 @@
 // The admin walkthrough typed at a shell: a runtime started with `vbus run` (a child
 // process), then every step as its own `vbus` child process. Each step runs in-process
-// too, on a host driven through `host.admin` (the path view), and the two must print
-// the same trees, the same file contents and fail with the same errno. Then spawn, ps
-// and stop against the same runtime.
+// too, on a host driven through `adminView(host)` (the path view), and the two must print
+// the same trees, the same file contents and fail with the same errno; the trees the
+// original document prints (test/fixtures/admin-walkthrough.json) must come out too.
+// Then spawn, ps and stop against the same runtime.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VbusHost, VbusError, venetTapClass } from '../dist/src/index.js';
 import { ROOT, startRuntime, vbus } from './helpers/cli.js';
 import { adminView } from '../dist/src/index.js';
+import { readWalkthrough } from './fixtures/admin-walkthrough.js';
 
 const BUS = 'beb4df8f-7483-4028-b3f7-767512e2a18c';
 const DEV = '6a1aff24-5dc0-4aea-9c35-435daef90e55';
 const work = mkdtempSync(join(tmpdir(), 'vbus-walk-'));
 const env = { VBUS_RUNTIME_DIR: join(work, 'rt'), VBUS_GRANT_DIR: join(work, 'grants') };
 
+const doc = readWalkthrough();
+
 type Step =
-  | { cmd: 'tree' | 'cat' | 'ls' | 'readlink'; path: string }
+  | { cmd: 'tree'; path: string; /** the document's tree block this prints */ block?: number }
+  | { cmd: 'cat' | 'ls' | 'readlink'; path: string }
   | { cmd: 'mkdir' | 'rmdir' | 'rm'; path: string }
   | { cmd: 'write'; path: string; value: string }
   | { cmd: 'ln'; target: string; link: string }
@@ -25,26 +30,26 @@ type Step =
 
 /** The walkthrough, in the original's order (the document's `echo`, `ln -s`, `tree`, `cat`). */
 const STEPS: Step[] = [
-  { cmd: 'tree', path: '/sys/vbus/' },
-  { cmd: 'tree', path: '/config/vbus/' },
+  { cmd: 'tree', path: '/sys/vbus/', block: 0 },
+  { cmd: 'tree', path: '/config/vbus/', block: 1 },
   { cmd: 'modprobe', name: 'venet-tap' },
-  { cmd: 'tree', path: '/sys/vbus' },
+  { cmd: 'tree', path: '/sys/vbus', block: 2 },
   { cmd: 'mkdir', path: `/config/vbus/instances/${BUS}` },
-  { cmd: 'tree', path: '/sys/vbus/' },
+  { cmd: 'tree', path: '/sys/vbus/', block: 3 },
   { cmd: 'mkdir', path: `/config/vbus/devices/${DEV}` },
-  { cmd: 'tree', path: '/sys/vbus' },
+  { cmd: 'tree', path: '/sys/vbus', block: 4 },
   { cmd: 'write', path: `/config/vbus/devices/${DEV}/type`, value: 'foo' },
-  { cmd: 'tree', path: '/sys/vbus/deviceclass/' },
+  { cmd: 'tree', path: '/sys/vbus/deviceclass/', block: 5 },
   { cmd: 'write', path: `/config/vbus/devices/${DEV}/type`, value: 'venet-tap' },
-  { cmd: 'tree', path: '/sys/vbus/' },
+  { cmd: 'tree', path: '/sys/vbus/', block: 6 },
   { cmd: 'ln', target: `/config/vbus/devices/${DEV}/`, link: `/config/vbus/instances/${BUS}/` },
-  { cmd: 'tree', path: '/sys/vbus/' },
-  { cmd: 'tree', path: `/sys/vbus/devices/${DEV}/interfaces/` },
-  { cmd: 'tree', path: `/sys/vbus/instances/${BUS}/devices/` },
+  { cmd: 'tree', path: '/sys/vbus/', block: 7 },
+  { cmd: 'tree', path: `/sys/vbus/devices/${DEV}/interfaces/`, block: 8 },
+  { cmd: 'tree', path: `/sys/vbus/instances/${BUS}/devices/`, block: 9 },
   { cmd: 'readlink', path: `/sys/vbus/devices/${DEV}/interfaces/0` },
   { cmd: 'write', path: '/proc/4382/vbus', value: BUS },
   { cmd: 'write', path: '/proc/4588/vbus', value: BUS },
-  { cmd: 'tree', path: '/sys/vbus/' },
+  { cmd: 'tree', path: '/sys/vbus/', block: 10 },
   { cmd: 'cat', path: `/sys/vbus/instances/${BUS}/devices/0/type` },
   { cmd: 'cat', path: `/sys/vbus/devices/${DEV}/ifname` },
   { cmd: 'ls', path: `/config/vbus/instances/${BUS}` },
@@ -55,10 +60,10 @@ const STEPS: Step[] = [
   { cmd: 'rm', path: `/config/vbus/instances/${BUS}/${DEV}` },
   { cmd: 'rmdir', path: `/config/vbus/instances/${BUS}` },
   { cmd: 'rmdir', path: `/config/vbus/devices/${DEV}` },
-  { cmd: 'tree', path: '/sys/vbus' },
+  { cmd: 'tree', path: '/sys/vbus', block: 2 },
   { cmd: 'rmmod', name: 'venet-tap' },
-  { cmd: 'tree', path: '/sys/vbus/' },
-  { cmd: 'tree', path: '/config/vbus/' },
+  { cmd: 'tree', path: '/sys/vbus/', block: 0 },
+  { cmd: 'tree', path: '/config/vbus/', block: 1 },
 ];
 
 function argv(s: Step): string[] {
@@ -113,9 +118,11 @@ describe('the admin walkthrough with vbus against a live runtime', () => {
       } else {
         expect(got.status, `${label}\n${got.stderr}`).toBe(0);
         if (got.stdout !== want.out) failures.push(`${label}\n--- cli\n${got.stdout}--- in-process\n${want.out}`);
+        if (s.cmd === 'tree' && s.block !== undefined && got.stdout !== doc.blocks[s.block]!.text) failures.push(`${label}\n--- cli\n${got.stdout}--- document block ${s.block}\n${doc.blocks[s.block]!.text}`);
       }
     }
     expect(failures).toEqual([]);
+    expect(STEPS.filter((x) => x.cmd === 'tree' && x.block !== undefined)).toHaveLength(14); // every block of the document, some twice
     host.release();
   });
 

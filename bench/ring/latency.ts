@@ -5,11 +5,12 @@
  *
  * - atomics-wait: a plain futex ping-pong (Atomics.wait / Atomics.notify, no spinning).
  * - vbus-adaptive: a data word plus a shm-signal each way, Notifier.raise and the
- *   Waiter's adaptive spin-then-park (waitSync on both sides).
+ *   Waiter's adaptive spin-then-park (waitSync on both sides; each side names the other's
+ *   signal as its peer, so it spins only while the other runs).
  * - postMessage: a MessageChannel echo (the main thread awaits each answer).
  */
 import { MessageChannel } from 'node:worker_threads';
-import { createSignal, destroySignal, Notifier, Waiter, type BusMemory } from '../../src/index.js';
+import { createSignal, destroySignal, parkedWord, Notifier, Waiter, type BusMemory } from '../../src/index.js';
 import { waitForWord } from '../harness/peer.js';
 import { CTL, CTL_BYTES, PING_STOP, type RttCmd, type RttImpl } from './protocol.js';
 import type { RingPeer } from './oneway.js';
@@ -71,7 +72,7 @@ export async function runRtt(peer: RingPeer, bus: BusMemory, impl: RttImpl, seco
       const reply = peer.call(cmd);
       waitForWord(ctl, CTL.READY, 1, 60_000, 'echo worker');
       const notifier = new Notifier(bus, sigIn);
-      const waiter = new Waiter(bus, sigOut);
+      const waiter = new Waiter(bus, sigOut, { peer: parkedWord(bus, sigIn), answers: true }); // the echo worker parks on sigIn and owes us each pong
       const i32 = bus.i32;
       const ping = pingOffset >> 2;
       const pong = pongOffset >> 2;

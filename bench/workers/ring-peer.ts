@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { BusMemory, RingConsumer, Waiter, Notifier, ringRecordBytes } from '../../src/index.js';
+import { BusMemory, RingConsumer, Waiter, Notifier, parkedWord, ringRecordBytes } from '../../src/index.js';
 import { REC_HEADER_BYTES } from '../../assembly/layout/ring.js';
 import { JsRingConsumer, JsSignal, JS_EMPTY } from '../baselines/js-ring.js';
 import { pinSelf, unpinSelf } from '../harness/pin.js';
@@ -198,7 +198,7 @@ function echoAtomics(ctl: Int32Array): number {
 
 function echoAdaptive(cmd: RttCmd, ctl: Int32Array): number {
   const bus = attach(cmd.memory!, cmd.module!);
-  const waiter = new Waiter(bus, cmd.sigIn!);
+  const waiter = new Waiter(bus, cmd.sigIn!, { peer: parkedWord(bus, cmd.sigOut!), answers: true }); // main parks on sigOut; after our pong it owes the next ping
   const notifier = new Notifier(bus, cmd.sigOut!);
   const i32 = bus.i32;
   const ping = cmd.pingOffset! >> 2;

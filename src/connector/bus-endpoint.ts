@@ -48,6 +48,7 @@ import { dispatchVerb, type VerbContext } from './endpoint-verbs.js';
 import { freeShm } from './shm-placement.js';
 import { watchRing } from './ring-watcher.js';
 import { encodeDevAdd, encodeDevDrop, EMPTY_EVENT, ifaceBytes } from './event-records.js';
+import type { GroupMember, ServeGroup } from './serve-group.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
 
@@ -66,6 +67,11 @@ export interface BusEndpointOptions {
   onDeviceFault?: FaultReporter;
   /** Deadline of a guest's call that names none, ms. Default DEFAULT_CALL_TIMEOUT_MS (30 s). */
   guestCallTimeoutMs?: number;
+  /**
+   * Serve this bus from a loop shared with other buses (one wake-up serves them all)
+   * instead of a loop of its own. `spin` and `sweepMs` are then the group's.
+   */
+  group?: ServeGroup;
 }
 
 /** Bytes a region of `bytes` takes from the allocator (rounded up to REGION_ALIGN). */
@@ -93,6 +99,8 @@ export class BusEndpoint implements VerbContext {
   private readonly registry: MemberRegistry;
   private readonly sweepMs: number;
   private readonly guestCallTimeoutMs: number | undefined;
+  private readonly group: ServeGroup | undefined;
+  private readonly groupMember: GroupMember;
   private nextGen = 1;
   private running = false;
   private stopped = false;
@@ -122,7 +130,15 @@ export class BusEndpoint implements VerbContext {
     this.doorbell = doorbell;
     memory.u8.fill(0, busctl, busctl + BUSCTL_BYTES);
     this.writeBusctlHeader();
-    this.doorbellWaiter = new Waiter(memory, doorbell, opts.spin ?? { initial: 256, max: 4096 });
+    this.group = opts.group;
+    // In a group the group spins once for all its buses; the doorbell waiter only parks.
+    this.doorbellWaiter = new Waiter(memory, doorbell, this.group ? { fixed: 0 } : opts.spin ?? { initial: 256, max: 4096 });
+    this.groupMember = {
+      waiter: this.doorbellWaiter,
+      drain: () => this.drain(),
+      anyPending: () => this.registry.anyPending(),
+      sweep: () => this.sweep(),
+    };
     this.devTab = this.tables.allocDeviceTable();
     this.server = new SlotServer(memory, this.tables, this.devTab, this.slotPayload, {
       ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
@@ -233,6 +249,7 @@ export class BusEndpoint implements VerbContext {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
+    if (this.group) { this.group.add(this.groupMember); return; }
     this.loopDone = serveAsync(this.doorbellWaiter, {
       drain: () => this.drain(),
       arrived: () => this.registry.anyPending(),
@@ -246,6 +263,7 @@ export class BusEndpoint implements VerbContext {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopped = true;
+    if (this.group) await this.group.remove(this.groupMember);
     this.doorbellWaiter.wake(); // so the loop sees `stopped`
     await this.loopDone;
     this.running = false;
@@ -262,10 +280,12 @@ export class BusEndpoint implements VerbContext {
     this.memory.freeRegion(this.busctl);
   }
 
-  /** Serves every slot whose pending bit is set, then flushes event backlogs. */
-  drain(): void {
-    this.registry.forPending((m) => { this.server.serve(m, (op) => dispatchVerb(this, m, op)); });
+  /** Serves every slot whose pending bit is set, then flushes event backlogs. Returns the requests served. */
+  drain(): number {
+    let n = 0;
+    this.registry.forPending((m) => { if (this.server.serve(m, (op) => dispatchVerb(this, m, op))) n++; });
     this.registry.flushEvents();
+    return n;
   }
 
   /**

@@ -44,6 +44,7 @@ export interface GuestStartData {
 export type GuestControlMessage =
   | { type: 'vbus:spawn-child'; req: number; url: string; data?: unknown; name?: string }
   | { type: 'vbus:child'; req: number; memberId?: number; error?: { code: string; message: string } }
+  /** The host asks the guest to exit (GuestWorker.stop): its onStop handlers run, then exit 0. */
   | { type: 'vbus:stop' }
   // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
   | { type: 'vbus:quiesce' | 'vbus:save'; req: number }

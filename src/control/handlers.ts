@@ -1,6 +1,6 @@
 /**
  * Serves one decoded control request against a host: the path-view operations exactly
- * as the path view (`adminView(host)`) performs them (same results, same errors), plus the runtime's own
+ * as `adminView(host)` performs them (same results, same errors), plus the runtime's own
  * (spawn, modprobe/rmmod, grant, stats, stop). A request from a delegated client is
  * first judged by its {@link BusScope}; a refusal runs nothing.
  */

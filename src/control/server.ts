@@ -33,6 +33,9 @@ export interface ControlServerOptions {
   onStop?(): void;
 }
 
+/** How long the start waits to learn whether an existing socket is answered. */
+const STALE_PROBE_MS = 2000;
+
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export class ControlServer {
@@ -115,12 +118,17 @@ export class ControlServer {
     // Requests of one connection are answered in order, one at a time.
     let queue: Promise<void> = Promise.resolve();
     sock.setEncoding('utf8');
+    let refused = false;
     sock.on('data', (chunk: string) => {
+      if (refused) return; // after EMSGSIZE nothing more is read from this client
       buf += chunk;
       if (buf.length > MAX_LINE_BYTES && !buf.includes('\n')) {
-        this.reply(sock, { v: CONTROL_PROTOCOL_VERSION, id: 0, ok: false, error: errorOf(vbusError('EMSGSIZE', `request line longer than ${MAX_LINE_BYTES} bytes`, {})) });
-        sock.end();
+        refused = true;
         buf = '';
+        void queue.then(() => {
+          this.reply(sock, { v: CONTROL_PROTOCOL_VERSION, id: 0, ok: false, error: errorOf(vbusError('EMSGSIZE', `request line longer than ${MAX_LINE_BYTES} bytes`, {})) });
+          sock.end();
+        });
         return;
       }
       let nl: number;
@@ -185,10 +193,12 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
 async function clearStale(path: string): Promise<void> {
   if (!existsSync(path)) return;
   if (!lstatSync(path).isSocket()) throw vbusError('EEXIST', `${path} exists and is not a socket; remove it or choose another runtime name`, { path });
+  // A listener that does not even accept within the deadline counts as live: never remove a socket someone may own.
   const live = await new Promise<boolean>((r) => {
     const c = createConnection(path);
-    c.once('connect', () => { c.destroy(); r(true); });
-    c.once('error', () => r(false));
+    const timer = setTimeout(() => { c.destroy(); r(true); }, STALE_PROBE_MS);
+    c.once('connect', () => { clearTimeout(timer); c.destroy(); r(true); });
+    c.once('error', () => { clearTimeout(timer); r(false); });
   });
   if (live) throw vbusError('EADDRINUSE', `a runtime already listens on ${path}; stop it (vbus stop --runtime NAME) or choose another name`, { path });
   unlinkSync(path);

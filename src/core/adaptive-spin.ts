@@ -9,7 +9,12 @@
  * what is true now, never from durations compared with thresholds:
  *
  *  1. Cores. A spin needs a lease from the process-wide {@link SpinGate}, which grants at
- *     most cores - 1 at once (none on one core). No lease: park at once.
+ *     most cores - 1 at once (none on one core). No lease: poll for at most
+ *     {@link HANDOFF} polls, retrying the gate, then park. That short window (well under
+ *     a microsecond, far less than a wake-up) is the one exception to the cap, and it is
+ *     what lets two threads that answer each other share one lease: the holder is very
+ *     often the thread our own raise has just released, and it gives the lease back as
+ *     soon as it sees that raise. On one core there is no gate to wait for and no window.
  *  2. The peer. The thread we wait for publishes whether it is parked: the SLEEPING word
  *     of the signal *it* waits on (set just before it parks, cleared when it wakes).
  *     - parked, and it owes us nothing: nothing will wake it but us, so park at once;
@@ -19,8 +24,13 @@
  *     and while spinning, check the word every {@link CHUNK} polls: a peer that was seen
  *     running and is parked again has gone to sleep without our event, so stop and park.
  *  3. The budget, from outcomes only. A spin that caught its event keeps about four times
- *     what it needed; a spin that ran out halves the budget (down to 0 = park at once); a
- *     spin ended because the peer parked says nothing about spinning and changes nothing.
+ *     what it needed. A spin that ran out doubles the budget (up to `max`) when the peer
+ *     was seen running during it and nobody was refused a lease meanwhile — the peer runs
+ *     beside us, on a core nobody else wanted, so its answer is near (it was preempted,
+ *     or busy) — and halves it otherwise (down to 0 = park at once): the peer never ran
+ *     while we spun (it needs our core, or its wake-up is longer than the budget), other
+ *     waiters wanted the core we held, or there is no peer word to tell. A spin ended
+ *     because the peer parked says nothing about spinning and changes nothing.
  *     At 0, every `probeEvery` waits one probe spins up to `probe` polls (default: `max`):
  *     a probe that catches its event restores the budget; each probe that fails doubles
  *     the interval to the next (up to {@link MAX_PROBE_EVERY}), so where spinning never
@@ -29,7 +39,8 @@
  * Why this is right on any machine: (1) bounds the waste to cores - 1 threads, so
  * whatever the waiters do, a core is left for work; (2) spins only when the event can
  * come without another wake-up, i.e. when spinning can beat parking; (3) compares only
- * polls with polls. Budgets are in polls of one atomic load (about a nanosecond each).
+ * polls with polls. Budgets are in polls of one atomic load (about half a nanosecond each
+ * in the core's loops).
  *
  * A hostile guest can write the gate and the peer words it shares. Both only ever turn
  * into "spin" or "park now", and every wait parks on its real condition with its own
@@ -45,9 +56,9 @@ export interface PeerWord {
 }
 
 export interface SpinPolicy {
-  /** Initial spin budget in polls. Default 1024. */
+  /** Initial spin budget in polls. Default 4096. */
   initial?: number;
-  /** Upper bound in polls. Default 65536. */
+  /** Upper bound in polls. Default 2^18 (about 130 us of polls in the core: longer than a wake-up on the machines measured, so a probe can find out that spinning pays). */
   max?: number;
   /** Budget of a probe while the budget is 0. Default: `max`. */
   probe?: number;
@@ -65,6 +76,15 @@ export interface SpinPolicy {
 
 /** Polls between two looks at the peer word. */
 export const CHUNK = 256;
+
+/** Default upper bound of a budget, in polls. */
+export const DEFAULT_MAX = 1 << 18;
+
+/** Polls a waiter without a lease keeps polling (and retrying the gate) before it parks (about a microsecond). */
+export const HANDOFF = 2048;
+
+/** Polls between two gate retries during the handoff window. */
+const HANDOFF_CHUNK = 64;
 
 /** The interval between probes grows to at most this many waits. */
 export const MAX_PROBE_EVERY = 4096;
@@ -85,6 +105,9 @@ export class AdaptiveSpin {
   private sinceProbe = 0;
   private probing = false;
   private lease = 0;
+  /** What next() wanted when the gate refused it (for the handoff window). */
+  private refusedWant = 0;
+  private refusedProbe = false;
   /** Waits that ended while spinning. */
   hits = 0;
   /** Waits that had to park. */
@@ -93,8 +116,8 @@ export class AdaptiveSpin {
   last: SpinOutcome = 'none';
 
   constructor(policy: SpinPolicy = {}) {
-    this.max = Math.max(0, policy.max ?? 65536);
-    this.budget = Math.min(Math.max(0, policy.initial ?? 1024), this.max);
+    this.max = Math.max(0, policy.max ?? DEFAULT_MAX);
+    this.budget = Math.min(Math.max(0, policy.initial ?? 4096), this.max);
     this.probeBudget = Math.min(policy.probe ?? this.max, this.max);
     this.probeBase = Math.max(1, policy.probeEvery ?? 32);
     this.probeEvery = this.probeBase;
@@ -126,7 +149,7 @@ export class AdaptiveSpin {
     if (want <= 0) { this.last = 'none'; return 0; }
     if (!this.answers && this.peerParked()) { this.last = 'peer-idle'; this.probing = false; return 0; }
     this.lease = this.gate ? this.gate.enter() : 0;
-    if (this.lease === 0) { this.last = 'no-lease'; this.probing = false; return 0; }
+    if (this.lease === 0) { this.last = 'no-lease'; this.refusedWant = want; this.refusedProbe = this.probing; this.probing = false; return 0; }
     return want;
   }
 
@@ -146,11 +169,14 @@ export class AdaptiveSpin {
    * Returns true when the condition held while spinning (the caller need not park).
    */
   spin(poll: (n: number) => number): boolean {
-    const budget = this.next();
+    let budget = this.next();
+    if (budget === 0 && this.last === 'no-lease') budget = this.handoff(poll);
+    if (budget < 0) { this.hits++; this.last = 'hit'; return true; } // came during the handoff window
     if (budget === 0) { this.misses++; return false; }
     let left = budget;
-    let seenRunning = false;
+    let seenRunning = this.peer !== undefined && !this.peerParked();
     let peerLeft = false;
+    const refusals = this.gate ? this.gate.refusals() : 0;
     try {
       while (left > 0) {
         const n = left < CHUNK ? left : CHUNK;
@@ -165,12 +191,30 @@ export class AdaptiveSpin {
       if (peerLeft) left = 0;
       else if (left <= 0) left = 0;
     } finally {
-      this.settle(budget, left, peerLeft);
+      const grow = left <= 0 && !peerLeft && seenRunning && (this.gate ? this.gate.refusals() === refusals : true);
+      this.settle(budget, left, peerLeft, grow);
     }
     return left > 0;
   }
 
-  private settle(budget: number, left: number, peerLeft: boolean): void {
+  /**
+   * No lease: polls the condition for up to HANDOFF polls, retrying the gate between
+   * chunks. Returns -1 if the condition held, the budget once a lease was taken (the
+   * spin goes on with it), or 0 (park).
+   */
+  private handoff(poll: (n: number) => number): number {
+    const gate = this.gate;
+    if (!gate || gate.capacity === 0) return 0;
+    for (let done = 0; done < HANDOFF; done += HANDOFF_CHUNK) {
+      if (poll(HANDOFF_CHUNK) > 0) return -1;
+      if (this.peer && !this.answers && this.peerParked()) return 0;
+      this.lease = gate.enter();
+      if (this.lease !== 0) { this.last = 'none'; this.probing = this.refusedProbe; return this.refusedWant; }
+    }
+    return 0;
+  }
+
+  private settle(budget: number, left: number, peerLeft: boolean, grow = false): void {
     this.release();
     if (left > 0) { this.hits++; this.last = 'hit'; } else this.misses++;
     if (this.fixed !== undefined || budget <= 0) return;
@@ -182,7 +226,8 @@ export class AdaptiveSpin {
       this.last = 'peer-parked'; // the peer went idle: no evidence either way
     } else {
       this.last = 'ran-out';
-      if (this.probing) this.probeEvery = Math.min(MAX_PROBE_EVERY, this.probeEvery * 2);
+      if (grow) this.budget = Math.min(this.max, Math.max(1, this.budget, this.probing ? budget : 0) * 2);
+      else if (this.probing) this.probeEvery = Math.min(MAX_PROBE_EVERY, this.probeEvery * 2);
       else this.budget >>= 1;
     }
     this.probing = false;
@@ -191,6 +236,9 @@ export class AdaptiveSpin {
   private release(): void {
     if (this.lease !== 0) { this.gate?.leave(this.lease); this.lease = 0; }
   }
+
+  /** Whether this waiter holds a gate lease now (while it spins). */
+  get leased(): boolean { return this.lease !== 0; }
 
   /** Current budget (for reports and tests). */
   get current(): number { return this.fixed ?? this.budget; }

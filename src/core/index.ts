@@ -11,7 +11,7 @@ export type { Recheck } from './signal.js';
 export { serveSync, serveAsync } from './serve-loop.js';
 export type { ServeLoop } from './serve-loop.js';
 export type { SignalStats, WaitResult } from './signal.js';
-export { AdaptiveSpin } from './adaptive-spin.js';
+export { AdaptiveSpin, HANDOFF } from './adaptive-spin.js';
 export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
 export { SpinGate, spinGate } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';

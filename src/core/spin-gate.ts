@@ -18,7 +18,8 @@
  * Hostile writers. Every guest can write this buffer (a browser has no read-only shared
  * memory, and Node's is the same). What a write can do: fill every word with fresh
  * stamps (nobody else spins: they park at once, paying a wake-up each — latency only),
- * or clear words (more spinners than cores: CPU time and latency only). Nothing ever
+ * clear words (more spinners than cores: CPU time and latency only), or bump the refusal
+ * counter (spinners believe the cores are contended and spin less: latency only). Nothing ever
  * waits on a gate word, reads a length, an offset or a count from it, or decides
  * anything but "spin or park now" by it; the wait that follows always parks on the real
  * condition with its own deadline. So the gate can cost latency, never data, isolation
@@ -27,8 +28,11 @@
  */
 import { coreCount, processShared } from '../platform/index.js';
 
-/** Lease words the buffer holds (the gate's capacity is min(cores - 1, this)). */
+/** Words of the gate: lease words, then the refusal counter (capacity is min(cores - 1, GATE_WORDS - 1)). */
 export const GATE_WORDS = 64;
+
+/** The word that counts refused lease attempts: a waiter that sees it move knew others wanted its core. */
+const REFUSALS = GATE_WORDS - 1;
 
 /**
  * A lease this old (ms) belongs to a thread that died holding it (a worker terminated
@@ -36,13 +40,6 @@ export const GATE_WORDS = 64;
  * thread that holds one on a busy machine, so live leases are never taken over.
  */
 export const LEASE_STALE_MS = 1000;
-
-/**
- * Polls a waiter keeps trying a full gate before it parks: about the time a thread that
- * just saw its own event takes to give its lease back, so that two threads answering each
- * other can hand one lease to and fro (the rtt case), and far less than one wake-up.
- */
-const ENTER_RETRIES = 16;
 
 // A lease word: (milliseconds mod 2^20) << 10 | a 10-bit tag that differs between takers,
 // so that a holder whose lease was taken over within the same millisecond cannot free
@@ -75,32 +72,35 @@ export class SpinGate {
    */
   constructor(words: Int32Array, capacity = coreCount() - 1) {
     this.words = words;
-    this.capacity = Math.max(0, Math.min(capacity | 0, words.length));
+    if (words.length < GATE_WORDS) throw new RangeError(`a spin gate needs ${GATE_WORDS} words`);
+    this.capacity = Math.max(0, Math.min(capacity | 0, GATE_WORDS - 1));
   }
 
   /**
    * Takes a lease. Returns its stamp-tagged handle (> 0: give it to {@link leave}) or 0
-   * when the gate is full (the caller parks at once).
+   * when the gate is full.
    */
   enter(): number {
     const cap = this.capacity;
     if (cap === 0) return 0;
     const w = this.words;
     const stamp = stampNow();
-    for (let round = 0; round < ENTER_RETRIES; round++) {
-      for (let i = 0; i < cap; i++) {
-        const old = Atomics.load(w, i);
-        if (old === 0) {
-          if (Atomics.compareExchange(w, i, 0, stamp) === 0) return handle(i, stamp); // seq-cst: two takers of one free word cannot both win
-        } else if (stale(old, stamp)) {
-          // Its holder died or stalled (or it is garbage): take it over.
-          if (Atomics.compareExchange(w, i, old, stamp) === old) return handle(i, stamp);
-        }
+    for (let i = 0; i < cap; i++) {
+      const old = Atomics.load(w, i);
+      if (old === 0) {
+        if (Atomics.compareExchange(w, i, 0, stamp) === 0) return handle(i, stamp); // seq-cst: two takers of one free word cannot both win
+      } else if (stale(old, stamp)) {
+        // Its holder died or stalled (or it is garbage): take it over.
+        if (Atomics.compareExchange(w, i, old, stamp) === old) return handle(i, stamp);
       }
     }
     this.refused++;
+    Atomics.add(w, REFUSALS, 1); // tells the spinners that someone wanted a core
     return 0;
   }
+
+  /** The refusal counter: changes whenever somebody was refused a lease. */
+  refusals(): number { return Atomics.load(this.words, REFUSALS); }
 
   /** Gives a lease back. A lease that was taken over (stale) is left to its new holder. */
   leave(h: number): void {

@@ -35,6 +35,8 @@ export interface LabGuest {
   bus: string;
   worker: GuestWorker;
   counters: DemoGuestCounters;
+  /** Whether it has sent its counters at least once (it has joined and probed its devices). */
+  reported: boolean;
   /** Exit code once it ended. */
   exitCode: number | null;
 }
@@ -193,7 +195,7 @@ export class DemoLab {
     if (this.guests.get(n)?.exitCode === null) throw vbusError('EEXIST', `guest ${n} is running`, { guest: n });
     const start: DemoGuestData = { name: n, seed: 0x5eed + this.guestSeq * 7919, ...data };
     const worker = this.host.spawnGuest(bus, url, { data: start, name: n });
-    const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), exitCode: null };
+    const g: LabGuest = { name: n, bus, worker, counters: emptyCounters(), reported: false, exitCode: null };
     this.guests.set(n, g);
     worker.onMessage((m) => this.onGuestMessage(g, m as GuestToHost));
     worker.onError((e) => this.addLog(n, 'error', e.message));
@@ -215,6 +217,17 @@ export class DemoLab {
     const r = await Promise.race([g.worker.exited, late]);
     clearTimeout(timer);
     return (r === 'late' ? await g.worker.terminate() : r).code;
+  }
+
+  /**
+   * Resolves once every running guest has reported (it joined its bus and probed its
+   * devices), or after `timeoutMs` (a busy machine can take seconds to start workers).
+   */
+  async whenReporting(timeoutMs = 20_000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while ([...this.guests.values()].some((g) => g.exitCode === null && !g.reported) && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Stops every running guest. */
@@ -292,7 +305,7 @@ export class DemoLab {
   }
 
   private onGuestMessage(g: LabGuest, m: GuestToHost): void {
-    if (m?.type === 'demo:stats') g.counters = { ...emptyCounters(), ...m.counters };
+    if (m?.type === 'demo:stats') { g.counters = { ...emptyCounters(), ...m.counters }; g.reported = true; }
     else if (m?.type === 'demo:log') this.addLog(g.name, m.event, m.text);
   }
 

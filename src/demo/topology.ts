@@ -52,6 +52,8 @@ export async function runTopology(opts: TopologyOptions): Promise<TopologyResult
   lab.build(topo);
   lab.onLog((e) => { if (e.event === 'error') out.write(`  ! ${e.guest}: ${e.text}\n`); });
   for (const g of topo.guests) lab.startGuest(g.bus, g.name, (g.data ?? {}) as object, g.url);
+  // The clock starts once the guests run: worker start-up is not part of the measured window.
+  await lab.whenReporting();
 
   const bar = new cliProgress.SingleBar({
     format: ' {bar} {elapsed}s/{total}s | {fps} frames/s | {cps} calls/s | {dps} disk ops/s | rings {occ}%',

@@ -11,7 +11,7 @@ import { AttributeSpec, checkAttributeSpecs } from './attributes.js';
 import type { Device } from './device.js';
 import type { DeviceModel } from './device-model.js';
 import { checkName } from './names.js';
-import type { DeviceStateSpec } from '../state/contract.js';
+import type { DeviceStateSpec } from './device-state.js';
 import { MAX_BUS_BYTES } from '../core/bus-memory.js';
 import { EV_IFACE_MAX } from '../../assembly/layout/event.js';
 

@@ -11,6 +11,7 @@
 import { vbusError } from '../errors.js';
 import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
+import { ServeGroup } from '../connector/serve-group.js';
 import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
 import type { ConnectorModel } from '../connector/types.js';
 import type { Bus } from './bus.js';
@@ -43,6 +44,8 @@ export class HostConnector {
   private readonly attrSubs = new Map<BackendProxy, () => void>();
   private readonly guests = new Map<number, GuestWorker>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** One serve loop for every bus of this host (one wake-up serves them all). */
+  private readonly group = new ServeGroup();
   /** Stops started by host events (a member left, a bus went, a device was unplugged), awaited by release(). */
   private readonly stopping = new Set<Promise<unknown>>();
 
@@ -60,7 +63,7 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, this.opts);
+      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {

@@ -251,7 +251,7 @@ export class VbusHost {
    */
   spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
     this.live();
-    checkOptionKeys(opts, ['data', 'name', 'id', 'parent'], 'spawnGuest');
+    checkOptionKeys(opts, ['data', 'name', 'id', 'parent', 'resume'], 'spawnGuest');
     return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 

@@ -59,8 +59,24 @@ function nodeProcessShared(): SharedArrayBuffer {
   return sab;
 }
 
+const CORES_KEY = 'vbus.cores';
+
+/**
+ * The process's cores, counted once on the main thread at load and inherited by every
+ * worker as environment data: os.availableParallelism() honours the calling thread's
+ * affinity, so a thread that pinned itself to one CPU would otherwise count one core.
+ * (Environment data is cloned per thread, so no guest can change another's count.)
+ */
+function nodeCores(): number {
+  const n = getEnvironmentData(CORES_KEY);
+  return typeof n === 'number' && n > 0 ? n : os.availableParallelism();
+}
+
 // Made at load on the main thread, before piscina or spawnWorker can start a thread.
-if (isMainThread) nodeProcessShared();
+if (isMainThread) {
+  nodeProcessShared();
+  setEnvironmentData(CORES_KEY, os.availableParallelism());
+}
 
 /** worker_threads, as the platform layer. */
 export const nodePlatform: Platform = {
@@ -71,7 +87,7 @@ export const nodePlatform: Platform = {
     return new NodePlatformWorker(url, data, opts);
   },
 
-  cores(): number { return os.availableParallelism(); },
+  cores(): number { return nodeCores(); },
 
   processShared(): SharedArrayBuffer { return nodeProcessShared(); },
 

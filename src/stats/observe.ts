@@ -16,17 +16,37 @@ import type { DeviceConnection, ShmRegion } from '../connector/types.js';
 import { SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../connector/device-queues.js';
 import { RING_OFF_FAULT, RING_OFF_HEAD, RING_OFF_TAIL } from '../../assembly/layout/ring.js';
 import { SIG_OFF_RAISED, SIG_OFF_SUPPRESSED } from '../../assembly/layout/signal.js';
-import * as L from './layout.js';
+import {
+  DEV_CALL_BYTES_IN, DEV_CALL_BYTES_OUT, DEV_CALL_ERRORS, DEV_CALLS, DEV_POLLS, DEV_RECORDS, DIR_TO_DEVICE, DIR_TO_GUEST,
+  RING_BYTES, RING_FAULTS, RING_HIGH_WATER, RING_RAISED, RING_SUPPRESSED, RING_USED, RING_WAKEUPS,
+} from './layout.js';
 import type { DeviceStats, RingStats, StatsRegion } from './region.js';
 
 /** One call in this many has its latency measured (a clock read costs more than the counters). */
 export const LATENCY_SAMPLE_EVERY = 16;
 
-interface WatchedRing { stats: RingStats; region: ShmRegion; u32: Uint32Array; last: number }
+/** A ring being counted, with the word indices it reads precomputed (the loop does no address arithmetic). */
+interface WatchedRing {
+  connId: number;
+  stats: RingStats;
+  f: Float64Array;
+  u32: Uint32Array;
+  capacity: number;
+  tail: number;
+  head: number;
+  /** The index the device moves: HEAD of a to-device ring, TAIL of a to-guest ring. */
+  mine: number;
+  fault: number;
+  /** Words of the ring's data signal (0: no signal). */
+  raised: number;
+  suppressed: number;
+  last: number;
+}
 
 /** A device's observer: its slot and the rings of its open connections. */
 export class DeviceObserver {
-  private readonly rings = new Map<number, WatchedRing[]>();
+  /** Flat list: the poll wrapper walks it without allocating an iterator. */
+  private rings: WatchedRing[] = [];
   private sampleIn = LATENCY_SAMPLE_EVERY;
 
   constructor(private readonly region: StatsRegion, readonly stats: DeviceStats) {}
@@ -34,28 +54,27 @@ export class DeviceObserver {
   /** Wraps the hooks of `model` in place (a hook the model lacks stays missing). */
   attach(model: DeviceModel): DeviceModel {
     const f = this.stats.f;
-    const call = model.call?.bind(model);
+    const call = model.call;
     if (call) {
       model.call = (conn, func, payload, out) => {
-        f[L.DEV_CALLS]!++;
-        f[L.DEV_CALL_BYTES_IN]! += payload.length;
-        const timed = --this.sampleIn === 0;
-        const t0 = timed ? performance.now() : 0;
-        const r = call(conn, func, payload, out);
-        if (typeof r === 'number') this.answered(r, timed, t0);
-        else r.then((n) => this.answered(n, timed, t0), () => { f[L.DEV_CALL_ERRORS]!++; });
+        f[DEV_CALLS]!++;
+        f[DEV_CALL_BYTES_IN]! += payload.length;
+        if (--this.sampleIn === 0) return this.timedCall(model, call, conn, func, payload, out);
+        const r = call.call(model, conn, func, payload, out);
+        if (typeof r === 'number') { if (r >= 0) f[DEV_CALL_BYTES_OUT]! += r; else f[DEV_CALL_ERRORS]!++; }
+        else r.then((n) => { if (n >= 0) f[DEV_CALL_BYTES_OUT]! += n; else f[DEV_CALL_ERRORS]!++; }, () => { f[DEV_CALL_ERRORS]!++; });
         return r;
       };
     }
-    const poll = model.poll?.bind(model);
+    const poll = model.poll;
     if (poll) {
       model.poll = (conn) => {
-        const before = this.rings.size > 0;
-        if (before) this.beforePoll();
-        const n = poll(conn);
-        f[L.DEV_POLLS]!++;
-        if (n > 0) f[L.DEV_RECORDS]! += n;
-        if (before) this.afterPoll();
+        const rings = this.rings;
+        if (rings.length > 0) highWater(rings);
+        const n = poll.call(model, conn);
+        f[DEV_POLLS]!++;
+        if (n > 0) f[DEV_RECORDS]! += n;
+        if (rings.length > 0) moved(rings);
         return n;
       };
     }
@@ -68,66 +87,77 @@ export class DeviceObserver {
     model.close = (conn) => { this.forget(conn.id); close?.(conn); };
     const release = model.release?.bind(model);
     model.release = () => {
-      for (const id of [...this.rings.keys()]) this.forget(id);
+      for (const r of this.rings) this.region.releaseRing(r.stats);
+      this.rings = [];
       this.region.releaseDevice(this.stats);
       release?.();
     };
     return model;
   }
 
-  private answered(r: number, timed: boolean, t0: number): void {
+  /** One call in LATENCY_SAMPLE_EVERY: the same, timed. */
+  private timedCall(model: DeviceModel, call: NonNullable<DeviceModel['call']>, ...args: Parameters<NonNullable<DeviceModel['call']>>): ReturnType<NonNullable<DeviceModel['call']>> {
     const f = this.stats.f;
-    if (r >= 0) f[L.DEV_CALL_BYTES_OUT]! += r; else f[L.DEV_CALL_ERRORS]!++;
-    if (timed) { this.sampleIn = LATENCY_SAMPLE_EVERY; this.stats.latency((performance.now() - t0) * 1000); }
+    this.sampleIn = LATENCY_SAMPLE_EVERY;
+    const t0 = performance.now();
+    const r = call.apply(model, args);
+    const done = (n: number): void => {
+      if (n >= 0) f[DEV_CALL_BYTES_OUT]! += n; else f[DEV_CALL_ERRORS]!++;
+      this.stats.latency((performance.now() - t0) * 1000);
+    };
+    if (typeof r === 'number') done(r);
+    else r.then(done, () => { f[DEV_CALL_ERRORS]!++; });
+    return r;
   }
 
   private watch(conn: DeviceConnection, region: ShmRegion): void {
     const toDevice = region.kind === SHM_RING_TO_DEVICE;
     let stats: RingStats;
     try {
-      stats = this.region.claimRing(this.stats, { bus: conn.busName, member: conn.memberId, queue: region.queue, direction: toDevice ? L.DIR_TO_DEVICE : L.DIR_TO_GUEST, capacity: region.bytes });
+      stats = this.region.claimRing(this.stats, { bus: conn.busName, member: conn.memberId, queue: region.queue, direction: toDevice ? DIR_TO_DEVICE : DIR_TO_GUEST, capacity: region.bytes });
     } catch { return; } // no free slot: this ring goes uncounted, the data path is unaffected
     const u32 = conn.memory.u32;
-    const list = this.rings.get(conn.id) ?? [];
-    list.push({ stats, region, u32, last: u32[(region.offset + (toDevice ? RING_OFF_HEAD : RING_OFF_TAIL)) >> 2]! });
-    this.rings.set(conn.id, list);
+    const o = region.offset;
+    const sig = region.dataSignal; // its producer's wake-ups of its consumer (the guest's for to-device, the device's for to-guest)
+    const mine = (o + (toDevice ? RING_OFF_HEAD : RING_OFF_TAIL)) >> 2;
+    this.rings = [...this.rings, {
+      connId: conn.id, stats, f: stats.f, u32, capacity: region.bytes,
+      tail: (o + RING_OFF_TAIL) >> 2, head: (o + RING_OFF_HEAD) >> 2, mine, fault: (o + RING_OFF_FAULT) >> 2,
+      raised: sig ? (sig + SIG_OFF_RAISED) >> 2 : 0, suppressed: sig ? (sig + SIG_OFF_SUPPRESSED) >> 2 : 0,
+      last: u32[mine]!,
+    }];
   }
 
   private forget(connId: number): void {
-    for (const r of this.rings.get(connId) ?? []) this.region.releaseRing(r.stats);
-    this.rings.delete(connId);
+    for (const r of this.rings) if (r.connId === connId) this.region.releaseRing(r.stats);
+    this.rings = this.rings.filter((r) => r.connId !== connId);
   }
+}
 
-  /** Occupancy as the device finds it when it wakes: the high-water mark of what waited. */
-  private beforePoll(): void {
-    for (const list of this.rings.values()) for (const r of list) {
-      const o = r.region.offset;
-      // Plain loads: a guest-written TAIL is hostile and only displayed, clamped to the capacity.
-      const used = Math.min((r.u32[(o + RING_OFF_TAIL) >> 2]! - r.u32[(o + RING_OFF_HEAD) >> 2]!) >>> 0, r.region.bytes);
-      const f = r.stats.f;
-      f[L.RING_USED] = used;
-      if (used > f[L.RING_HIGH_WATER]!) f[L.RING_HIGH_WATER] = used;
-    }
+/** Occupancy as the device finds it when it wakes: the high-water mark of what waited. */
+function highWater(rings: WatchedRing[]): void {
+  for (let i = 0; i < rings.length; i++) {
+    const r = rings[i]!;
+    // Plain loads: a guest-written TAIL is hostile and only displayed, clamped to the capacity.
+    let used = (r.u32[r.tail]! - r.u32[r.head]!) >>> 0;
+    if (used > r.capacity) used = r.capacity;
+    r.f[RING_USED] = used;
+    if (used > r.f[RING_HIGH_WATER]!) r.f[RING_HIGH_WATER] = used;
   }
+}
 
-  /** Bytes the device side moved, and the ring's signal and fault words, after the drain. */
-  private afterPoll(): void {
-    for (const list of this.rings.values()) for (const r of list) {
-      const o = r.region.offset;
-      const u = r.u32;
-      const f = r.stats.f;
-      const idx = u[(o + (r.region.kind === SHM_RING_TO_DEVICE ? RING_OFF_HEAD : RING_OFF_TAIL)) >> 2]!;
-      f[L.RING_BYTES]! += (idx - r.last) >>> 0; // free-running u32 index: the difference wraps correctly
-      r.last = idx;
-      f[L.RING_WAKEUPS]!++;
-      f[L.RING_FAULTS] = u[(o + RING_OFF_FAULT) >> 2] !== 0 ? 1 : 0;
-      // The ring's data signal: its producer's wake-ups of its consumer (the guest's for to-device, the device's for to-guest).
-      const sig = r.region.dataSignal;
-      if (sig !== 0) {
-        f[L.RING_RAISED] = u[(sig + SIG_OFF_RAISED) >> 2]!;
-        f[L.RING_SUPPRESSED] = u[(sig + SIG_OFF_SUPPRESSED) >> 2]!;
-      }
-    }
+/** Bytes the device side moved, and the ring's signal and fault words, after the drain. */
+function moved(rings: WatchedRing[]): void {
+  for (let i = 0; i < rings.length; i++) {
+    const r = rings[i]!;
+    const u = r.u32;
+    const f = r.f;
+    const idx = u[r.mine]!;
+    f[RING_BYTES]! += (idx - r.last) >>> 0; // free-running u32 index: the difference wraps correctly
+    r.last = idx;
+    f[RING_WAKEUPS]!++;
+    f[RING_FAULTS] = u[r.fault] !== 0 ? 1 : 0;
+    if (r.raised !== 0) { f[RING_RAISED] = u[r.raised]!; f[RING_SUPPRESSED] = u[r.suppressed]!; }
   }
 }
 

@@ -119,6 +119,7 @@ export class MockConnection {
 
   /** DEVCALL that resolves with the reply length or a negative errno (never rejects for a failed call). */
   callInto(func: number, payload: Uint8Array | null, out: Uint8Array | null, opts: CallOptions = {}): Promise<number> {
+    if (this.closed) return Promise.resolve(-ERRNO.EBADF);
     return (this.direct ?? this.client).callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, withDeadline(opts));
   }
 
@@ -139,6 +140,7 @@ export class MockConnection {
 
   /** DEVSHM, raw. */
   async shm(queue: number, bytes: number, kind: number, opts: CallOptions = {}): Promise<ShmRegion> {
+    if (this.closed) throw vbusError('EBADF', `shm queue ${queue} on device ${this.deviceId}: this connection was closed`, { deviceId: this.deviceId });
     const n = await this.client.callAsync({ op: OP_DEVSHM, handle: this.handle, args: [queue, bytes, kind] }, null, withDeadline(opts));
     failIfNegative(n, `shm queue ${queue} (${bytes} bytes) on device ${this.deviceId}`);
     const rv = this.client.rvals;

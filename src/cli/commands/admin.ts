@@ -1,7 +1,7 @@
 /**
  * The path-view commands against a running runtime: `ls`, `tree`, `cat`, `readlink`,
  * `write`, `mkdir`, `rmdir`, `ln`, `rm`, plus `modprobe`/`rmmod` (register or drop a
- * built-in class). Each does exactly what the path view (`adminView(host)`) does in the runtime, and prints
+ * built-in class). Each does exactly what `adminView(host)` does in the runtime, and prints
  * what the shell commands of the original walkthrough print.
  */
 import type { Command } from 'commander';

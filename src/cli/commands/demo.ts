@@ -1,6 +1,7 @@
 /** `vbus demo` (what `npm start` runs): the demo topology for a while, then its rates and tree. */
 import type { Command } from 'commander';
 import { port, seconds } from '../options.js';
+import { importDemo } from '../demo-import.js';
 import { serveUntilSignal } from './serve.js';
 
 interface DemoOptions { duration: number; file?: string; serve?: boolean; port: number; host: string; isolate: boolean }
@@ -16,7 +17,7 @@ export function demoCommand(program: Command): void {
     .option('--no-isolate', 'with --serve: leave out COOP/COEP')
     .action(async (o: DemoOptions) => {
       if (o.serve) { await serveUntilSignal(o); return; }
-      const { runTopology } = await import('../../demo/topology.js');
+      const { runTopology } = await importDemo(() => import('../../demo/topology.js'));
       const r = await runTopology({ durationSec: o.duration, ...(o.file ? { file: o.file } : {}) });
       process.exitCode = r.ok ? 0 : 1;
     });

@@ -1,12 +1,13 @@
 /** `vbus serve`: the demo page (web/ and dist/, cross-origin isolated) until Ctrl-C. */
 import type { Command } from 'commander';
 import { port } from '../options.js';
+import { importDemo } from '../demo-import.js';
 
 export interface ServeOptions { port: number; host: string; isolate: boolean }
 
 /** Starts the server, prints its URL, resolves when SIGINT/SIGTERM stopped it. */
 export async function serveUntilSignal(o: ServeOptions): Promise<void> {
-  const { startServer } = await import('../../demo/serve.js');
+  const { startServer } = await importDemo(() => import('../../demo/serve.js'));
   const s = await startServer({ port: o.port, host: o.host, isolate: o.isolate });
   process.stdout.write(`vbus demo page: ${s.url}${o.isolate ? '' : ' (without COOP/COEP: the page will say what is missing)'}  (Ctrl-C to stop)\n`);
   await new Promise<void>((done) => {

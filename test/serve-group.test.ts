@@ -1,0 +1,92 @@
+// One serve loop for many buses: requests pending on every bus when the host wakes are
+// all served by that one wake-up, and no bus starves another.
+import { afterEach, describe, expect, it } from 'vitest';
+import { SIG_OFF_PENDING } from '../dist/assembly/layout/signal.js';
+import { SLOT_OFF_RSEQ } from '../dist/assembly/layout/callslot.js';
+import { BusEndpoint, BusMemory, ServeGroup, wire, type GuestBoot } from '../dist/src/index.js';
+
+const eps: BusEndpoint[] = [];
+afterEach(async () => { for (const ep of eps.splice(0)) await ep.release(); });
+
+const echo = { call(_c: unknown, _f: number, p: Uint8Array, out: Uint8Array) { out.set(p.slice()); return p.length; } };
+
+/** Posts an OPEN request into a member's slot the way a guest does, without waiting. */
+function post(mem: InstanceType<typeof BusMemory>, b: GuestBoot, seq: number): void {
+  const u32 = mem.u32, s = b.slot;
+  u32[(s + wire.SLOT_OFF_OP) >> 2] = wire.OP_DEVOPEN;
+  u32[(s + wire.SLOT_OFF_DEVID) >> 2] = 0;
+  u32[(s + wire.SLOT_OFF_ARG0) >> 2] = 1;
+  u32[(s + wire.SLOT_OFF_SEQ) >> 2] = seq;
+  Atomics.store(mem.i32, (s + wire.SLOT_OFF_STATE) >> 2, wire.SLOT_REQUEST);
+  Atomics.or(mem.i32, ((b.busctl + wire.BUSCTL_OFF_PENDING) >> 2) + (b.bit >> 5), 1 << (b.bit & 31));
+  mem.core.sig_raise(b.doorbell);
+}
+
+const done = (mem: InstanceType<typeof BusMemory>, b: GuestBoot): boolean => Atomics.load(mem.i32, (b.slot + wire.SLOT_OFF_STATE) >> 2) === wire.SLOT_DONE;
+
+async function until(pred: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+describe('a serve group: one wake-up serves every bus', () => {
+  it('requests pending on 8 buses are all answered by the first round after the wake-up', async () => {
+    const group = new ServeGroup();
+    const buses = Array.from({ length: 8 }, (_, i) => {
+      const mem = BusMemory.create({ bytes: 1 << 18 });
+      const ep = new BusEndpoint(mem, `g${i}`, { group });
+      eps.push(ep);
+      ep.addDevice(0, 'test-echo', echo);
+      const boots = [ep.addMember(1), ep.addMember(2)];
+      ep.start();
+      return { mem, ep, boots };
+    });
+    expect(group.size).toBe(8);
+    for (let round = 1; round <= 5; round++) {
+      await new Promise((r) => setTimeout(r, 20)); // the group parks
+      const before = group.stats.busyRounds;
+      for (const { mem, boots } of buses) for (const b of boots) post(mem, b, round); // 16 requests, then yield
+      await until(() => buses.every(({ mem, boots }) => boots.every((b) => done(mem, b))));
+      expect(group.stats.busyRounds - before).toBe(1);
+      for (const { mem, boots } of buses) for (const b of boots) {
+        expect(mem.i32[(b.slot + wire.SLOT_OFF_STATUS) >> 2]).toBe(0);
+        expect(mem.u32[(b.slot + SLOT_OFF_RSEQ) >> 2]).toBe(round);
+        Atomics.store(mem.i32, (b.slot + wire.SLOT_OFF_STATE) >> 2, wire.SLOT_IDLE);
+      }
+    }
+    // Leaving the group: the loop stops once the last bus left, and nothing else is served.
+    for (const { ep } of buses) await ep.stop();
+    expect(group.size).toBe(0);
+  });
+
+  it('a bus whose guest keeps its doorbell raised does not starve the others', async () => {
+    const group = new ServeGroup();
+    const mk = (name: string) => {
+      const mem = BusMemory.create({ bytes: 1 << 18 });
+      const ep = new BusEndpoint(mem, name, { group });
+      eps.push(ep);
+      ep.addDevice(0, 'test-echo', echo);
+      const boot = ep.addMember(1);
+      ep.start();
+      return { mem, ep, boot };
+    };
+    const noisy = mk('noisy');
+    const quiet = mk('quiet');
+    let stop = false;
+    const hammer = setInterval(() => { if (!stop) for (let i = 0; i < 100; i++) { Atomics.store(noisy.mem.i32, (noisy.boot.doorbell + SIG_OFF_PENDING) >> 2, 1); Atomics.notify(noisy.mem.i32, (noisy.boot.doorbell + SIG_OFF_PENDING) >> 2); } }, 0);
+    try {
+      for (let i = 1; i <= 20; i++) {
+        post(quiet.mem, quiet.boot, i);
+        await until(() => done(quiet.mem, quiet.boot));
+        expect(quiet.mem.u32[(quiet.boot.slot + SLOT_OFF_RSEQ) >> 2]).toBe(i);
+        Atomics.store(quiet.mem.i32, (quiet.boot.slot + wire.SLOT_OFF_STATE) >> 2, wire.SLOT_IDLE);
+      }
+    } finally {
+      stop = true;
+      clearInterval(hammer);
+    }
+  });
+});
