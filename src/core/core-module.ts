@@ -1,7 +1,8 @@
 /**
  * Loading the core. The module is compiled once per thread and instantiated once per
  * bus memory (the instance imports the memory). Plain WebAssembly.Instance exports are
- * used directly: the deprecated loader would wrap each in a closure (DESIGN.md).
+ * used directly: the deprecated @assemblyscript/loader would wrap each in a closure
+ * (about 4.5 ns more per call).
  */
 import { CORE_WASM_BASE64, CORE_MESSAGE_WASM_BASE64 } from './core-wasm.generated.js';
 
