@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the v86 guest image from Debian packages into build/v86-image/ (gitignored,
 # never committed):
-#   vmlinuz       Debian's 32-bit kernel (linux-image-686, non-PAE; v86 has no PAE/NX)
+#   vmlinuz       Debian's 32-bit kernel (linux-image-686, the non-PAE flavour: v86's
+#                 Pentium III-class CPU is all it needs)
 #   initrd.img    a tiny uncompressed initramfs: busybox-static (i386), the NIC driver modules
 #                 (ne2k-pci + 8390, and virtio-net with its virtio modules), and an
 #                 /init that loads them, configures an address given on the kernel

@@ -13,6 +13,8 @@ import { nodeVdiskFiles } from './platform/node-vdisk-file.js';
 import { installVdiskFiles } from './devices/vdisk/store-registry.js';
 import { checkNodeEndpoint, NODE_CONSOLE_KINDS, openNodeEndpoint } from './platform/node-vconsole.js';
 import { installConsoleEndpoints } from './devices/vconsole/endpoint.js';
+import { nodeBlockingReceive } from './platform/node-blocking.js';
+import { setBlockingReceive } from './transport/mirror.js';
 
 export * from './errors.js';
 export * from './core/index.js';
@@ -25,8 +27,10 @@ export * from './devices/index.js';
 export * from './state/index.js';
 export * from './record/index.js';
 export * from './snapshot/index.js';
+export * from './transport/index.js';
 
 installPlatform(nodePlatform);
+setBlockingReceive(nodeBlockingReceive);
 installBackendRunner(createNodeBackendRunner());
 installTapTransport(createNodeTapTransport);
 installVdiskFiles(nodeVdiskFiles);

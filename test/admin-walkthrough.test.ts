@@ -141,7 +141,7 @@ describe('admin walkthrough', () => {
     host.unregisterClass('venet-tap');
     expectTree(host, block(0));
     expectTree(host, block(1));
-    expect(host.stats()).toEqual({ classes: 0, devices: 0, buses: 0, members: 0, links: 0, busMemoryBytes: 0 });
+    expect(host.stats()).toEqual({ classes: 0, devices: 0, buses: 0, members: 0, links: 0, busMemoryBytes: 0, transports: { shared: 0, message: 0 } });
   });
 
   it('the typed API builds the same state as the path view', () => {

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeBus, releaseBuses } from './helpers/endpoint-bus.js';
+import { makeBus as makeBusOn, releaseBuses } from './helpers/endpoint-bus.js';
+import { TRANSPORTS } from './helpers/transports.js';
+import { messageStats } from '../dist/src/index.js';
 // @ts-expect-error plain ESM fixture
 import { echoModel } from './fixtures/echo-model.mjs';
 
 afterEach(releaseBuses);
 
-describe('connector: calls through a call slot', () => {
+describe.each(TRANSPORTS)('connector: calls through a call slot (%s transport)', (transport) => {
+  const makeBus = (name: string, bytes?: number) => makeBusOn(name, bytes, { transport });
+
   it('enumerates and probes devices present at start, then calls sync and async with 0..max payloads', async () => {
-    const { ep, spawn } = makeBus('calls');
+    const { ep, spawn, mem } = makeBus('calls');
     const model = echoModel();
     ep.addDevice(0, 'test-echo', model);
     ep.addDevice(1, 'other-iface', echoModel());
@@ -39,6 +43,10 @@ describe('connector: calls through a call slot', () => {
     expect(await g.cmd('open', { dev: 0, version: 10 })).toMatchObject({ ok: false, error: 'ENOTSUP' });
     expect((await g.cmd('calls', { handle, func: 1, n: 2000 })).ok).toBe(2000);
     expect(model.log.filter((l: unknown[]) => l[0] === 'open')).toHaveLength(1);
+    // The bus really ran on the transport named: batches carried the calls, or none did.
+    const st = messageStats(mem);
+    if (transport === 'message') expect(st!.batchesReceived).toBeGreaterThan(2000);
+    else expect(st).toBeNull();
   });
 
   it('times out and aborts calls without wedging the slot', async () => {

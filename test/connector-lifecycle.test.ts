@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { wire } from '../dist/src/index.js';
 import { SCRIPTED_URL, type Scripted } from './helpers/scripted.js';
-import { makeBus, releaseBuses } from './helpers/endpoint-bus.js';
+import { makeBus as makeBusOn, releaseBuses } from './helpers/endpoint-bus.js';
+import { TRANSPORTS } from './helpers/transports.js';
 // @ts-expect-error plain ESM fixture
 import { echoModel } from './fixtures/echo-model.mjs';
 
@@ -9,7 +10,9 @@ afterEach(releaseBuses);
 
 async function ready(g: Scripted) { return g.waitEvent((e) => e.event === 'ready'); }
 
-describe('connector: hotplug, unplug, crashes', () => {
+describe.each(TRANSPORTS)('connector: hotplug, unplug, crashes (%s transport)', (transport) => {
+  const makeBus = (name: string) => makeBusOn(name, undefined, { transport });
+
   it('calls probe/remove as devices are linked and unlinked while the guest runs', async () => {
     const { ep, spawn } = makeBus('hotplug');
     const g = spawn(1);
@@ -139,7 +142,9 @@ describe('connector: hotplug, unplug, crashes', () => {
   });
 });
 
-describe('connector: isolation between buses', () => {
+describe.each(TRANSPORTS)('connector: isolation between buses (%s transport)', (transport) => {
+  const makeBus = (name: string) => makeBusOn(name, undefined, { transport });
+
   it('forged ids, handles, opcodes and lengths get ENOENT/EINVAL and have no effect on another bus', async () => {
     const A = makeBus('bus-a');
     const B = makeBus('bus-b');
@@ -175,7 +180,7 @@ describe('connector: isolation between buses', () => {
     expect(r).toMatchObject({ ok: true, len: 64 });
     // A guest only ever holds its own bus memory.
     const ma = await a.cmd('memories');
-    expect(ma).toMatchObject({ isShared: true, busName: 'bus-a', bytes: A.mem.byteLength });
+    expect(ma).toMatchObject({ isShared: transport === 'shared', busName: 'bus-a', bytes: A.mem.byteLength });
     expect(A.mem.memory).not.toBe(B.mem.memory);
   });
 

@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VbusHost, VbusError, vrngClass } from '../dist/src/index.js';
+import { VbusHost, VbusError, adminView, vrngClass } from '../dist/src/index.js';
 import { ControlClient, ControlServer, CONTROL_PROTOCOL_VERSION, MAX_LINE_BYTES } from '../dist/src/control/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vbus-proto-'));
@@ -63,17 +63,17 @@ describe('control protocol v1', () => {
     expect(rs).toEqual([expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'EMSGSIZE' }) })]);
   });
 
-  it('path operations give host.admin\'s results and errors, and a failed one changes nothing', async () => {
+  it('path operations give adminView(host)\'s results and errors, and a failed one changes nothing', async () => {
     const c = await ControlClient.connect(server.path);
     try {
-      expect(await c.request('tree', { path: '/sys/vbus' })).toBe(host.admin.tree('/sys/vbus'));
+      expect(await c.request('tree', { path: '/sys/vbus' })).toBe(adminView(host).tree('/sys/vbus'));
       await c.request('mkdir', { path: '/config/vbus/devices/r0' });
-      const before = host.admin.dump('/');
+      const before = adminView(host).dump('/');
       const err = await c.request('write', { path: '/config/vbus/devices/r0/type', value: 'nope' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(VbusError);
       expect((err as VbusError).code).toBe('ENOENT');
       expect((err as VbusError).message).toContain('write /config/vbus/devices/r0/type: No such file or directory');
-      expect(host.admin.dump('/')).toBe(before);
+      expect(adminView(host).dump('/')).toBe(before);
       await c.request('write', { path: '/config/vbus/devices/r0/type', value: 'vrng' });
       await c.request('ln', { target: '/config/vbus/devices/r0', link: '/config/vbus/instances/vm1/' });
       expect(host.bus('vm1')!.devices().map((d) => d.device.name)).toEqual(['r0']);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VbusHost } from '../dist/src/index.js';
 import { drive, SCRIPTED_URL } from './helpers/scripted.js';
+import { PLACED_TRANSPORTS, TRANSPORTS, type Transport } from './helpers/transports.js';
 // @ts-expect-error plain ESM fixture
 import { echoClass } from './fixtures/echo-backend-model.mjs';
 import { adminView } from '../dist/src/index.js';
@@ -10,8 +11,8 @@ afterEach(async () => {
   if (host) { await host.connector.release(); host.release(); host = undefined; }
 });
 
-function setup(placement: 'host' | 'backend') {
-  host = new VbusHost();
+function setup(placement: 'host' | 'backend', transport: Transport) {
+  host = new VbusHost({ transport });
   host.registerClass(echoClass);
   const bus = host.createBus('b0', { memoryBytes: 1 << 20 });
   const dev = host.createDevice('echo0');
@@ -21,9 +22,9 @@ function setup(placement: 'host' | 'backend') {
   return { host, bus, dev };
 }
 
-describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed in the %s thread', (placement) => {
+describe.each(PLACED_TRANSPORTS)('guests on a VbusHost, device placed in the $placement thread, $transport transport', ({ placement, transport }) => {
   it('probes, calls and moves ring records through the same model code', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
     const ready = await g.waitEvent((e) => e.event === 'ready');
     expect(ready.devices).toEqual([{ id: 0, type: 'test-echo' }]);
@@ -43,7 +44,7 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
   });
 
   it('ping-pong over the rings never misses a wake-up', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
     await g.waitEvent((e) => e.event === 'probe');
     const { handle } = await g.cmd('open', { dev: 0 });
@@ -51,7 +52,7 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
   });
 
   it('unlinking the device answers calls with ENODEV and calls remove() in the guest', async () => {
-    const { host, bus, dev } = setup(placement);
+    const { host, bus, dev } = setup(placement, transport);
     const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
     await g.waitEvent((e) => e.event === 'probe');
     const { handle } = await g.cmd('open', { dev: 0 });
@@ -67,7 +68,7 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
   });
 
   it('a guest that crashes with rings set up leaves the device usable by a new guest', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     host.connector.endpoint(bus); // the bus's own connector regions (and a backend's doorbell) exist from here on
     const free0 = bus.memory.allocator!.freeBytes();
     const first = host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } });
@@ -93,7 +94,7 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
   });
 
   it('a guest exit removes its member; the bus can then be torn down', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     const sg = host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } });
     const g = drive(sg);
     await g.waitEvent((e) => e.event === 'probe');
@@ -110,9 +111,9 @@ describe.each(['host', 'backend'] as const)('guests on a VbusHost, device placed
   });
 });
 
-describe('guest membership on a VbusHost', () => {
+describe.each(TRANSPORTS)('guest membership on a VbusHost (%s transport)', (transport) => {
   it('a child spawned by a guest is a member of the same bus with the guest as parent', async () => {
-    const { host, bus } = setup('host');
+    const { host, bus } = setup('host', transport);
     const g = drive(host.spawnGuest(bus, SCRIPTED_URL, { data: { type: 'test-echo' } }));
     const ready = await g.waitEvent((e) => e.event === 'ready');
     const { memberId } = await g.cmd('spawnChild', { url: SCRIPTED_URL.href, data: { type: 'test-echo' } });

@@ -31,7 +31,7 @@ describe('host scale', () => {
       }
       host.join(bus, { id: 10_000 + b });
     }
-    expect(host.stats()).toEqual({ classes: 1, devices: BUSES * PER_BUS, buses: BUSES, members: BUSES, links: BUSES * PER_BUS, busMemoryBytes: BUSES * 65536 });
+    expect(host.stats()).toEqual({ classes: 1, devices: BUSES * PER_BUS, buses: BUSES, members: BUSES, links: BUSES * PER_BUS, busMemoryBytes: BUSES * 65536, transports: { shared: BUSES, message: 0 } });
     expect(cls.deviceCount).toBe(BUSES * PER_BUS);
     expect(adds).toBe(BUSES * PER_BUS);
     // each bus memory is one page and holds exactly its four devices' regions
@@ -40,7 +40,7 @@ describe('host scale', () => {
 
     host.teardown();
     expect(removes).toBe(BUSES * PER_BUS);
-    expect(host.stats()).toEqual({ classes: 1, devices: 0, buses: 0, members: 0, links: 0, busMemoryBytes: 0 });
+    expect(host.stats()).toEqual({ classes: 1, devices: 0, buses: 0, members: 0, links: 0, busMemoryBytes: 0, transports: { shared: 0, message: 0 } });
     expect(cls.deviceCount).toBe(0);
     expect(buses.every((b) => b.memory.isReleased && !b.isAlive && b.memory.allocator!.usedBytes() === 0)).toBe(true);
     expect(models).toHaveLength(BUSES * PER_BUS);

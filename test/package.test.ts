@@ -33,18 +33,34 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
-  it('ships the built runtime only: no sources, tests, demo or benchmarks', () => {
+  it('ships the built runtime (and the pages and topologies the CLI serves), no sources, tests or benchmarks', () => {
     const paths = packed.files.map((f) => f.path);
     console.log(`[package] ${packed.filename}: ${packed.entryCount} files, ${packed.size} bytes packed`);
     expect(paths).toContain('dist/src/index.js');
     expect(paths).toContain('dist/src/browser.js');
     expect(paths).toContain('dist/src/testing/index.d.ts');
-    expect(paths.filter((p) => !p.startsWith('dist/') && p !== 'package.json' && p !== 'README.md')).toEqual([]);
+    expect(paths.filter((p) => !/^(dist\/|web\/|examples\/topologies\/)/.test(p) && p !== 'package.json' && p !== 'README.md')).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
-    expect(paths.filter((p) => /^dist\/(src\/demo|bench|test)\//.test(p))).toEqual([]);
+    expect(paths.filter((p) => /^dist\/(bench|test)\//.test(p) || p.startsWith('test/') || p.startsWith('bench/'))).toEqual([]);
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.prepack).toMatch(/build/);
+  });
+
+  it('depends at run time on exactly the packages its shipped code imports', () => {
+    const imported = new Set<string>();
+    for (const { path } of packed.files) {
+      if (!path.endsWith('.js') || !path.startsWith('dist/')) continue;
+      const js = readFileSync(join(root, path), 'utf8');
+      for (const m of js.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"./][^'"]*)['"]|(?:import|import\.meta\.resolve)\(\s*['"]([^'"./][^'"]*)['"]\s*\)/gm)) {
+        const spec = m[1] ?? m[2]!;
+        if (spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.dependencies)).toEqual(['piscina']);
-    expect(pkg.scripts.prepack).toMatch(/build/);
+    // Peer dependencies are optional ones the code finds at run time (import.meta.resolve).
+    const declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].sort();
+    expect([...imported].sort()).toEqual(declared);
+    expect(pkg.dependencies.asciichart).toBeUndefined();
   });
 
   it('installs and runs from Node: a host and a guest worker, both importing vbus', () => {

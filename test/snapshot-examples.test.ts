@@ -2,6 +2,8 @@
 // (examples/device-state.mjs, record-replay.mjs, save-restore.mjs) run and print what
 // they say.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
 
@@ -12,6 +14,12 @@ function run(file: string): string {
 }
 
 describe('README samples: save, restore, record and replay', () => {
+  it('each program\'s guest is a file beside it that it starts', () => {
+    expect(readFileSync(join(ROOT, 'examples/record-replay.mjs'), 'utf8')).toContain('./record-replay-guest.mjs');
+    expect(readFileSync(join(ROOT, 'examples/save-restore.mjs'), 'utf8')).toContain('./save-restore-guest.mjs');
+    for (const f of ['examples/record-replay-guest.mjs', 'examples/save-restore-guest.mjs']) expect(existsSync(join(ROOT, f)), f).toBe(true);
+  });
+
   it('examples/device-state.mjs loads a saved vdisk into a fresh runtime and refuses a newer version', () => {
     const out = run('examples/device-state.mjs');
     expect(out).toContain('restored capacity 65536');

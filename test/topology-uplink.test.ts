@@ -44,15 +44,17 @@ describe('topology with an external switch port', () => {
           await new Promise((r) => setTimeout(r, 20));
         }
       };
-      // The guests may still be starting: ask again until the first peer answers.
-      let mac = '';
-      for (let i = 0; i < 50 && !mac; i++) {
-        await send(arpRequest('10.198.1.1', '10.198.1.2'));
-        try { mac = checkArpReply(await next(0x0806, 500).catch(() => new Uint8Array(0)), '10.198.1.1', '10.198.1.2'); } catch { /* not yet */ }
-      }
-      const macs = [mac];
-      await send(arpRequest('10.198.1.1', '10.198.1.3'));
-      macs.push(checkArpReply(await next(0x0806), '10.198.1.1', '10.198.1.3'));
+      // The guests may still be starting: ask each peer again until it answers (bounded).
+      const arp = async (ip: string): Promise<string> => {
+        for (let i = 0; i < 60; i++) {
+          await send(arpRequest('10.198.1.1', ip));
+          const f = await next(0x0806, 500).catch(() => null);
+          // A late answer to an earlier try (possibly from the other peer) is skipped.
+          if (f && f.subarray(28, 32).join('.') === ip) return checkArpReply(f, '10.198.1.1', ip);
+        }
+        throw new Error(`no ARP reply from ${ip} in 30 s`);
+      };
+      const macs = [await arp('10.198.1.2'), await arp('10.198.1.3')];
       expect(new Set(macs).size).toBe(2);
       for (const [i, ip] of ['10.198.1.2', '10.198.1.3'].entries()) {
         const data = Uint8Array.from({ length: 48 }, (_, k) => k + i);

@@ -2,7 +2,8 @@
 // typed host API, a real FIFO pair with `cat` processes on the far side, and a
 // loopback TCP socket. Bytes arrive byte-exact and in order both ways, with enough
 // volume that both directions stall on full rings and resume (flow control).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TRANSPORTS, type Transport } from './helpers/transports.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ const GUEST_URL = new URL('./fixtures/guest-devices.mjs', import.meta.url);
 const MiB = 1 << 20;
 
 let host: VbusHost | undefined;
+/** The transport of the suite running now (setup() makes its bus on it; the OS-endpoint suites use shared). */
+let transport: Transport = 'shared';
 const cleanups: Array<() => void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) { try { c(); } catch { /* best effort */ } }
@@ -36,7 +39,7 @@ function firstDiff(got: Uint8Array, want: Uint8Array): number {
 }
 
 function setup(endpoint?: string): { host: VbusHost; bus: Bus; dev: Device; model: ConsoleModel } {
-  host = new VbusHost();
+  host = new VbusHost({ transport });
   host.registerClass(vconsoleClass);
   const bus = host.createBus('con', { memoryBytes: 4 * MiB });
   const dev = host.createDevice('console0');
@@ -69,128 +72,133 @@ function collect(src: NodeJS.ReadableStream, bytes: number): Promise<Uint8Array>
   });
 }
 
-describe('vconsole: memory endpoint through the typed host API', () => {
-  it('moves 3 MiB out and 1 MiB in byte-exact, stalling on full rings and a full host buffer', async () => {
-    const { host, bus, dev, model } = setup();
-    // small rings: every direction fills up many times
-    const g = await guestWithConsole(host, bus, { outputRing: 4096, inputRing: 4096 });
+describe.each(TRANSPORTS)('vconsole on the %s transport', (t) => {
+  beforeEach(() => { transport = t; });
+  afterEach(() => { transport = 'shared'; });
 
-    // guest -> host: read with hostRead() only now and then, so the 1 MiB host buffer fills
-    const outBytes = 3 * MiB;
-    const wrote = g.cmd('write', { seed: 11, bytes: outBytes, chunkMax: 3000, mode: 'async' });
-    const got: Uint8Array[] = [];
-    let n = 0;
-    while (n < outBytes) {
-      await new Promise((r) => setTimeout(r, 20));
-      const c = model.hostRead();
-      got.push(c);
-      n += c.length;
-    }
-    expect((await wrote).ok).toBe(true);
-    expect(firstDiff(new Uint8Array(Buffer.concat(got)), stream(11, outBytes))).toBe(-1);
+  describe('vconsole: memory endpoint through the typed host API', () => {
+    it('moves 3 MiB out and 1 MiB in byte-exact, stalling on full rings and a full host buffer', async () => {
+      const { host, bus, dev, model } = setup();
+      // small rings: every direction fills up many times
+      const g = await guestWithConsole(host, bus, { outputRing: 4096, inputRing: 4096 });
 
-    // host -> guest: many hostWrite calls queued at once; the guest reads with the async iterator
-    const inBytes = MiB;
-    const data = stream(12, inBytes);
-    const reading = g.cmd('read', { seed: 12, bytes: inBytes, mode: 'iter' });
-    const writes: Promise<void>[] = [];
-    for (let at = 0; at < inBytes; at += 10_000) writes.push(model.hostWrite(data.subarray(at, Math.min(inBytes, at + 10_000))));
-    await Promise.all(writes);
-    expect(await reading).toMatchObject({ ok: true, got: inBytes, firstBad: -1 });
+      // guest -> host: read with hostRead() only now and then, so the 1 MiB host buffer fills
+      const outBytes = 3 * MiB;
+      const wrote = g.cmd('write', { seed: 11, bytes: outBytes, chunkMax: 3000, mode: 'async' });
+      const got: Uint8Array[] = [];
+      let n = 0;
+      while (n < outBytes) {
+        await new Promise((r) => setTimeout(r, 20));
+        const c = model.hostRead();
+        got.push(c);
+        n += c.length;
+      }
+      expect((await wrote).ok).toBe(true);
+      expect(firstDiff(new Uint8Array(Buffer.concat(got)), stream(11, outBytes))).toBe(-1);
 
-    expect(dev.attr('tx_bytes')).toBe(String(outBytes));
-    expect(dev.attr('rx_bytes')).toBe(String(inBytes));
-    expect(dev.attr('drops')).toBe('0');
-    expect(dev.attr('state')).toBe('open');
-  });
+      // host -> guest: many hostWrite calls queued at once; the guest reads with the async iterator
+      const inBytes = MiB;
+      const data = stream(12, inBytes);
+      const reading = g.cmd('read', { seed: 12, bytes: inBytes, mode: 'iter' });
+      const writes: Promise<void>[] = [];
+      for (let at = 0; at < inBytes; at += 10_000) writes.push(model.hostWrite(data.subarray(at, Math.min(inBytes, at + 10_000))));
+      await Promise.all(writes);
+      expect(await reading).toMatchObject({ ok: true, got: inBytes, firstBad: -1 });
 
-  it('writeSync and the WHATWG streams carry the same bytes; onOutput delivers as it arrives', async () => {
-    const { host, bus, model } = setup();
-    const g = await guestWithConsole(host, bus, { outputRing: 8192, inputRing: 8192 });
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    const all = new Promise<void>((resolve) => {
-      model.onOutput((c) => { parts.push(c.slice()); n += c.length; if (n >= 2 * 300_000) resolve(); });
+      expect(dev.attr('tx_bytes')).toBe(String(outBytes));
+      expect(dev.attr('rx_bytes')).toBe(String(inBytes));
+      expect(dev.attr('drops')).toBe('0');
+      expect(dev.attr('state')).toBe('open');
     });
-    expect((await g.cmd('write', { seed: 21, bytes: 300_000, chunkMax: 9000, mode: 'sync' })).ok).toBe(true);
-    expect((await g.cmd('write', { seed: 22, bytes: 300_000, chunkMax: 700, mode: 'writable' })).ok).toBe(true);
-    await all;
-    const out = new Uint8Array(Buffer.concat(parts));
-    expect(firstDiff(out.subarray(0, 300_000), stream(21, 300_000))).toBe(-1);
-    expect(firstDiff(out.subarray(300_000), stream(22, 300_000))).toBe(-1);
 
-    const reading = g.cmd('read', { seed: 23, bytes: 200_000, mode: 'readable' });
-    await model.hostWrite(stream(23, 200_000));
-    expect(await reading).toMatchObject({ ok: true, got: 200_000, firstBad: -1 });
+    it('writeSync and the WHATWG streams carry the same bytes; onOutput delivers as it arrives', async () => {
+      const { host, bus, model } = setup();
+      const g = await guestWithConsole(host, bus, { outputRing: 8192, inputRing: 8192 });
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      const all = new Promise<void>((resolve) => {
+        model.onOutput((c) => { parts.push(c.slice()); n += c.length; if (n >= 2 * 300_000) resolve(); });
+      });
+      expect((await g.cmd('write', { seed: 21, bytes: 300_000, chunkMax: 9000, mode: 'sync' })).ok).toBe(true);
+      expect((await g.cmd('write', { seed: 22, bytes: 300_000, chunkMax: 700, mode: 'writable' })).ok).toBe(true);
+      await all;
+      const out = new Uint8Array(Buffer.concat(parts));
+      expect(firstDiff(out.subarray(0, 300_000), stream(21, 300_000))).toBe(-1);
+      expect(firstDiff(out.subarray(300_000), stream(22, 300_000))).toBe(-1);
+
+      const reading = g.cmd('read', { seed: 23, bytes: 200_000, mode: 'readable' });
+      await model.hostWrite(stream(23, 200_000));
+      expect(await reading).toMatchObject({ ok: true, got: 200_000, firstBad: -1 });
+    });
+
+    it('end of host input reaches the guest as end of stream, after the bytes before it', async () => {
+      const { host, bus, model } = setup();
+      const g = await guestWithConsole(host, bus);
+      const reading = g.cmd('readToEnd');
+      await model.hostWrite('login: ');
+      await model.hostWrite(new TextEncoder().encode('root\n'));
+      model.hostEnd();
+      expect(await reading).toMatchObject({ ok: true, text: 'login: root\n', ended: true });
+    });
+
+    it('input written before any guest connects waits for it (nothing lost)', async () => {
+      const { host, bus, model } = setup();
+      const early = model.hostWrite('early bytes|');
+      const g = await guestWithConsole(host, bus);
+      await early;
+      const reading = g.cmd('readToEnd');
+      await model.hostWrite('late bytes');
+      model.hostEnd();
+      expect((await reading).text).toBe('early bytes|late bytes');
+    });
+
+    it('one reader at a time: a second open gets EBUSY; after close another guest can open it', async () => {
+      const { host, bus, model } = setup();
+      const g1 = await guestWithConsole(host, bus);
+      const g2 = drive(host.spawnGuest(bus, GUEST_URL));
+      await g2.waitEvent((e) => e.event === 'ready');
+      expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: false, error: 'EBUSY' });
+      // write, then close at once: the bytes still reach the endpoint
+      await g1.cmd('writeText', { text: 'last words' });
+      await g1.cmd('consoleClose');
+      expect(new TextDecoder().decode(model.hostRead())).toBe('last words');
+      expect(await g1.cmd('writeText', { text: 'too late' })).toMatchObject({ ok: false, error: 'EBADF' });
+      expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: true });
+    });
+
+    it('refuses bad endpoint values with the value unchanged; memory-only calls name the endpoint', () => {
+      const { dev, model } = setup();
+      expect(() => dev.setAttr('endpoint', 'bogus:1')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => dev.setAttr('endpoint', 'tcp:127.0.0.1:99999')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => dev.setAttr('endpoint', 'pty:/nonexistent-dir-vbus/tty')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(() => dev.setAttr('endpoint', 'pty:/tmp/a,b')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => dev.setAttr('endpoint', 'pipe:/nonexistent-dir-vbus/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(() => dev.setAttr('rx_bytes', '5')).toThrow(expect.objectContaining({ code: 'EACCES' }));
+      expect(dev.attr('endpoint')).toBe('memory');
+      expect(model.endpoint).toBe('memory');
+      const dir = mkdtempSync(join(tmpdir(), 'vcon-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      dev.setAttr('endpoint', `pipe:${dir}/log`);
+      expect(() => model.hostRead()).toThrow(expect.objectContaining({ code: 'ENOTSUP', message: expect.stringContaining(`pipe:${dir}/log`) }));
+    });
   });
 
-  it('end of host input reaches the guest as end of stream, after the bytes before it', async () => {
-    const { host, bus, model } = setup();
-    const g = await guestWithConsole(host, bus);
-    const reading = g.cmd('readToEnd');
-    await model.hostWrite('login: ');
-    await model.hostWrite(new TextEncoder().encode('root\n'));
-    model.hostEnd();
-    expect(await reading).toMatchObject({ ok: true, text: 'login: root\n', ended: true });
-  });
-
-  it('input written before any guest connects waits for it (nothing lost)', async () => {
-    const { host, bus, model } = setup();
-    const early = model.hostWrite('early bytes|');
-    const g = await guestWithConsole(host, bus);
-    await early;
-    const reading = g.cmd('readToEnd');
-    await model.hostWrite('late bytes');
-    model.hostEnd();
-    expect((await reading).text).toBe('early bytes|late bytes');
-  });
-
-  it('one reader at a time: a second open gets EBUSY; after close another guest can open it', async () => {
-    const { host, bus, model } = setup();
-    const g1 = await guestWithConsole(host, bus);
-    const g2 = drive(host.spawnGuest(bus, GUEST_URL));
-    await g2.waitEvent((e) => e.event === 'ready');
-    expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: false, error: 'EBUSY' });
-    // write, then close at once: the bytes still reach the endpoint
-    await g1.cmd('writeText', { text: 'last words' });
-    await g1.cmd('consoleClose');
-    expect(new TextDecoder().decode(model.hostRead())).toBe('last words');
-    expect(await g1.cmd('writeText', { text: 'too late' })).toMatchObject({ ok: false, error: 'EBADF' });
-    expect(await g2.cmd('consoleOpen', { dev: 0 })).toMatchObject({ ok: true });
-  });
-
-  it('refuses bad endpoint values with the value unchanged; memory-only calls name the endpoint', () => {
-    const { dev, model } = setup();
-    expect(() => dev.setAttr('endpoint', 'bogus:1')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => dev.setAttr('endpoint', 'tcp:127.0.0.1:99999')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => dev.setAttr('endpoint', 'pty:/nonexistent-dir-vbus/tty')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    expect(() => dev.setAttr('endpoint', 'pty:/tmp/a,b')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => dev.setAttr('endpoint', 'pipe:/nonexistent-dir-vbus/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    expect(() => dev.setAttr('rx_bytes', '5')).toThrow(expect.objectContaining({ code: 'EACCES' }));
-    expect(dev.attr('endpoint')).toBe('memory');
-    expect(model.endpoint).toBe('memory');
-    const dir = mkdtempSync(join(tmpdir(), 'vcon-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    dev.setAttr('endpoint', `pipe:${dir}/log`);
-    expect(() => model.hostRead()).toThrow(expect.objectContaining({ code: 'ENOTSUP', message: expect.stringContaining(`pipe:${dir}/log`) }));
-  });
-});
-
-describe('vconsole: a hostile guest', () => {
-  it('bad tags and empty records are counted as drops; a scribbled ring faults that device only, never the host', async () => {
-    const { host, bus, dev, model } = setup();
-    const g = drive(host.spawnGuest(bus, GUEST_URL));
-    await g.waitEvent((e) => e.event === 'ready');
-    expect(await g.cmd('rawConsole', { dev: 0, records: [[7, 'evil'], [0, ''], [0, 'ok'], [1, 'eof-is-input-only'], [0, '!']] })).toMatchObject({ ok: true });
-    await expect.poll(() => new TextDecoder().decode(model.hostRead()), { timeout: 10_000 }).toBe('ok!');
-    expect(dev.attr('drops')).toBe('3');
-    expect(dev.attr('tx_bytes')).toBe('3');
-    expect(await g.cmd('scribble')).toMatchObject({ ok: true });
-    await expect.poll(() => dev.attr('state'), { timeout: 10_000 }).toMatch(/^error: output ring fault/);
-    expect(dev.attr('drops')).toBe('4');
-    // the host and the rest of the console still work: input is still accepted
-    await model.hostWrite('still here');
-    expect(model.pendingInput).toBe(0);
+  describe('vconsole: a hostile guest', () => {
+    it('bad tags and empty records are counted as drops; a scribbled ring faults that device only, never the host', async () => {
+      const { host, bus, dev, model } = setup();
+      const g = drive(host.spawnGuest(bus, GUEST_URL));
+      await g.waitEvent((e) => e.event === 'ready');
+      expect(await g.cmd('rawConsole', { dev: 0, records: [[7, 'evil'], [0, ''], [0, 'ok'], [1, 'eof-is-input-only'], [0, '!']] })).toMatchObject({ ok: true });
+      await expect.poll(() => new TextDecoder().decode(model.hostRead()), { timeout: 10_000 }).toBe('ok!');
+      expect(dev.attr('drops')).toBe('3');
+      expect(dev.attr('tx_bytes')).toBe('3');
+      expect(await g.cmd('scribble')).toMatchObject({ ok: true });
+      await expect.poll(() => dev.attr('state'), { timeout: 10_000 }).toMatch(/^error: output ring fault/);
+      expect(dev.attr('drops')).toBe('4');
+      // the host and the rest of the console still work: input is still accepted
+      await model.hostWrite('still here');
+      expect(model.pendingInput).toBe(0);
+    });
   });
 });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VbusHost, vdiskClass } from '../dist/src/index.js';
 import { drive } from './helpers/scripted.js';
+import { PLACED_TRANSPORTS, type Transport } from './helpers/transports.js';
 import { randomOps, replay, VDISK_GUEST_URL } from './helpers/vdisk-workload.js';
 
 let host: VbusHost | undefined;
@@ -18,8 +19,8 @@ afterEach(async () => {
   if (dir) { rmSync(dir, { recursive: true, force: true }); dir = undefined; }
 });
 
-function setup(disks: Array<{ bus: string; attrs: Record<string, string>; placement?: 'host' | 'backend' }>) {
-  host = new VbusHost();
+function setup(disks: Array<{ bus: string; attrs: Record<string, string>; placement?: 'host' | 'backend' }>, transport: Transport = 'shared') {
+  host = new VbusHost({ transport });
   host.registerClass(vdiskClass);
   return disks.map((d, i) => {
     const bus = host!.bus(d.bus) ?? host!.createBus(d.bus, { memoryBytes: 16 << 20 });
@@ -38,9 +39,9 @@ async function guestOn(bus: Parameters<VbusHost['spawnGuest']>[0]) {
   return g;
 }
 
-describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s thread', (placement) => {
+describe.each(PLACED_TRANSPORTS)('vdisk refusals, device in the $placement thread, $transport transport', ({ placement, transport }) => {
   it('a memory-backed disk (empty src_path) serves a random workload; its bytes outlive a guest', async () => {
-    const [{ bus, dev }] = setup([{ bus: 'm', attrs: { capacity: '1M' }, placement }]);
+    const [{ bus, dev }] = setup([{ bus: 'm', attrs: { capacity: '1M' }, placement }], transport);
     expect(dev.attr('capacity')).toBe(String(1 << 20));
     const g = await guestOn(bus!);
     expect(await g.cmd('open', { dev: 0, queueDepth: 32 })).toMatchObject({ ok: true, capacity: 1 << 20, volatileCache: false });
@@ -65,7 +66,7 @@ describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s th
     const content = Buffer.alloc(64 << 10);
     for (let i = 0; i < content.length; i++) content[i] = (i * 7 + 3) & 255;
     writeFileSync(path, content);
-    const [{ bus, dev }] = setup([{ bus: 'r', attrs: { src_path: path, readonly: '1' }, placement }]);
+    const [{ bus, dev }] = setup([{ bus: 'r', attrs: { src_path: path, readonly: '1' }, placement }], transport);
     const g = await guestOn(bus!);
     expect(await g.cmd('open', { dev: 0 })).toMatchObject({ ok: true, capacity: 64 << 10, readonly: true });
     const all = await g.cmd('readAll', { dev: 0 });
@@ -80,7 +81,7 @@ describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s th
   });
 
   it('misaligned and out-of-range requests fail with EINVAL from the device and count as errors', async () => {
-    const [{ bus, dev }] = setup([{ bus: 'e', attrs: { capacity: '64K' }, placement }]);
+    const [{ bus, dev }] = setup([{ bus: 'e', attrs: { capacity: '64K' }, placement }], transport);
     const g = await guestOn(bus!);
     await g.cmd('open', { dev: 0 });
     const cap = 64 << 10;
@@ -104,7 +105,7 @@ describe.each(['host', 'backend'] as const)('vdisk refusals, device in the %s th
   });
 
   it('garbage descriptors complete with EINVAL; a corrupt ring faults only that connection; another vdisk on another bus is unharmed', async () => {
-    const [a, b] = setup([{ bus: 'h1', attrs: { capacity: '1M' }, placement }, { bus: 'h2', attrs: { capacity: '1M' }, placement }]);
+    const [a, b] = setup([{ bus: 'h1', attrs: { capacity: '1M' }, placement }, { bus: 'h2', attrs: { capacity: '1M' }, placement }], transport);
     const bad = await guestOn(a!.bus);
     const good = await guestOn(b!.bus);
     await good.cmd('open', { dev: 0, queueDepth: 16 });

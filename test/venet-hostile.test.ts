@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
 import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
 import { adminView } from '../dist/src/index.js';
+import { PLACED_TRANSPORTS, TRANSPORTS } from './helpers/transports.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -15,9 +16,9 @@ const uncaught: unknown[] = [];
 process.on('uncaughtException', (e) => uncaught.push(e));
 process.on('unhandledRejection', (e) => uncaught.push(e));
 
-describe.each(['host', 'backend'] as const)('hostile frames on venet-loopback, device in the %s thread', (placement) => {
+describe.each(PLACED_TRANSPORTS)('hostile frames on venet-loopback, device in the $placement thread, $transport transport', ({ placement, transport }) => {
   it('counts runts, oversize frames and bad flags as drops and a scribbled TX ring as one fault; a second bus keeps working', async () => {
-    host = venetHost();
+    host = venetHost(transport);
     const evil = host.createBus('evil', { memoryBytes: 4 << 20 });
     const good = host.createBus('good', { memoryBytes: 4 << 20 });
     const d1 = host.createDevice('lo-evil');
@@ -55,9 +56,9 @@ describe.each(['host', 'backend'] as const)('hostile frames on venet-loopback, d
   });
 });
 
-describe('hostile frames on venet-switch', () => {
+describe.each(TRANSPORTS)('hostile frames on venet-switch (%s transport)', (transport) => {
   it('a scribbling guest on one bus faults only its own port; the others still switch', async () => {
-    host = venetHost();
+    host = venetHost(transport);
     const sw = host.createDevice('sw0');
     host.setType(sw, 'venet-switch');
     const buses = ['a', 'b', 'c'].map((n) => host!.createBus(n, { memoryBytes: 4 << 20 }));

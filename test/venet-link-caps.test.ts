@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID } from '../dist/src/index.js';
 import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
 import { adminView } from '../dist/src/index.js';
+import { PLACED_TRANSPORTS } from './helpers/transports.js';
 
 const setup = useLoopbackHosts();
 
-describe.each(['host', 'backend'] as const)('venet link and features, device in the %s thread', (placement) => {
+describe.each(PLACED_TRANSPORTS)('venet link and features, device in the $placement thread, $transport transport', ({ placement, transport }) => {
   it('enabled=0 posts LINK_DOWN and drops traffic; enabled=1 posts LINK_UP and traffic flows again', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     const g = await venetGuest(host, bus);
     expect(g.link).toBe(true);
     expect((await g.cmd('echo', { sizes: [60] })).got).toBe(1);
@@ -30,7 +31,7 @@ describe.each(['host', 'backend'] as const)('venet link and features, device in 
   });
 
   it('caps negotiation at features_cap; negotiated is readable; the features change behaviour', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     adminView(host).write('/config/vbus/devices/lo0/features_cap', 'tx_done\n');
     expect(adminView(host).read('/config/vbus/devices/lo0/features_cap').trim()).toBe('tx_done');
     const g = await venetGuest(host, bus);

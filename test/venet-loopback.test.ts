@@ -4,12 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
 import { adminView } from '../dist/src/index.js';
+import { PLACED_TRANSPORTS } from './helpers/transports.js';
 
 const setup = useLoopbackHosts();
 
-describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s thread', (placement) => {
+describe.each(PLACED_TRANSPORTS)('venet-loopback, device in the $placement thread, $transport transport', ({ placement, transport }) => {
   it('returns every frame size 14..mtu+14 byte-exact', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
+    expect(bus.transport).toBe(transport);
+    expect(host.stats().transports[transport]).toBe(1);
     const g = await venetGuest(host, bus);
     expect(g.mac).toBe('02:00:00:00:00:01');
     expect(g.mtu).toBe(1500);
@@ -28,7 +31,7 @@ describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s th
   });
 
   it('keeps frames in the TX ring while the RX ring is full (no drops), with a small RX ring', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     const g = await venetGuest(host, bus, 0, { rxBytes: 4096, txBytes: 1 << 16 });
     const sizes = Array.from({ length: 3000 }, (_, i) => 14 + ((i * 37) % 1500));
     const r = await g.cmd('echo', { sizes, seed: 11 });
@@ -37,7 +40,7 @@ describe.each(['host', 'backend'] as const)('venet-loopback, device in the %s th
   });
 
   it('a larger MTU lets jumbo frames through; frames above it are dropped', async () => {
-    const { host, bus } = setup(placement);
+    const { host, bus } = setup(placement, transport);
     adminView(host).write('/config/vbus/devices/lo0/mtu', '9000\n'); // before the guest opens
     const g = await venetGuest(host, bus);
     expect(g.mtu).toBe(9000);

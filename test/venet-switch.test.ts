@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { VbusHost } from '../dist/src/index.js';
 import { counter, eventually, venetGuest, venetHost } from './helpers/venet.js';
 import { adminView } from '../dist/src/index.js';
+import { TRANSPORTS, type Transport } from './helpers/transports.js';
 
 let host: VbusHost | undefined;
 afterEach(async () => {
@@ -13,8 +14,8 @@ afterEach(async () => {
 
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 
-async function setup(ageingMs?: number) {
-  host = venetHost();
+async function setup(transport: Transport, ageingMs?: number) {
+  host = venetHost(transport);
   const sw = host.createDevice('sw0');
   host.setType(sw, 'venet-switch');
   if (ageingMs !== undefined) adminView(host).write('/config/vbus/devices/sw0/ageing_ms', `${ageingMs}\n`);
@@ -25,9 +26,9 @@ async function setup(ageingMs?: number) {
   return { host, buses, guests };
 }
 
-describe('venet-switch across three buses', () => {
+describe.each(TRANSPORTS)('venet-switch across three buses (%s transport)', (transport) => {
   it('gives each port its own MAC; broadcast reaches every other guest; unicast only its destination after learning', async () => {
-    const { host, guests: [a, b, c] } = await setup();
+    const { host, guests: [a, b, c] } = await setup(transport);
     expect(new Set([a!.mac, b!.mac, c!.mac]).size).toBe(3);
 
     // A broadcasts: B and C receive it (and learn nothing yet); A does not get its own frame back.
@@ -62,7 +63,7 @@ describe('venet-switch across three buses', () => {
   });
 
   it('floods an unknown unicast destination but never delivers a frame meant for a guest on another bus to a bystander once learned', async () => {
-    const { host, buses, guests: [a, b, c] } = await setup();
+    const { host, buses, guests: [a, b, c] } = await setup(transport);
     // A second guest on the red bus: same bus memory as A, its own port.
     const a2 = await venetGuest(host, buses[0]!);
     const unknown = '02:aa:bb:cc:dd:ee';
@@ -82,12 +83,14 @@ describe('venet-switch across three buses', () => {
   });
 
   it('forgets entries after ageing_ms and floods again', async () => {
-    const { host, guests: [a, b, c] } = await setup(50);
+    // Ageing must outlast a round trip to the guests; those are slower on the message transport.
+    const ageingMs = transport === 'message' ? 400 : 50;
+    const { host, guests: [a, b, c] } = await setup(transport, ageingMs);
     await b!.cmd('send', { frames: [{ dst: a!.mac, len: 60, seed: 1 }] }); // flood (A unknown), B learned
     await a!.cmd('collect', { atLeast: 1 });
     await c!.cmd('collect', { atLeast: 1 });
     expect(adminView(host).read('/config/vbus/devices/sw0/fdb')).toContain(b!.mac);
-    await new Promise((r) => setTimeout(r, 200)); // longer than ageing_ms: B's entry expires
+    await new Promise((r) => setTimeout(r, 4 * ageingMs)); // longer than ageing_ms: B's entry expires
     await eventually(() => !adminView(host).read('/config/vbus/devices/sw0/fdb').includes(b!.mac), 5000);
     await a!.cmd('send', { frames: [{ dst: b!.mac, len: 61, seed: 2 }] }); // unknown again: flooded to C too
     expect((await c!.cmd('collect', { atLeast: 1 })).frames).toEqual([{ dst: b!.mac, src: a!.mac, len: 61, flags: 0 }]);

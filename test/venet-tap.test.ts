@@ -112,7 +112,7 @@ describe('venet-tap endpoints and framing', () => {
 });
 
 describe('venet-tap admin surface', () => {
-  it('a fresh device has exactly client_mac, enabled (0), host_mac, ifname; the seeds/000 script reads the bound endpoint', async () => {
+  it('a fresh device has exactly client_mac, enabled (0), host_mac, ifname; the original's setup script reads the bound endpoint', async () => {
     const host = new VbusHost();
     registerVenetClasses(host);
     cleanups.push(() => host.release());

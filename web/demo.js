@@ -2,12 +2,13 @@
 // Web Workers (./demo-guest.js), controls to make buses and devices, link and unlink
 // them, start and stop guests; live plots from the signal counters and device counters;
 // the /sys/vbus tree redrawn on every change. `window.vbusDemo` exposes the state for tests.
-import { loadCoreModule } from './dist/src/browser.js';
+import { loadCoreModule, loadMessageCoreModule } from './dist/src/browser.js';
 import { DemoLab } from './dist/src/demo/lab.js';
 import { checkIsolation, setState as setPageState, showError as showPageError } from './page-status.js';
+import { choosePageTransport, describeTransport } from './transport-mode.js';
 
 const $ = (id) => document.getElementById(id);
-const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0 };
+const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0, transport: null, isolation: null };
 window.vbusDemo = demo;
 
 const setState = (state) => setPageState(demo, state);
@@ -179,9 +180,13 @@ function buildDefault() {
 }
 
 async function main() {
-  if (!checkIsolation(demo)) return;
-  await loadCoreModule();
-  lab = new DemoLab({ guestUrl: new URL('./demo-guest.js', import.meta.url) });
+  const mode = await choosePageTransport();
+  if (!mode.transport) { checkIsolation(demo); return; } // says which headers are missing
+  demo.transport = mode.transport;
+  demo.isolation = mode.isolation;
+  document.body.dataset.transport = mode.transport;
+  await (mode.transport === 'shared' ? loadCoreModule() : loadMessageCoreModule());
+  lab = new DemoLab({ guestUrl: new URL('./demo-guest.js', import.meta.url), transport: mode.transport });
   demo.lab = lab;
   $('live').hidden = false;
   plots = {
@@ -209,7 +214,7 @@ async function main() {
   setInterval(tick, 500);
   const box = $('status');
   box.className = 'status ok';
-  box.textContent = 'Cross-origin isolated. The host runs on this page\'s main thread; each guest is a module Web Worker.';
+  box.textContent = `${describeTransport(mode)} The host runs on this page's main thread; each guest is a module Web Worker.`;
   setState('running');
 }
 

@@ -6,6 +6,8 @@
  *                 (main) thread, which waits with Atomics.waitAsync on its event loop.
  * - vbus-backend: the same DEVCALL to the same model placed in a backend worker
  *                 (piscina thread blocking on its doorbell; direct slot per connection).
+ * - vbus-message: vbus-host's DEVCALL on a bus of the message transport (no shared
+ *                 memory: batched postMessage both ways; the guest blocks on its port).
  * - waitAsync:    the reference for vbus-host: a worker's plain Atomics.wait/notify round
  *                 trip to the main thread answering from Atomics.waitAsync.
  * - postMessage:  a worker posts to the main thread, which echoes (MessageChannel).
@@ -25,7 +27,7 @@ import { Piscina } from 'piscina';
 import { createSyncFn } from 'synckit';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { VbusHost, type GuestWorker, type Bus } from '../../src/index.js';
+import { VbusHost, type GuestWorker, type Bus, type BusTransport } from '../../src/index.js';
 import { cpusFor, pinSelf, placementsFor, unpinSelf } from '../harness/pin.js';
 import { median, percentile, spread } from '../harness/stats.js';
 import type { BenchModule, BenchOptions, Placement, Row } from '../harness/types.js';
@@ -38,18 +40,19 @@ const SYNCKIT_URL = new URL('../workers/call-synckit.js', import.meta.url);
 const PISCINA_URL = new URL('../workers/call-piscina.js', import.meta.url);
 const WAITASYNC_URL = new URL('../workers/call-waitasync.js', import.meta.url);
 
-export const CALL_IMPLS = ['vbus-host', 'vbus-backend', 'waitAsync', 'postMessage', 'synckit', 'comlink', 'piscina'] as const;
+export const CALL_IMPLS = ['vbus-host', 'vbus-backend', 'vbus-message', 'waitAsync', 'postMessage', 'synckit', 'comlink', 'piscina'] as const;
 type Impl = (typeof CALL_IMPLS)[number];
 
 interface Sampled { samples: Float64Array; secs: number }
 
 /** A guest on its own bus with one echo device, placed as asked. */
 class GuestRig {
-  readonly host = new VbusHost();
+  readonly host: VbusHost;
   readonly guests: GuestWorker[] = [];
   private readonly waiting = new Map<GuestWorker, Array<(m: any) => void>>();
   private n = 0;
-  constructor(readonly placement: 'host' | 'backend', readonly calleeCpu: number | undefined) {
+  constructor(readonly placement: 'host' | 'backend', readonly calleeCpu: number | undefined, transport: BusTransport = 'shared') {
+    this.host = new VbusHost({ transport });
     registerBenchClass(this.host, {
       name: 'bench-echo',
       interfaces: ['bench-echo'],
@@ -126,8 +129,8 @@ async function measure(impl: Impl, p: Placement, n: number, repeat: number): Pro
   const caller = cpus?.[1];
   const out: Sampled[] = [];
   const payload = new Uint8Array(PAYLOAD).fill(7);
-  if (impl === 'vbus-host' || impl === 'vbus-backend') {
-    const rig = new GuestRig(impl === 'vbus-host' ? 'host' : 'backend', callee);
+  if (impl === 'vbus-host' || impl === 'vbus-backend' || impl === 'vbus-message') {
+    const rig = new GuestRig(impl === 'vbus-backend' ? 'backend' : 'host', callee, impl === 'vbus-message' ? 'message' : 'shared');
     try {
       if (callee !== undefined) pinSelf(callee); else unpinSelf();
       const g = await rig.addGuest();
@@ -219,9 +222,11 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: Row[] = [];
   try {
+    const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
     for (const p of placements) {
       for (const impl of CALL_IMPLS) {
-        const count = impl.startsWith('vbus') ? n : slowN;
+        if (!want('rtt-call', impl)) { tick(`rtt-call ${p} ${impl} (skipped)`); continue; }
+        const count = impl.startsWith('vbus') && impl !== 'vbus-message' ? n : slowN;
         rows.push(rowFrom('rtt-call', impl, p, await measure(impl, p, count, repeat)));
         tick(`rtt-call ${p} ${impl}`);
       }
@@ -233,6 +238,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
     const scalePlacement: Placement = scaleCpus ? 'different-cores' : 'unpinned';
     for (const placement of ['host', 'backend'] as const) {
       const impl = placement === 'host' ? 'vbus-host' : 'vbus-backend';
+      if (!want('rtt-call-buses', impl)) { done += busCounts.length; continue; }
       const rig = new GuestRig(placement, scaleCpus?.[0]);
       try {
         for (const buses of busCounts) {

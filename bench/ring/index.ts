@@ -12,15 +12,17 @@ import { durations, ONEWAY_SIZES } from './config.js';
 import { microCount, runMicro } from './micro.js';
 import { OnewayBus, runOneway, type RingPeer } from './oneway.js';
 import { runRtt } from './latency.js';
+import { runMessageOneway } from './message.js';
 import type { OnewayImpl, PeerCmd, PeerReply, RttImpl } from './protocol.js';
 
-export const ONEWAY_IMPLS: readonly OnewayImpl[] = ['vbus', 'vbus-batched', 'vbus-reserve', 'js-ring', 'ringbuf.js', 'ringbuf.js-batch32', 'postMessage'];
+/** 'vbus-message': a ring on a message-transport bus, guest worker to host (bench/ring/message.ts). */
+export const ONEWAY_IMPLS: ReadonlyArray<OnewayImpl | 'vbus-message'> = ['vbus', 'vbus-batched', 'vbus-reserve', 'js-ring', 'ringbuf.js', 'ringbuf.js-batch32', 'postMessage', 'vbus-message'];
 export const RTT_IMPLS: readonly RttImpl[] = ['atomics-wait', 'vbus-adaptive', 'postMessage'];
 
 /** Record count for a pilot run, by how fast each impl roughly is (a pilot only sizes the real runs). */
-function pilotCount(impl: OnewayImpl, size: number): number {
+function pilotCount(impl: OnewayImpl | 'vbus-message', size: number): number {
   const big = size > 4096;
-  if (impl === 'postMessage') return big ? 500 : 5_000;
+  if (impl === 'postMessage' || impl === 'vbus-message') return big ? 500 : 5_000;
   return big ? 2_000 : 100_000;
 }
 
@@ -59,21 +61,22 @@ async function run(opts: BenchOptions): Promise<Row[]> {
         if (!opts.quick) {
           // Pilot (also the warm-up): size the measured runs to about targetSec each.
           const pc = pilotCount(impl, size);
-          const { secs } = await runOneway(peer, ob, impl, size, pc);
+          const { secs } = impl === 'vbus-message' ? await runMessageOneway(size, pc) : await runOneway(peer, ob, impl, size, pc);
           count = Math.max(1000, Math.round((pc / secs) * d.targetSec));
         } else if (size > 4096) {
           count = Math.max(50, count >> 2);
         }
         const rates: number[] = [];
         for (let r = 0; r < repeat; r++) {
-          const { secs } = await runOneway(peer, ob, impl, size, count);
+          const { secs } = impl === 'vbus-message' ? await runMessageOneway(size, count) : await runOneway(peer, ob, impl, size, count);
           rates.push(count / secs);
           tick(`oneway ${size} B ${impl} (${r + 1}/${repeat})`);
         }
         const ops = median(rates);
         rows.push({
           case: `oneway-${size}B`, impl, bytes: size, opsPerSec: ops, mbPerSec: (ops * size) / 1e6,
-          placement: tpPlacement, threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
+          placement: impl === 'vbus-message' ? 'unpinned' : tpPlacement, // the message rig's threads are not pinned
+          threads: 2, repeats: repeat, spread: spread(rates), bestOpsPerSec: Math.max(...rates),
           note: `${count} records per repeat`,
         });
       }

@@ -354,6 +354,8 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   let done = 0;
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: ScaleRow[] = [];
+  // Memory first, while the process has not yet grown and freed for the other rows.
+  if (want('mem', 'vbus-host')) { rows.push(...await idleMemory(opts.quick ? 4 : 32)); tick('memory'); }
   if (want('calls', 'vbus-host')) rows.push(...await vbusCalls('host', ns, ms, repeat, tick));
   if (want('calls', 'vbus-backend')) rows.push(...await vbusCalls('backend', ns, ms, repeat, tick));
   if (want('calls', 'postMessage')) rows.push(...await postMessageCalls(ns, ms, repeat, tick));
@@ -361,7 +363,6 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   if (want('switch', 'vbus-host')) rows.push(...await switchFrames(netNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-host')) rows.push(...await sharedDisk('host', diskNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-backend')) rows.push(...await sharedDisk('backend', diskNs, ms, repeat, tick));
-  if (want('mem', 'vbus-host')) { rows.push(...await idleMemory(opts.quick ? 4 : 32)); tick('memory'); }
   rows.sort((a, b) => a.case.localeCompare(b.case, 'en', { numeric: true }));
   await writePlot(rows, opts.quick);
   return rows;

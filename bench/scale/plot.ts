@@ -12,7 +12,8 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { Row } from '../harness/types.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// Compiled to dist/bench/scale/plot.js: the repository is three levels up.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The Vega-Lite spec for `rows` (the calls-Nguests rows). */
 export function plotSpec(rows: readonly Row[]): vl.TopLevelSpec {

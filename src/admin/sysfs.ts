@@ -11,7 +11,8 @@
  * |   `-- interfaces/N -> ../../../instances/BUS/devices/ID
  * |-- instances/BUS
  * |   |-- devices/ID/{device -> ../../../../devices/DEVICE, type}
- * |   `-- members/MEMBER                       (file: the parent member's id, 0 if none)
+ * |   |-- members/MEMBER                       (file: the parent member's id, 0 if none)
+ * |   `-- transport                            ('message': only on a bus without shared memory)
  * `-- version
  * ```
  */
@@ -87,7 +88,10 @@ function instancesDir(host: VbusHost): DirNode {
     list: () => host.buses().map((b) => b.name),
     lookup: (name) => {
       const b = host.bus(name);
-      return b ? staticDir({ devices: () => busDevicesDir(b), members: () => membersDir(b) }) : undefined;
+      if (!b) return undefined;
+      // A bus off the default transport says so; a shared bus keeps the original's layout.
+      const transport: Record<string, () => Node> = b.transport === 'message' ? { transport: () => roFile(() => b.transport) } : {};
+      return staticDir({ devices: () => busDevicesDir(b), members: () => membersDir(b), ...transport });
     },
   };
 }

@@ -38,6 +38,7 @@ import { ringRegionBytes } from '../core/ring.js';
 import { createSignal, destroySignal, restoreSignal, Waiter } from '../core/signal.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
+import { mirrorHostBus } from '../transport/message-bus.js';
 import { DecodeTables, DT_ENTRIES } from './decode-tables.js';
 import type { ConnectorModel, GuestBoot } from './types.js';
 import type { DevicePlacement } from './placement.js';
@@ -117,6 +118,7 @@ export class BusEndpoint implements VerbContext {
     }
     this.sweepMs = opts.sweepMs ?? 100;
     this.guestCallTimeoutMs = opts.guestCallTimeoutMs;
+    if (memory.transport === 'message') mirrorHostBus(memory); // before any guest joins (src/transport/)
     this.tables = opts.tables ?? new DecodeTables(memory.module);
     const busctl = memory.allocRegion(BUSCTL_BYTES, 'bus control region');
     let doorbell: number;

@@ -10,6 +10,7 @@ import {
 } from '../../assembly/layout/decode.js';
 import { SLOT_OFF_OP, SLOT_REQUEST_BYTES } from '../../assembly/layout/callslot.js';
 import { BusMemory } from '../core/bus-memory.js';
+import { isMessageCoreModule } from '../core/core-module.js';
 
 export { DT_ENTRIES, HT_ENTRIES };
 
@@ -21,7 +22,10 @@ export class DecodeTables {
   readonly out: number;
 
   constructor(module?: WebAssembly.Module) {
-    this.mem = BusMemory.create({ bytes: 1 << 20, ...(module ? { module } : {}) });
+    // Never shared with anyone: a private memory (the message build of the core) unless
+    // the caller hands a module of the shared build.
+    const shared = module !== undefined && !isMessageCoreModule(module);
+    this.mem = BusMemory.create({ bytes: 1 << 20, transport: shared ? 'shared' : 'message', ...(module ? { module } : {}) });
     this.req = this.mem.allocRegion(SLOT_REQUEST_BYTES, 'request copy');
     this.out = this.mem.allocRegion(SLOT_REQUEST_BYTES, 'decoded request');
   }

@@ -6,6 +6,7 @@
 import { spawnWorker, type PlatformWorker } from '../platform/index.js';
 import { ERRNO, VbusError, type ErrnoCode } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
+import { hostMirror, openGuestChannel } from '../transport/message-bus.js';
 import type { GuestControlMessage, GuestStartData } from './types.js';
 
 export interface StartGuestOptions {
@@ -104,10 +105,15 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   const boot = endpoint.addMember(memberId);
   if (opts.data !== undefined) boot.data = opts.data;
   if (opts.resume !== undefined) boot.resume = opts.resume;
+  // Message transport: the guest gets a channel and a snapshot instead of the memory.
+  const side = hostMirror(endpoint.memory);
+  const channel = side ? openGuestChannel(side) : null;
   let worker: PlatformWorker;
   try {
-    worker = spawnWorker(url, { vbusBoot: boot } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}` });
+    const start = channel ? { ...boot, memory: undefined as never, mirror: channel.boot } : boot;
+    worker = spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
   } catch (e) {
+    if (channel) side!.removePeer(channel.peer);
     endpoint.removeMember(memberId);
     throw e;
   }
@@ -136,6 +142,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   worker.onExit((code) => {
     g.markEnded();
     try { endpoint.removeMember(memberId); } catch { /* already removed by an explicit leave */ }
+    if (channel) side!.removePeer(channel.peer);
     opts.onExit?.(code);
   });
   return g;

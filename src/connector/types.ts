@@ -6,6 +6,7 @@
  */
 import type { BusMemory } from '../core/bus-memory.js';
 import type { RingDescriptor } from '../core/ring.js';
+import type { MirrorBoot } from '../transport/message-bus.js';
 
 /** Everything a guest needs to join its bus. Plain data plus the memory and module: postable. */
 export interface GuestBoot {
@@ -33,6 +34,11 @@ export interface GuestBoot {
   data?: unknown;
   /** A resumed guest's own saved state (src/snapshot), handed back by `guest.resumed`. */
   resume?: unknown;
+  /**
+   * Message transport only: the guest's channel and the snapshot it builds its own copy
+   * of the bus memory from (then `memory` is absent: a private memory cannot be posted).
+   */
+  mirror?: MirrorBoot;
 }
 
 /** Start data the host gives a guest worker. */

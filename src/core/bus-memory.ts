@@ -13,7 +13,7 @@ import {
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import { checkSharedMemory } from '../platform/shared-memory.js';
-import { CoreExports, coreModule, instantiateCore } from './core-module.js';
+import { CoreExports, coreModule, instantiateCore, messageCoreModule } from './core-module.js';
 import { RegionAllocator } from './region-allocator.js';
 
 export interface BusMemoryOptions {
@@ -21,9 +21,18 @@ export interface BusMemoryOptions {
   bytes?: number;
   /** A number written into the header, for diagnostics. */
   busId?: number;
-  /** The compiled core; defaults to this thread's copy. */
+  /** The compiled core; defaults to this thread's copy of the build for `transport`. */
   module?: WebAssembly.Module;
+  /**
+   * 'shared' (default): a shared WebAssembly.Memory that every thread of the bus maps.
+   * 'message': a private memory; each side keeps its own copy and src/transport/ carries
+   * the changes between them in messages (where SharedArrayBuffer is not allowed).
+   */
+  transport?: BusTransport;
 }
+
+/** How a bus memory reaches the other threads of its bus. */
+export type BusTransport = 'shared' | 'message';
 
 /** Largest bus memory: the core module's declared maximum (asconfig.json). */
 export const MAX_BUS_BYTES = CORE_MAX_PAGES * WASM_PAGE;
@@ -39,11 +48,14 @@ export class BusMemory {
   readonly view: DataView;
   /** Host-side allocator; null on a guest's attachment. */
   readonly allocator: RegionAllocator | null;
+  /** 'shared', or 'message' for a private copy kept in step by src/transport/. */
+  readonly transport: BusTransport;
   private released = false;
 
-  private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, allocator: RegionAllocator | null) {
+  private constructor(memory: WebAssembly.Memory, module: WebAssembly.Module, allocator: RegionAllocator | null, transport: BusTransport = 'shared') {
     this.memory = memory;
     this.module = module;
+    this.transport = transport;
     this.core = instantiateCore(module, memory);
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.byteLength = buf.byteLength;
@@ -60,11 +72,16 @@ export class BusMemory {
     if (!Number.isFinite(bytes) || bytes <= 0 || bytes > MAX_BUS_BYTES) {
       throw vbusError('EINVAL', `bus memory size ${bytes} must be between 1 and ${MAX_BUS_BYTES} bytes`, { bytes });
     }
-    checkSharedMemory(); // names the missing COOP/COEP headers in a browser
+    const transport = opts.transport ?? 'shared';
+    if (transport !== 'shared' && transport !== 'message') {
+      throw vbusError('EINVAL', `bus transport '${String(transport)}' must be 'shared' or 'message'`, { transport });
+    }
+    if (transport === 'shared') checkSharedMemory(); // names the missing COOP/COEP headers in a browser
     const pages = Math.ceil(bytes / WASM_PAGE);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: transport === 'shared' });
     const total = pages * WASM_PAGE;
-    const bm = new BusMemory(memory, opts.module ?? coreModule(), new RegionAllocator(BUS_FIRST_REGION, total, REGION_ALIGN));
+    const module = opts.module ?? (transport === 'shared' ? coreModule() : messageCoreModule());
+    const bm = new BusMemory(memory, module, new RegionAllocator(BUS_FIRST_REGION, total, REGION_ALIGN), transport);
     bm.headerId = (opts.busId ?? 0) >>> 0;
     bm.writeHeader();
     return bm;
@@ -111,6 +128,31 @@ export class BusMemory {
       throw vbusError('EINVAL', `bus memory version ${version} is not supported (expected ${BUS_VERSION})`, { version });
     }
     return new BusMemory(memory, module, null);
+  }
+
+  /**
+   * Message transport, guest side: wraps a private memory that already holds the host's
+   * snapshot of the bus (src/transport/ keeps it in step). Checks magic and version.
+   */
+  static attachPrivate(memory: WebAssembly.Memory, module: WebAssembly.Module = messageCoreModule()): BusMemory {
+    if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
+      throw vbusError('EINVAL', 'a message-transport bus memory must be private, not shared');
+    }
+    const u32 = new Uint32Array(memory.buffer, 0, 16);
+    if (u32[BUS_OFF_MAGIC >> 2] !== BUS_MAGIC || u32[BUS_OFF_VERSION >> 2] !== BUS_VERSION) {
+      throw vbusError('EINVAL', `not a bus memory of version ${BUS_VERSION}: magic 0x${u32[BUS_OFF_MAGIC >> 2]!.toString(16)}, version ${u32[BUS_OFF_VERSION >> 2]}`, { magic: u32[BUS_OFF_MAGIC >> 2] });
+    }
+    return new BusMemory(memory, module, null, 'message');
+  }
+
+  /**
+   * Message transport: replaces the core's exports by a wrapper (it must see every
+   * signal raised, src/transport/core-hooks.ts). Only before any ring or signal view is
+   * made over this memory; the views copy `core`.
+   * @internal
+   */
+  _wrapCore(wrap: (core: CoreExports) => CoreExports): void {
+    (this as { core: CoreExports }).core = wrap(this.core);
   }
 
   /** Bus id written at creation. */

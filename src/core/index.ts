@@ -1,5 +1,5 @@
 export { BusMemory, MAX_BUS_BYTES } from './bus-memory.js';
-export type { BusMemoryOptions } from './bus-memory.js';
+export type { BusMemoryOptions, BusTransport } from './bus-memory.js';
 export { RegionAllocator } from './region-allocator.js';
 export {
   createRing, formatRing, destroyRing, ringRegionBytes, ringMaxPayload, ringRecordBytes,
@@ -15,5 +15,5 @@ export { AdaptiveSpin, HANDOFF } from './adaptive-spin.js';
 export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
 export { SpinGate, spinGate } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
-export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes } from './core-module.js';
+export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes, messageCoreModule, loadMessageCoreModule } from './core-module.js';
 export type { CoreExports } from './core-module.js';

@@ -10,6 +10,7 @@ interface Span { offset: number; bytes: number }
 export class RegionAllocator {
   private free: Span[];
   private used = new Map<number, number>();
+  private top: number;
 
   /** Manages `[start, end)`; every region is `align`-aligned and a multiple of `align` long. */
   constructor(readonly start: number, readonly end: number, readonly align: number) {
@@ -17,6 +18,7 @@ export class RegionAllocator {
       throw vbusError('EINVAL', `allocator range [${start}, ${end}) must be ${align}-aligned and non-empty`, { start, end, align });
     }
     this.free = end > start ? [{ offset: start, bytes: end - start }] : [];
+    this.top = start;
   }
 
   /** Allocates `bytes` (rounded up to the alignment). Throws ENOSPC with the sizes involved. */
@@ -32,6 +34,7 @@ export class RegionAllocator {
         if (s.bytes === size) this.free.splice(i, 1);
         else { s.offset += size; s.bytes -= size; }
         this.used.set(offset, size);
+        if (offset + size > this.top) this.top = offset + size;
         return offset;
       }
     }
@@ -65,6 +68,9 @@ export class RegionAllocator {
     for (const [o, s] of this.used) if (offset >= o && offset + bytes <= o + s) return true;
     return false;
   }
+
+  /** End of the highest region ever allocated (the message transport keeps memory below it in step). */
+  highWater(): number { return this.top; }
 
   freeBytes(): number { return this.free.reduce((a, s) => a + s.bytes, 0); }
   largestFree(): number { return this.free.reduce((a, s) => Math.max(a, s.bytes), 0); }

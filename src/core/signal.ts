@@ -7,7 +7,8 @@
  * spins for a while and finally parks: `Atomics.wait` in a worker ({@link Waiter.waitSync}),
  * `Atomics.waitAsync` on the host ({@link Waiter.waitAsync}), which never blocks an event
  * loop. Parking happens in JavaScript, not wasm, because of the Node 20 Liftoff bug with
- * locals that live across memory.atomic.wait32 (DESIGN.md).
+ * locals that live across memory.atomic.wait32 (V8 11.3's Liftoff corrupts them; fixed in
+ * Node 22).
  *
  * Whether and how long to spin is decided by {@link AdaptiveSpin} (src/core/adaptive-spin.ts):
  * only with a lease from the process's spin gate (fewer spinners than cores), only while

@@ -27,6 +27,7 @@
  * could also get from the CPU's own contention.
  */
 import { coreCount, processShared } from '../platform/index.js';
+import { sharedOrPrivateBuffer } from '../platform/shared-memory.js';
 
 /** Words of the gate: lease words, then the refusal counter (capacity is min(cores - 1, GATE_WORDS - 1)). */
 export const GATE_WORDS = 64;
@@ -138,7 +139,7 @@ export function spinGate(): SpinGate {
     processGate = new SpinGate(new Int32Array(sab, 0, GATE_WORDS));
     processGateShared = true;
   } else if (!processGate) {
-    processGate = new SpinGate(new Int32Array(new SharedArrayBuffer(GATE_WORDS * 4)));
+    processGate = new SpinGate(new Int32Array(sharedOrPrivateBuffer(GATE_WORDS * 4))); // private where shared memory is not allowed
   }
   return processGate;
 }

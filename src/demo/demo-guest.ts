@@ -11,7 +11,8 @@
  *  - virtual-console: writes a status line twice a second;
  *  - virtual-entropy: reads 64 bytes ten times a second.
  *
- * remove() stops the task and closes the device. Everything the guest does is reported
+ * Devices are opened through syncSetup, so the same program also runs where a worker
+ * cannot block (the message transport in a browser). remove() stops the task and closes the device. Everything the guest does is reported
  * to the host as `demo:log` and `demo:stats` messages (guest-protocol.ts); `demo:stop`
  * makes it close its devices and exit 0.
  */
@@ -20,6 +21,7 @@ import type { GuestDevice } from '../guest/connector.js';
 import { VbusError } from '../errors.js';
 import { macrotask } from '../core/macrotask.js';
 import { Prng } from '../testing/prng.js';
+import { syncSetup } from '../transport/sync-gate.js';
 import { ETH_OFF_SRC, ETH_OFF_TYPE, ETH_ALEN, ETH_HEADER_BYTES, macToText } from '../devices/venet/abi.js';
 import {
   VENET_INTERFACE, VDISK_INTERFACE, CONSOLE_INTERFACE, ENTROPY_INTERFACE,
@@ -77,8 +79,8 @@ export function runDemoGuest(guest: Guest): void {
   };
 
   guest.driver(VENET_INTERFACE, {
-    probe(dev) {
-      const net = openNet(guest, dev.id);
+    async probe(dev) {
+      const net = await syncSetup(guest, () => openNet(guest, dev.id));
       log('probe', `${dev.type} #${dev.id}: mac ${net.macText}, mtu ${net.mtu}, link ${net.linkUp ? 'up' : 'down'}`, dev);
       const frames: Uint8Array[] = [];
       for (let i = 0; i < batch; i++) {
@@ -121,8 +123,8 @@ export function runDemoGuest(guest: Guest): void {
   });
 
   guest.driver(VDISK_INTERFACE, {
-    probe(dev) {
-      const disk = openBlock(guest, dev.id);
+    async probe(dev) {
+      const disk = await syncSetup(guest, () => openBlock(guest, dev.id));
       log('probe', `${dev.type} #${dev.id}: ${disk.capacity} bytes in blocks of ${disk.blockSize}`, dev);
       start(dev, async (alive) => {
         const chunk = Math.max(disk.blockSize, 4096);
@@ -147,8 +149,8 @@ export function runDemoGuest(guest: Guest): void {
   });
 
   guest.driver(CONSOLE_INTERFACE, {
-    probe(dev) {
-      const con = openConsole(guest, dev.id);
+    async probe(dev) {
+      const con = await syncSetup(guest, () => openConsole(guest, dev.id));
       log('probe', `${dev.type} #${dev.id}: console open`, dev);
       start(dev, async (alive) => {
         while (alive()) {
@@ -162,8 +164,8 @@ export function runDemoGuest(guest: Guest): void {
   });
 
   guest.driver(ENTROPY_INTERFACE, {
-    probe(dev) {
-      const rng = openEntropy(guest, dev.id);
+    async probe(dev) {
+      const rng = await syncSetup(guest, () => openEntropy(guest, dev.id));
       log('probe', `${dev.type} #${dev.id}: entropy source open`, dev);
       start(dev, async (alive) => {
         while (alive()) {

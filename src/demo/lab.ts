@@ -7,6 +7,7 @@
  */
 import { VbusHost } from '../host/host.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
+import type { BusTransport } from '../core/bus-memory.js';
 import { vbusError } from '../errors.js';
 import { DEMO_CLASSES } from './device-set.js';
 import { HostStats } from '../stats/host-stats.js';
@@ -88,6 +89,8 @@ export interface LabOptions {
   logLimit?: number;
   /** Register the demo's classes (default true); false when a topology file brings its own ({@link DemoLab.build}). */
   registerClasses?: boolean;
+  /** Bus transport for the buses the lab creates (default: the host's choice). */
+  transport?: BusTransport;
 }
 
 export class DemoLab {
@@ -122,7 +125,9 @@ export class DemoLab {
     return DEMO_CLASSES.map((c) => ({ name: c.spec.name, description: c.description }));
   }
 
-  createBus(name: string, memoryBytes = LAB_BUS_BYTES): void { this.host.createBus(name, { memoryBytes }); }
+  createBus(name: string, memoryBytes = LAB_BUS_BYTES): void {
+    this.host.createBus(name, { memoryBytes, ...(this.opts.transport ? { transport: this.opts.transport } : {}) });
+  }
 
   /**
    * Creates a device of class `type` with the demo's defaults for the class, then

@@ -23,6 +23,7 @@ import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { parkedWord } from '../core/signal.js';
+import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 
 /** A call's deadline when neither the call nor the client names one, ms. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -124,7 +125,11 @@ export class CallClient {
       }
       return 0;
     };
+    this.gated = syncCallsGated(bus);
   }
+
+  /** Synchronous calls cannot block in this thread (src/transport/sync-gate.ts). */
+  private readonly gated: boolean;
 
   /** The slot's payload area (request in, reply out). */
   payloadView(len: number): Uint8Array { return this.bus.u8.subarray(this.payloadOff, this.payloadOff + len); }
@@ -135,6 +140,7 @@ export class CallClient {
    * errno. Never throws for a failed call.
    */
   callSync(req: Request, out: Uint8Array | null, opts: CallOptions = {}): number {
+    if (this.gated) return gatedCallSync(this, req, out, opts); // message transport, a thread that cannot block: sent asynchronously or refused
     if (this.asyncBusy > 0) {
       throw vbusError('EBUSY', 'an asynchronous call is in flight on this guest; await it before making a synchronous call');
     }

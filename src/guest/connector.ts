@@ -17,6 +17,7 @@ import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RE
 import { decodeDevAdd, decodeDevDrop, decodeDevEvent } from '../connector/event-records.js';
 import { VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
+import { attachMirroredGuest } from '../transport/message-bus.js';
 import { RingConsumer } from '../core/ring.js';
 import { Status } from '../core/status.js';
 import { Waiter } from '../core/signal.js';
@@ -62,7 +63,7 @@ export class GuestConnector {
 
   constructor(boot: GuestBoot) {
     this.boot = boot;
-    this.bus = BusMemory.attach(boot.memory, boot.module);
+    this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : BusMemory.attach(boot.memory, boot.module);
     this.client = new CallClient(this.bus, boot);
     this.events = new RingConsumer(this.bus, boot.events);
     this.eventWaiter = new Waiter(this.bus, boot.eventSignal, { fixed: 0 });

@@ -53,6 +53,9 @@ export class Bus {
     this.memory = memory;
   }
 
+  /** How the memory reaches guests: 'shared' or 'message' (see CreateBusOptions.transport). */
+  get transport(): 'shared' | 'message' { return this.memory.transport; }
+
   /** False once destroyed. */
   get isAlive(): boolean { return this.alive; }
 

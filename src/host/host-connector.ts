@@ -33,6 +33,11 @@ export interface SpawnGuestOptions {
   parent?: Member | GuestWorker;
 }
 
+/** Every key of SpawnGuestOptions (the compiler checks the list is complete): spawnGuest refuses others. */
+export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
+  data: true, resume: true, name: true, id: true, parent: true,
+} satisfies Record<keyof SpawnGuestOptions, true>);
+
 interface BusState {
   endpoint: BusEndpoint;
   proxies: Map<number, BackendProxy>;

@@ -19,11 +19,13 @@
  *   `unlinked`, `attrChanged` and `release` cannot refuse, their errors are reported
  *   asynchronously like listener errors (see {@link Emitter}).
  */
-import { BusMemory } from '../core/bus-memory.js';
+import { BusMemory, type BusTransport } from '../core/bus-memory.js';
+import { isCrossOriginIsolated } from '../platform/shared-memory.js';
+import { hostMirror } from '../transport/message-bus.js';
 import { BUS_FIRST_REGION, WASM_PAGE } from '../../assembly/layout/bus.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
-import { HostConnector, type SpawnGuestOptions } from './host-connector.js';
+import { HostConnector, SPAWN_GUEST_OPTION_KEYS, type SpawnGuestOptions } from './host-connector.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
 import { hasBackendRunner } from '../connector/backend/runner.js';
 import { Bus } from './bus.js';
@@ -43,6 +45,18 @@ export interface CreateBusOptions {
    * {@link VbusHost.memoryBytesFor}; the memory cannot grow later.
    */
   memoryBytes?: number;
+  /**
+   * How the bus memory reaches guests: 'shared' (one SharedArrayBuffer-backed memory,
+   * Atomics) or 'message' (a private copy per side, kept in step by batched
+   * postMessage; src/transport/). Default: 'shared' where shared memory is allowed,
+   * else 'message'.
+   */
+  transport?: BusTransport;
+}
+
+/** Shared memory can be created and handed to workers here (and Atomics.waitAsync exists for the host). */
+function sharedMemoryAllowed(): boolean {
+  return isCrossOriginIsolated() && typeof Atomics !== 'undefined' && typeof Atomics.waitAsync === 'function';
 }
 
 /** Options of {@link VbusHost.join}. */
@@ -53,6 +67,10 @@ export interface JoinOptions {
   parent?: Member;
 }
 
+/** The keys of the option objects (the compiler checks each list is complete); others are refused. */
+const CREATE_BUS_OPTION_KEYS: readonly string[] = Object.keys({ memoryBytes: true, transport: true } satisfies Record<keyof CreateBusOptions, true>);
+const JOIN_OPTION_KEYS: readonly string[] = Object.keys({ id: true, parent: true } satisfies Record<keyof JoinOptions, true>);
+
 /** Counts of live objects, for leak checks. */
 export interface HostStats {
   classes: number;
@@ -62,6 +80,8 @@ export interface HostStats {
   links: number;
   /** Sum of the live buses' memory sizes. */
   busMemoryBytes: number;
+  /** Live buses per transport ('shared': SharedArrayBuffer + Atomics; 'message': batched postMessage). */
+  transports: Record<BusTransport, number>;
 }
 
 /** Events the host emits (after the change). */
@@ -85,6 +105,12 @@ export type HostEvents = {
   'guest-error': (guest: GuestWorker, error: VbusError) => void;
 };
 
+/** Options of the {@link VbusHost} constructor. */
+export interface VbusHostOptions {
+  /** Transport of buses created without one (see {@link CreateBusOptions.transport}). */
+  transport?: BusTransport;
+}
+
 /** Largest device id on a bus and largest member id (ids stay non-negative i32 on the wire). */
 export const MAX_ID = 0x7fffffff;
 
@@ -100,6 +126,12 @@ export class VbusHost {
   private connectorInstance: HostConnector | undefined;
   private released = false;
   private releasing: Promise<void> | undefined;
+
+  constructor(private readonly options: VbusHostOptions = {}) {
+    if (options.transport !== undefined && options.transport !== 'shared' && options.transport !== 'message') {
+      throw vbusError('EINVAL', `host transport '${String(options.transport)}' must be 'shared' or 'message'`, { transport: options.transport });
+    }
+  }
 
 
   // ---- device classes ----
@@ -134,10 +166,11 @@ export class VbusHost {
   createBus(name: string, opts: CreateBusOptions = {}): Bus {
     this.live();
     checkName(name, 'bus');
-    checkOptionKeys(opts, ['memoryBytes'], `createBus(${JSON.stringify(name)})`);
+    checkOptionKeys(opts, CREATE_BUS_OPTION_KEYS, `createBus(${JSON.stringify(name)})`);
     checkIntegerOption(opts.memoryBytes, 'memoryBytes', `createBus(${JSON.stringify(name)})`, 1);
     if (this.busMap.has(name)) throw vbusError('EEXIST', `bus ${name} already exists`, { bus: name });
-    const memory = BusMemory.create({ bytes: opts.memoryBytes ?? WASM_PAGE, busId: this.nextBusId });
+    const transport = opts.transport ?? this.options.transport ?? (sharedMemoryAllowed() ? 'shared' : 'message');
+    const memory = BusMemory.create({ bytes: opts.memoryBytes ?? WASM_PAGE, busId: this.nextBusId, transport });
     this.nextBusId = this.nextBusId >= MAX_ID ? 1 : this.nextBusId + 1;
     const bus = new Bus(this, name, memory);
     this.busMap.set(name, bus);
@@ -156,6 +189,7 @@ export class VbusHost {
       throw vbusError('EBUSY', `bus ${b.name} has ${b.deviceCount} device(s) linked (${b.devices().map((d) => `${d.id}: ${d.device.name}`).join(', ')}); unlink them first`, { bus: b.name, devices: b.deviceCount });
     }
     this.busMap.delete(b.name);
+    hostMirror(b.memory)?.close();
     b.memory.release();
     this.events.emit('bus-destroy', b);
     b._kill();
@@ -251,7 +285,7 @@ export class VbusHost {
    */
   spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
     this.live();
-    checkOptionKeys(opts, ['data', 'name', 'id', 'parent', 'resume'], 'spawnGuest');
+    checkOptionKeys(opts, SPAWN_GUEST_OPTION_KEYS, 'spawnGuest');
     return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 
@@ -292,6 +326,9 @@ export class VbusHost {
     const others = d.links();
     if (cls.exclusive && others.length > 0) {
       throw vbusError('EBUSY', `device ${d.name} (class ${cls.name}) is exclusive and already on bus ${others[0]!.bus.name}`, { device: d.name, bus: b.name, on: others[0]!.bus.name });
+    }
+    if (d.placement === 'backend' && b.memory.transport === 'message') {
+      throw vbusError('ENOTSUP', `device ${d.name} runs in a backend worker, which needs shared memory; bus ${b.name} runs on the message transport: keep the device in the host thread`, { device: d.name, bus: b.name });
     }
     const id = b._peekId();
     if (id > MAX_ID) throw vbusError('ENOSPC', `bus ${b.name} has used all device ids`, { bus: b.name });
@@ -356,7 +393,7 @@ export class VbusHost {
     let parent: Member | null;
     if (parentOrOpts instanceof Member) parent = parentOrOpts;
     else { opts = parentOrOpts; parent = opts?.parent ?? null; }
-    checkOptionKeys(opts, ['id', 'parent'], 'join');
+    checkOptionKeys(opts, JOIN_OPTION_KEYS, 'join');
     if (parent) {
       if (parent.host !== this || !parent.isAlive) throw vbusError('ENOENT', `parent member ${parent.id} is not a member of any bus`, { parent: parent.id });
       if (parent.bus !== b) {
@@ -470,8 +507,9 @@ export class VbusHost {
   stats(): HostStats {
     let links = 0;
     let busMemoryBytes = 0;
-    for (const b of this.busMap.values()) { links += b.deviceCount; busMemoryBytes += b.memory.byteLength; }
-    return { classes: this.classMap.size, devices: this.deviceMap.size, buses: this.busMap.size, members: this.memberMap.size, links, busMemoryBytes };
+    const transports: Record<BusTransport, number> = { shared: 0, message: 0 };
+    for (const b of this.busMap.values()) { links += b.deviceCount; busMemoryBytes += b.memory.byteLength; transports[b.memory.transport]++; }
+    return { classes: this.classMap.size, devices: this.deviceMap.size, buses: this.busMap.size, members: this.memberMap.size, links, busMemoryBytes, transports };
   }
 
   // ---- helpers ----

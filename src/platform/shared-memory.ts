@@ -29,6 +29,16 @@ export function isCrossOriginIsolated(): boolean {
   return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
 }
 
+/**
+ * A buffer for host-side counters and stores that a backend worker may map: shared where
+ * this thread has SharedArrayBuffer, else a private ArrayBuffer (a page without
+ * cross-origin isolation runs its buses on the message transport and has no backend
+ * workers, the only other readers). Atomics work on both.
+ */
+export function sharedOrPrivateBuffer(bytes: number): SharedArrayBuffer {
+  return (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)) as SharedArrayBuffer;
+}
+
 /** Options for {@link checkSharedMemory}. */
 export interface SharedMemoryNeeds {
   /** Also require Atomics.waitAsync (a host on a browser main thread may not block). Default false. */

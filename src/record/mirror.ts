@@ -24,7 +24,7 @@
  */
 import { RING_HEADER_BYTES, RING_OFF_HEAD, RING_OFF_TAIL } from '../../assembly/layout/ring.js';
 import { SIG_BYTES, SIG_OFF_RAISED, SIG_OFF_SUPPRESSED } from '../../assembly/layout/signal.js';
-import { SHM_BUFFER } from '../../assembly/layout/callslot.js';
+import { SHM_BUFFER, SHM_RING_TO_DEVICE } from '../../assembly/layout/callslot.js';
 import { BusMemory } from '../core/bus-memory.js';
 import { Notifier } from '../core/signal.js';
 import type { ShmRegion } from '../connector/types.js';
@@ -37,6 +37,15 @@ interface Watched {
   bytes: number;
   /** Ring: the offsets of TAIL and HEAD (written last, atomically). */
   ring: boolean;
+  /**
+   * Who writes the data area: a guest-to-device ring's data is the guest's (the device
+   * only moves its consumer line), a device-to-guest ring's is the device's (the guest
+   * only moves its consumer line), a buffer's is either's. Comparing only what a side
+   * can write keeps each sync to the bytes that matter.
+   */
+  data: 'guest' | 'device' | 'both';
+  /** Data bytes of a ring (its capacity). */
+  capacity: number;
 }
 
 /**
@@ -95,7 +104,8 @@ export class DeviceMirror {
   /** Starts watching a region a guest set up; returns its present bytes (the step's input on replay). */
   watch(r: ShmRegion): Run[] {
     const ring = r.kind !== SHM_BUFFER;
-    const w: Watched = { offset: r.offset, bytes: ring ? RING_HEADER_BYTES + r.bytes : r.bytes, ring };
+    const data = !ring ? 'both' : r.kind === SHM_RING_TO_DEVICE ? 'guest' : 'device';
+    const w: Watched = { offset: r.offset, bytes: ring ? RING_HEADER_BYTES + r.bytes : r.bytes, ring, data, capacity: ring ? r.bytes : 0 };
     this.regions.push(w);
     const runs: Run[] = [];
     if (this.bus) {
@@ -127,7 +137,7 @@ export class DeviceMirror {
         head = Atomics.load(bus.u32, (w.offset + RING_OFF_HEAD) >> 2);
       }
       const from = runs.length;
-      diffRuns(bus.u8, this.shadow, w.offset, w.offset + w.bytes, runs);
+      diffRuns(bus.u8, this.shadow, w.offset, w.offset + (w.data === 'device' ? RING_HEADER_BYTES : w.bytes), runs);
       if (w.ring) {
         // The copies must hold the indices as loaded above, not a later value.
         for (let i = from; i < runs.length; i++) patchWord(runs[i]!, w.offset + RING_OFF_TAIL, tail);
@@ -154,7 +164,23 @@ export class DeviceMirror {
    */
   pushToBus(): { runs: Run[]; raised: Array<[number, number]> } {
     const runs: Run[] = [];
-    for (const w of this.regions) diffRuns(this.priv.u8, this.shadow, w.offset, w.offset + w.bytes, runs);
+    for (const w of this.regions) {
+      if (w.data === 'both') { diffRuns(this.priv.u8, this.shadow, w.offset, w.offset + w.bytes, runs); continue; }
+      diffRuns(this.priv.u8, this.shadow, w.offset, w.offset + RING_HEADER_BYTES, runs);
+      if (w.data === 'guest') continue;
+      // The device produced the records between the last synced TAIL and its TAIL now.
+      const sv = new DataView(this.shadow.buffer);
+      const was = sv.getUint32(w.offset + RING_OFF_TAIL, true);
+      const now = this.priv.u32[(w.offset + RING_OFF_TAIL) >> 2]!;
+      const span = (now - was) >>> 0;
+      const base = w.offset + RING_HEADER_BYTES;
+      if (span === 0) continue;
+      if (span >= w.capacity) { diffRuns(this.priv.u8, this.shadow, base, base + w.capacity, runs); continue; }
+      const start = was & (w.capacity - 1);
+      const first = Math.min(span, w.capacity - start);
+      diffRuns(this.priv.u8, this.shadow, base + start, base + start + first, runs);
+      if (span > first) diffRuns(this.priv.u8, this.shadow, base, base + (span - first), runs);
+    }
     const raised: Array<[number, number]> = [];
     const p32 = this.priv.u32;
     const sv = new DataView(this.shadow.buffer);

@@ -8,6 +8,7 @@
  */
 import { vbusError } from '../errors.js';
 import * as L from './layout.js';
+import { sharedOrPrivateBuffer } from '../platform/shared-memory.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -82,7 +83,7 @@ export class StatsRegion {
     const rings = opts.rings ?? 512;
     if (!Number.isInteger(devices) || devices < 1 || devices > 4096) throw vbusError('EINVAL', `stats region device slots ${devices} must be 1..4096`, { devices });
     if (!Number.isInteger(rings) || rings < 1 || rings > 65536) throw vbusError('EINVAL', `stats region ring slots ${rings} must be 1..65536`, { rings });
-    const sab = new SharedArrayBuffer(L.statsRegionBytes(devices, rings));
+    const sab = sharedOrPrivateBuffer(L.statsRegionBytes(devices, rings)); // private where shared memory is not allowed (a host-only view then)
     const u32 = new Uint32Array(sab);
     u32[L.HDR_OFF_DEV_SLOTS >> 2] = devices;
     u32[L.HDR_OFF_RING_SLOTS >> 2] = rings;

@@ -16,7 +16,12 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Chromium> {
+export interface LaunchOptions {
+  /** 'block' starts the browser with service workers refused (default: allowed). */
+  serviceWorkers?: 'allow' | 'block';
+}
+
+export async function launchChromium(opts: LaunchOptions = {}): Promise<Chromium> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`${CHROMIUM_PATH} is missing: install it with ` +
       '`apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium` (.ci/run does this)');
@@ -32,6 +37,7 @@ export async function launchChromium(): Promise<Chromium> {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
     viewport: { width: 1100, height: 760 },
+    serviceWorkers: opts.serviceWorkers ?? 'allow',
   });
   return {
     context,

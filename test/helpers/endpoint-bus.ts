@@ -2,12 +2,14 @@
 // for connector tests that run below the VbusHost. releaseBuses() tears them all down.
 import { BusMemory, BusEndpoint, startGuest, type BusEndpointOptions, type GuestWorker } from '../../dist/src/index.js';
 import { drive, SCRIPTED_URL, type Scripted } from './scripted.js';
+import type { Transport } from './transports.js';
 
 const live: Array<{ ep: BusEndpoint; guests: GuestWorker[] }> = [];
 
-export function makeBus(name: string, bytes = 1 << 20, opts: BusEndpointOptions = {}) {
-  const mem = BusMemory.create({ bytes });
-  const ep = new BusEndpoint(mem, name, opts);
+export function makeBus(name: string, bytes = 1 << 20, opts: BusEndpointOptions & { transport?: Transport } = {}) {
+  const { transport = 'shared', ...endpointOpts } = opts;
+  const mem = BusMemory.create({ bytes, transport });
+  const ep = new BusEndpoint(mem, name, endpointOpts);
   ep.start();
   const rec = { ep, guests: [] as GuestWorker[] };
   live.push(rec);

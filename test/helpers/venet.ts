@@ -4,18 +4,19 @@ import { afterEach } from 'vitest';
 import { VbusHost, registerVenetClasses, type Bus, type Device } from '../../dist/src/index.js';
 import { drive, type Scripted } from './scripted.js';
 import { adminView } from '../../dist/src/index.js';
+import type { Transport } from './transports.js';
 
 export const VENET_GUEST_URL = new URL('../fixtures/guest-venet.mjs', import.meta.url);
 
-export function venetHost(): VbusHost {
-  const host = new VbusHost();
+export function venetHost(transport: Transport = 'shared'): VbusHost {
+  const host = new VbusHost({ transport });
   registerVenetClasses(host);
   return host;
 }
 
 /** A host with one venet-loopback `lo0` on bus `lan0`, placed as asked. */
-export function loopbackHost(placement: 'host' | 'backend'): { host: VbusHost; bus: Bus; dev: Device } {
-  const host = venetHost();
+export function loopbackHost(placement: 'host' | 'backend', transport: Transport = 'shared'): { host: VbusHost; bus: Bus; dev: Device } {
+  const host = venetHost(transport);
   const bus = host.createBus('lan0', { memoryBytes: 4 << 20 });
   const dev = host.createDevice('lo0');
   host.setType(dev, 'venet-loopback');
@@ -28,13 +29,13 @@ export function loopbackHost(placement: 'host' | 'backend'): { host: VbusHost; b
  * For a test file: returns setup(placement) -> loopbackHost(placement), and releases the
  * host it made after each test (guests, endpoints, backends, then the objects).
  */
-export function useLoopbackHosts(): (placement: 'host' | 'backend') => ReturnType<typeof loopbackHost> {
+export function useLoopbackHosts(): (placement: 'host' | 'backend', transport?: Transport) => ReturnType<typeof loopbackHost> {
   let host: VbusHost | undefined;
   afterEach(async () => {
     if (host) { await host.connector.release(); host.release(); host = undefined; }
   });
-  return (placement) => {
-    const made = loopbackHost(placement);
+  return (placement, transport) => {
+    const made = loopbackHost(placement, transport);
     host = made.host;
     return made;
   };

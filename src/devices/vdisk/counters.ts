@@ -3,6 +3,7 @@
  * worker serving the device add into the same words (the buffer travels in the backend's
  * start data). Models add once per poll, not per request.
  */
+import { sharedOrPrivateBuffer } from '../../platform/shared-memory.js';
 
 /** Counter names, in slot order (also the read-only attribute names). */
 export const VDISK_COUNTERS = ['reads', 'writes', 'flushes', 'errors', 'inflight_max'] as const;
@@ -12,7 +13,7 @@ const SLOT: Record<VdiskCounter, number> = { reads: 0, writes: 1, flushes: 2, er
 
 export class VdiskCounters {
   private readonly words: BigInt64Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(VDISK_COUNTERS.length * 8)) {
+  constructor(readonly buffer: SharedArrayBuffer = sharedOrPrivateBuffer(VDISK_COUNTERS.length * 8)) {
     this.words = new BigInt64Array(buffer);
   }
 

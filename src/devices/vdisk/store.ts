@@ -10,6 +10,7 @@
  * store-registry.ts.
  */
 import { ERRNO, vbusError } from '../../errors.js';
+import { sharedOrPrivateBuffer } from '../../platform/shared-memory.js';
 
 /** Where a vdisk's blocks live. Offsets and lengths are validated by the caller. */
 export interface BlockStore {
@@ -55,7 +56,7 @@ export class MemoryStore implements BlockStore {
     if (!Number.isSafeInteger(size) || size <= 0 || size > MEMORY_STORE_MAX) {
       throw vbusError('EINVAL', `memory-backed vdisk capacity ${size} must be between 1 and ${MEMORY_STORE_MAX} bytes`, { capacity: size });
     }
-    return new SharedArrayBuffer(size);
+    return sharedOrPrivateBuffer(size);
   }
 
   read(offset: number, dst: Uint8Array): number {

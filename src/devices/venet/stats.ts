@@ -8,6 +8,7 @@
  * Layout: BigInt64 words, index = the constants below. Writers add with Atomics.add
  * (several backend workers may serve one device on several buses).
  */
+import { sharedOrPrivateBuffer } from '../../platform/shared-memory.js';
 export const STAT_RX_FRAMES = 0; // frames the device took from guests' TX rings and accepted
 export const STAT_RX_BYTES = 1;
 export const STAT_TX_FRAMES = 2; // frames the device delivered into guests' RX rings
@@ -26,7 +27,7 @@ export const STAT_ATTRS: ReadonlyArray<readonly [string, number]> = [
 
 /** Makes the shared counter block of one device. */
 export function createStatsBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(STAT_WORDS * 8);
+  return sharedOrPrivateBuffer(STAT_WORDS * 8);
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * The `venet-tap` class and its typed control API.
  *
- * Attributes: exactly the original's four (seeds/004 shows a fresh venet-tap with
+ * Attributes: exactly the original's four (the original admin walkthrough shows a fresh venet-tap with
  * `client_mac`, `enabled`, `host_mac`, `ifname`, and the admin walkthrough test
  * compares that tree line for line):
  *  - `enabled` (default 0): writing 1 opens the socket, as the original registered its
- *    netdev on enable (seeds/000); 0 closes it. The guest sees LINK_UP/LINK_DOWN.
+ *    netdev on enable; 0 closes it. The guest sees LINK_UP/LINK_DOWN.
  *  - `client_mac`, `host_mac`: as every venet class.
  *  - `ifname`: the endpoint (tap-endpoint.ts). Reading it reports where the tap is
  *    (`udp:127.0.0.1:40123` once bound, the port filled in), which is what an admin

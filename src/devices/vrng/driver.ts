@@ -11,6 +11,7 @@
  */
 import { ERRNO, vbusError } from '../../errors.js';
 import { checkInterface, declareInterfaceVersions, failIfNegative, type Connection } from '../../guest/connection.js';
+import { sharedOrPrivateBuffer } from '../../platform/shared-memory.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import { ENTROPY_INTERFACE, ENTROPY_VERSION, FUNC_GET_ENTROPY, FUNC_INFO, INFO_OFF_QUOTA, REQ_OFF_N, REQ_BYTES } from './abi.js';
 
@@ -24,7 +25,7 @@ export class GuestRng {
   private readonly req = new Uint8Array(REQ_BYTES);
   private readonly reqView = new DataView(this.req.buffer);
   private readonly reply: Uint8Array;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  private readonly sleeper = new Int32Array(sharedOrPrivateBuffer(4));
 
   /** @internal Use {@link openRng}. */
   constructor(readonly conn: Connection) {
