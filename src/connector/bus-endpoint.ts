@@ -30,12 +30,12 @@ import {
   BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS, BUSCTL_WORDS, BUSCTL_BYTES,
 } from '../../assembly/layout/busctl.js';
 import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
-import { SIG_BYTES, SIG_MAGIC, SIG_VERSION, SIG_OFF_MAGIC, SIG_OFF_VERSION } from '../../assembly/layout/signal.js';
+import { SIG_BYTES } from '../../assembly/layout/signal.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { ringRegionBytes } from '../core/ring.js';
-import { createSignal, destroySignal, Waiter } from '../core/signal.js';
+import { createSignal, destroySignal, restoreSignal, Waiter } from '../core/signal.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
 import { mirrorHostBus } from '../transport/message-bus.js';
@@ -321,12 +321,9 @@ export class BusEndpoint implements VerbContext {
       this.writeBusctlHeader();
       this.hidden.headers++;
     }
-    const d = this.doorbell;
-    if (Atomics.load(u32, (d + SIG_OFF_MAGIC) >> 2) !== SIG_MAGIC || u32[(d + SIG_OFF_VERSION) >> 2] !== SIG_VERSION) {
-      u32[(d + SIG_OFF_VERSION) >> 2] = SIG_VERSION;
-      Atomics.store(u32, (d + SIG_OFF_MAGIC) >> 2, SIG_MAGIC); // version before the magic
-      this.hidden.headers++;
-    }
+    if (restoreSignal(mem, this.doorbell)) this.hidden.headers++;
+    // A backend's doorbell is the host's too: a new guest's open attaches to it.
+    for (const dev of this.devices.values()) if (dev.placement && restoreSignal(mem, dev.placement.sharedDoorbell)) this.hidden.headers++;
   }
 
   private writeBusctlHeader(): void {

@@ -16,7 +16,7 @@
  */
 import {
   SIG_BYTES, SIG_OFF_ENABLED, SIG_OFF_PENDING, SIG_OFF_SLEEPING, SIG_OFF_RAISED,
-  SIG_OFF_SUPPRESSED, SIG_OFF_NOTIFIES, SIG_OFF_MAGIC,
+  SIG_OFF_SUPPRESSED, SIG_OFF_NOTIFIES, SIG_OFF_MAGIC, SIG_OFF_VERSION, SIG_MAGIC, SIG_VERSION,
 } from '../../assembly/layout/signal.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
@@ -39,6 +39,20 @@ export function createSignal(bus: BusMemory): number {
 export function destroySignal(bus: BusMemory, offset: number): void {
   bus.u32[(offset + SIG_OFF_MAGIC) >> 2] = 0;
   bus.freeRegion(offset);
+}
+
+/**
+ * Host: re-verifies the identity (magic, version) of a signal it owns and rewrites it
+ * when a guest overwrote it, so attaching to the signal keeps working. Returns true when
+ * it had to. Ordering: the version is a plain store before the magic's Atomics.store, so
+ * an attacher that sees the magic (its Atomics.load) also sees the version.
+ */
+export function restoreSignal(bus: BusMemory, offset: number): boolean {
+  const u32 = bus.u32;
+  if (Atomics.load(u32, (offset + SIG_OFF_MAGIC) >> 2) === SIG_MAGIC && u32[(offset + SIG_OFF_VERSION) >> 2] === SIG_VERSION) return false;
+  u32[(offset + SIG_OFF_VERSION) >> 2] = SIG_VERSION;
+  Atomics.store(u32, (offset + SIG_OFF_MAGIC) >> 2, SIG_MAGIC);
+  return true;
 }
 
 function checkSignal(bus: BusMemory, offset: number): void {
