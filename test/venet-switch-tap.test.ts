@@ -8,7 +8,7 @@
 // title says so. Traffic goes only to loopback or inside the namespace created here.
 import { createSocket } from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, have, run, startSocat, type Socat } from './helpers/tap-peer.js';
+import { eventually, have, run, runOk, startSocat, tapRefusal, type Socat } from './helpers/tap-peer.js';
 import { switchRig, type SwitchRig } from './helpers/switch-rig.js';
 import { udpPort } from './helpers/tap-scenarios.js';
 import { arpRequest, checkArpReply, checkEchoReply, echoRequest, macBytes } from './helpers/wire-host.js';
@@ -23,18 +23,7 @@ const GUEST_IPS = [`10.198.${N}.2`, `10.198.${N}.3`];
 
 async function tapAllowed(): Promise<string | null> {
   if (!(await have('socat', ['-V']))) throw new Error('socat is missing: run scripts/setup.sh');
-  if (!(await have('ip', ['-V'])) || !(await have('ping', ['-V']))) return 'no ip(8) or ping';
-  const ns = `vbus-swp${TAG}`;
-  const a = await run('ip', ['netns', 'add', ns]);
-  if (a.code !== 0) return `namespaces refused: ${a.stderr.trim()}`;
-  try {
-    const t = await run('ip', ['tuntap', 'add', 'dev', `vbq${TAG}`, 'mode', 'tap']);
-    if (t.code !== 0) return `TAP creation refused: ${t.stderr.trim()}`;
-    await run('ip', ['tuntap', 'del', 'dev', `vbq${TAG}`, 'mode', 'tap']);
-    return null;
-  } finally {
-    await run('ip', ['netns', 'del', ns]);
-  }
+  return tapRefusal(`s${TAG}`);
 }
 
 const refused = await tapAllowed();
@@ -48,10 +37,7 @@ afterAll(async () => {
   await rig?.release();
 });
 
-async function ok(cmd: string, args: string[]): Promise<void> {
-  const r = await run(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-}
+const ok = runOk;
 
 const nsPing = (ip: string, count: number, wait: number) =>
   run('ip', ['netns', 'exec', NETNS, 'ping', '-n', '-c', String(count), '-W', String(wait), '-i', '0.2', ip], 60_000);

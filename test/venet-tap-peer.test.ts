@@ -8,7 +8,7 @@
 // Traffic goes only to loopback or inside the namespace created here.
 // VBUS_TAP_PEER=socat forces the socat-only path (to check it on a machine that allows TAP).
 import { afterAll, describe, expect, it } from 'vitest';
-import { have, run, startSocat, eventually, type Socat } from './helpers/tap-peer.js';
+import { have, run, runOk, startSocat, eventually, tapRefusal, type Socat } from './helpers/tap-peer.js';
 import { responderGuest, socatUdpExchange, tapRig, udpPort, type TapRig } from './helpers/tap-scenarios.js';
 import { adminView } from '../dist/src/index.js';
 
@@ -23,20 +23,8 @@ const GUEST_IP = `10.199.${N}.2`;
 async function probe(): Promise<{ path: 'linux-tap' | 'socat-udp-relay'; why: string }> {
   if (!(await have('socat', ['-V']))) throw new Error('socat is missing: run scripts/setup.sh (it installs socat, iproute2 and iputils-ping)');
   if (process.env.VBUS_TAP_PEER === 'socat') return { path: 'socat-udp-relay', why: 'forced by VBUS_TAP_PEER=socat' };
-  if (!(await have('ip', ['-V']))) return { path: 'socat-udp-relay', why: 'no ip(8) (iproute2)' };
-  if (!(await have('ping', ['-V']))) return { path: 'socat-udp-relay', why: 'no ping (iputils-ping)' };
-  const ns = `vbus-probe${TAG}`;
-  const dev = `vbp${TAG}`;
-  const a = await run('ip', ['netns', 'add', ns]);
-  if (a.code !== 0) return { path: 'socat-udp-relay', why: `namespaces refused: ${a.stderr.trim()}` };
-  try {
-    const t = await run('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tap']);
-    if (t.code !== 0) return { path: 'socat-udp-relay', why: `TAP creation refused: ${t.stderr.trim()}` };
-    await run('ip', ['tuntap', 'del', 'dev', dev, 'mode', 'tap']);
-    return { path: 'linux-tap', why: 'TAP interfaces and namespaces are allowed' };
-  } finally {
-    await run('ip', ['netns', 'del', ns]);
-  }
+  const refused = await tapRefusal(`t${TAG}`);
+  return refused ? { path: 'socat-udp-relay', why: refused } : { path: 'linux-tap', why: 'TAP interfaces and namespaces are allowed' };
 }
 
 const chosen = await probe();
@@ -51,10 +39,7 @@ afterAll(async () => {
   await rig?.release();
 });
 
-async function ok(cmd: string, args: string[]): Promise<void> {
-  const r = await run(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-}
+const ok = runOk;
 
 describe(`venet-tap with a real peer (path: ${chosen.path}; ${chosen.why})`, () => {
   if (chosen.path === 'linux-tap') {

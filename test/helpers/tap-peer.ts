@@ -80,3 +80,30 @@ export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Why this machine cannot give a test a Linux TAP inside a network namespace (null when
+ * it can), found by creating and deleting a throwaway namespace and TAP named by `tag`.
+ */
+export async function tapRefusal(tag: string): Promise<string | null> {
+  if (!(await have('ip', ['-V']))) return 'no ip(8) (iproute2)';
+  if (!(await have('ping', ['-V']))) return 'no ping (iputils-ping)';
+  const ns = `vbus-probe${tag}`;
+  const dev = `vbp${tag}`;
+  const a = await run('ip', ['netns', 'add', ns]);
+  if (a.code !== 0) return `namespaces refused: ${a.stderr.trim()}`;
+  try {
+    const t = await run('ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tap']);
+    if (t.code !== 0) return `TAP creation refused: ${t.stderr.trim()}`;
+    await run('ip', ['tuntap', 'del', 'dev', dev, 'mode', 'tap']);
+    return null;
+  } finally {
+    await run('ip', ['netns', 'del', ns]);
+  }
+}
+
+/** Runs a setup command that must succeed; throws with its stderr otherwise. */
+export async function runOk(cmd: string, args: string[]): Promise<void> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+}
