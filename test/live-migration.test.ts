@@ -168,6 +168,7 @@ describe('live migration between two runtimes', () => {
 
     const r = await tgt.next();
     expect(r.event).toBe('done');
+    console.log(`the migrated guests had reopened their devices and run again ${(r.readyAt - res.stoppedAt).toFixed(0)} ms after the stop (worker start-up included)`);
     expect(r.buses).toEqual(['lan0', 'lan1']);
     // The sender resumed from its state, kept its features and never negotiated again.
     expect(r.sender).toMatchObject({ resumed: true, negotiations: 0, features: 3 });
