@@ -17,10 +17,7 @@ guest.onMessage(() => {
     first[0] = i;
     while (tx.ring.push(rec) < 0) { // FULL: wake the device, then wait for space (re-check after enable)
       tx.kick();
-      tx.space.enable();
-      if (tx.ring.push(rec) >= 0) { tx.space.disable(); break; }
-      tx.space.waitSync(1000);
-      tx.space.disable();
+      if (tx.space.parkSync(() => tx.ring.push(rec) >= 0, 1000) === 'ready') break;
     }
     if ((i & 63) === 63) tx.kick();
   }
