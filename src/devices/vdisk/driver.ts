@@ -30,7 +30,7 @@ import { Status } from '../../core/status.js';
 import {
   VDISK_INTERFACE, VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
   INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
-  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS,
+  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS, REQ_OFF_RESERVED,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
@@ -342,7 +342,7 @@ export class VdiskDriver {
     u32[d + (REQ_OFF_OFF_LO >> 2)] = seg.off % 0x1_0000_0000;
     u32[d + (REQ_OFF_OFF_HI >> 2)] = Math.floor(seg.off / 0x1_0000_0000);
     u32[d + (REQ_OFF_FLAGS >> 2)] = 0;
-    u32[d + 7] = 0;
+    u32[d + (REQ_OFF_RESERVED >> 2)] = 0;
     this.slotSeg[idx] = seg;
     this.slotUnit[idx] = unit;
     this.inflight++;

@@ -19,7 +19,7 @@ import {
   VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA,
   INFO_BYTES, INFO_OFF_VERSION, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI,
-  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN,
+  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN, CPL_OFF_RESERVED,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
 import { VdiskCounters } from './counters.js';
@@ -227,7 +227,7 @@ class VdiskModelImpl implements VdiskModel {
       u32[c + (CPL_OFF_ID >> 2)] = id;
       i32[c + (CPL_OFF_STATUS >> 2)] = status;
       u32[c + (CPL_OFF_LEN >> 2)] = done;
-      u32[c + 3] = 0;
+      u32[c + (CPL_OFF_RESERVED >> 2)] = 0;
       if (rx.release() === Status.FAULT) { q.faulted = true; break; }
       n++;
       // An early interrupt: publish every EARLY_COMMIT completions so the guest can work
@@ -269,7 +269,7 @@ class VdiskModelImpl implements VdiskModel {
     mem.u32[c + (CPL_OFF_ID >> 2)] = id;
     mem.i32[c + (CPL_OFF_STATUS >> 2)] = status;
     mem.u32[c + (CPL_OFF_LEN >> 2)] = 0;
-    mem.u32[c + 3] = 0;
+    mem.u32[c + (CPL_OFF_RESERVED >> 2)] = 0;
     if (tx.commit() === Status.FAULT) { q.faulted = true; return false; }
     q.cpl!.kick();
     return true;
