@@ -21,7 +21,8 @@
 import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
 import { readSignalStats } from '../../core/signal.js';
@@ -140,8 +141,8 @@ export class VdiskDriver {
   /** @internal Use {@link openVdisk}. */
   constructor(
     private readonly conn: Connection,
-    private readonly req: TxQueue,
-    private readonly cpl: RxQueue,
+    private readonly req: ProducerEnd<ShmRegion>,
+    private readonly cpl: ConsumerEnd<ShmRegion>,
     dataOffset: number,
     dataBytes: number,
     info: { capacity: number; blockSize: number; flags: number },
@@ -327,7 +328,7 @@ export class VdiskDriver {
     if (at < 0) {
       if (unit >= 0) this.alloc.release(unit, seg.units);
       if (at === Status.FAULT) this.breakDown(`request ring: ${this.req.ring.fault}`);
-      else this.req.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      else this.req.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     const idx = this.freeSlots.pop()!;
@@ -366,7 +367,7 @@ export class VdiskDriver {
     if (this.uncommitted === 0) return;
     this.uncommitted = 0;
     if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
-    if (this.req.kick()) this.counts.kicks++;
+    if (this.req.notifyData()) this.counts.kicks++;
   }
 
   // ---- completions ----
@@ -389,7 +390,7 @@ export class VdiskDriver {
     }
     if (n > 0 && ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
     // Rule 2 (src/core/ring.ts): completions or a skipped wrap pad freed space.
-    if (ring.headMoved()) this.cpl.kick(); // a device waiting to post more completions may go on
+    if (ring.headMoved()) this.cpl.notifySpace(); // a device waiting to post more completions may go on
     if (n > 0) this.startWaiting();
     return n;
   }
@@ -444,7 +445,7 @@ export class VdiskDriver {
 
   private async pump(): Promise<void> {
     try {
-      await serveAsync(this.cpl.data, {
+      await serveAsync(this.cpl.dataWaiter, {
         drain: () => this.drain(),
         arrived: () => this.cpl.ring.used() > 0, // arrived while we were enabling
         running: () => this.inflight > 0 && !this.closed && !this.broken,
@@ -459,7 +460,7 @@ export class VdiskDriver {
   private waitFor(op: Op): void {
     const deadline = Date.now() + this.timeoutMs;
     this.commitNow();
-    serveSync(this.cpl.data, {
+    serveSync(this.cpl.dataWaiter, {
       drain: () => {
         this.drain();
         this.commitNow(); // segments started by the drain
