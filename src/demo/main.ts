@@ -9,8 +9,9 @@
  */
 import {
   BusMemory, createRing, createSignal, RingProducer, RingConsumer, Notifier, Waiter, Status,
-  readSignalStats, vbusError,
+  vbusError,
 } from '../index.js';
+import { readSignalStats } from '../core/signal.js';
 import { spawnNodeWorker } from '../platform/node-worker.js';
 import type { ForwarderData, ForwarderReport } from './forwarder.js';
 import { TAG_DATA, TAG_END, checkRecord, recordSize, writeRecord } from './records.js';
