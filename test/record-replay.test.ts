@@ -2,6 +2,9 @@
 // a fresh device of the same class replays it alone (no guest, no endpoint) to the same
 // return values, replies, ring bytes, signals, events and final counters; twice the same.
 // A damaged recording is refused; a recorded hostile write replays to the same fault.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   recordDevice, replayRecording, encodeRecording, decodeRecording, encodeDeviceState, SHIPPED_CLASSES,
@@ -78,6 +81,44 @@ describe('record and replay, per shipped class', () => {
     const r = replayTwice(rec);
     expect((r.final.data as any).counters.writes).toBe(64);
     expect(new DataView((r.final.data as any).contents.buffer).getUint32(31 * 4096, true)).toBe(0x501f);
+  });
+
+  it('vdisk backed by a file: replays against a copy of the file as it was when recording started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vbus-rec-file-'));
+    try {
+      const file = join(dir, 'disk.img');
+      const img = Buffer.alloc(1 << 20);
+      for (let i = 0; i < img.length / 4; i++) img.writeUInt32LE((i ^ 0x00abc000) >>> 0, i * 4);
+      writeFileSync(file, img);
+      copyFileSync(file, join(dir, 'as-recorded.img'));
+      const word = (blk: number) => ((blk * 1024) ^ 0x00abc000) >>> 0; // the image's first word of a 4 KiB block
+      const { rec } = await recordRun('vdisk', { src_path: file, capacity: String(1 << 20) }, async (_h, g, id) => {
+        await ok(g, 'openDisk', { dev: id });
+        expect((await ok(g, 'readTags', { dev: id, len: 4096, blocks: [0, 100, 200] })).tags).toEqual([word(0), word(100), word(200)]);
+        await ok(g, 'writeBlocks', { dev: id, len: 4096, blocks: Array.from({ length: 32 }, (_, i) => i), tag: 0x7000 });
+        expect((await ok(g, 'readTags', { dev: id, len: 4096, blocks: [0, 31, 100] })).tags).toEqual([0x7000, 0x701f, word(100)]);
+      });
+      expect(rec.initial.attrs['src_path']).toBe(file);
+      // Against copies of the file as it was: the same replies, ring bytes and counters, twice.
+      for (const n of [1, 2]) {
+        const copy = join(dir, `replay${n}.img`);
+        copyFileSync(join(dir, 'as-recorded.img'), copy);
+        const r = replayRecording(rec, { classes: SHIPPED_CLASSES, files: { [file]: copy } });
+        expect(r.mismatches).toEqual([]);
+        expect(r.ok).toBe(true);
+        expect(r.final.attrs['src_path']).toBe(file); // named as recorded
+        expect((r.final.data as any).counters.writes).toBe(32);
+        expect(readFileSync(copy).readUInt32LE(31 * 4096)).toBe(0x701f); // the replay wrote into its copy
+      }
+      // Against the file as the run left it, the first read (block 0) already differs.
+      const after = join(dir, 'after.img');
+      copyFileSync(file, after);
+      const bad = replayRecording(rec, { classes: SHIPPED_CLASSES, files: { [file]: after }, stopAtFirst: true });
+      expect(bad.ok).toBe(false);
+      expect(bad.mismatches[0]!.what).toMatch(/bytes written/); // the read reply the device put in the ring
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('vconsole: a stream both ways through the memory endpoint', async () => {
