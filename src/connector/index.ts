@@ -1,5 +1,6 @@
 export { BusEndpoint, memberBytes, BUS_CONNECTOR_BYTES } from './bus-endpoint.js';
-export type { BusEndpointOptions } from './bus-endpoint.js';
+export type { BusEndpointOptions, ConnFaultReport, BusResetReport } from './bus-endpoint.js';
+export { connFaultText, connFaultName } from './conn-fault.js';
 export { DecodeTables } from './decode-tables.js';
 export { ServeGroup } from './serve-group.js';
 export type { ServeGroupOptions, GroupMember } from './serve-group.js';

@@ -17,7 +17,7 @@ export class TxQueue {
   readonly ring: RingProducer;
   readonly wake: Notifier;
   readonly space: Waiter;
-  constructor(bus: BusMemory, readonly region: ShmRegion, spin?: SpinPolicy) {
+  constructor(bus: BusMemory, readonly region: ShmRegion, readonly spin?: SpinPolicy) {
     this.ring = new RingProducer(bus, { offset: region.offset, capacity: region.bytes });
     this.wake = new Notifier(bus, region.dataSignal);
     this.space = new Waiter(bus, region.spaceSignal, spin);
@@ -31,7 +31,7 @@ export class RxQueue {
   readonly ring: RingConsumer;
   readonly data: Waiter;
   readonly space: Notifier;
-  constructor(bus: BusMemory, readonly region: ShmRegion, spin?: SpinPolicy) {
+  constructor(bus: BusMemory, readonly region: ShmRegion, readonly spin?: SpinPolicy) {
     this.ring = new RingConsumer(bus, { offset: region.offset, capacity: region.bytes });
     this.data = new Waiter(bus, region.dataSignal, spin);
     this.space = new Notifier(bus, region.spaceSignal);

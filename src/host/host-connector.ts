@@ -9,7 +9,7 @@
  * A member removed by the admin (`echo 0 > /proc/ID/vbus`) has its worker terminated.
  */
 import { vbusError } from '../errors.js';
-import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
+import { BusEndpoint, type BusEndpointOptions, type BusResetReport, type ConnFaultReport } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
 import { ServeGroup } from '../connector/serve-group.js';
 import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
@@ -68,7 +68,11 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
+      const endpoint = new BusEndpoint(bus.memory, bus.name, {
+        group: this.group,
+        onConnFault: (f) => { const d = bus.deviceById(f.deviceId); if (d) this.host.events.emit('device-fault', d, f); },
+        ...this.opts,
+      });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {
@@ -117,6 +121,22 @@ export class HostConnector {
     }
     this.guests.set(member.id, g);
     return g;
+  }
+
+  /**
+   * Resets the bus's connector regions without destroying it (BusEndpoint.resetBus). A
+   * bus no guest was ever started on has nothing to reset: all counts 0.
+   */
+  resetBus(bus: Bus): BusResetReport {
+    if (!bus.isAlive) throw vbusError('ENOENT', `bus ${bus.name} was destroyed`, { bus: bus.name });
+    return this.states.get(bus)?.endpoint.resetBus() ?? { callsEnded: 0, members: 0, connections: 0 };
+  }
+
+  /** The faulted connections of `device` on every bus it is linked to (the host checks them now). */
+  deviceFaults(device: Device): ConnFaultReport[] {
+    const out: ConnFaultReport[] = [];
+    for (const l of device.links()) out.push(...(this.states.get(l.bus)?.endpoint.deviceFaults(l.id) ?? []));
+    return out;
   }
 
   /** Running guests. */

@@ -20,6 +20,8 @@ import { CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
+import { formatConnRings, replayModel } from '../conn-reset.js';
+import { VbusError } from '../../errors.js';
 
 class BackendConnection implements DeviceConnection, ServedSlot {
   readonly shms: ShmRegion[] = [];
@@ -125,9 +127,23 @@ export class BackendLoop {
           break;
         }
         case 'attr': this.model.attrChanged?.(m.name, m.value); break;
+        case 'reset': this.notify({ t: 'reset-done', connId: m.connId, req: m.req, status: this.reset(m.connId) }); break;
         case 'stop': this.stopped = true; break;
       }
     }
+  }
+
+  /** Resets a connection here, between polls (nothing else touches the device's ends meanwhile). */
+  private reset(connId: number): number {
+    const c = this.conns.get(connId);
+    if (!c || !c.open) return -ERRNO.ENODEV;
+    try {
+      formatConnRings(this.bus, c.shms);
+      replayModel(this.model, c, c.shms);
+    } catch (e) {
+      return e instanceof VbusError ? -e.errno : -ERRNO.EIO;
+    }
+    return 0;
   }
 
   private closeConn(c: BackendConnection): void {

@@ -18,6 +18,9 @@ import { logDeviceFault, type FaultReporter } from '../slot-server.js';
 
 export type { DirectSlot } from '../placement.js';
 import type { BackendReport } from './protocol.js';
+import { ERRNO } from '../../errors.js';
+
+const ENODEV = ERRNO.ENODEV;
 import { backendRunner, type BackendHandle } from './runner.js';
 
 /** How to create the model inside the backend: an ES module and the factory it exports. */
@@ -50,6 +53,9 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   private stopped = false;
   private doorbellFreed = false;
   private faults: FaultReporter = logDeviceFault;
+  /** Resets asked of the backend and not answered yet, by request number. */
+  private readonly resets = new Map<number, (status: number) => void>();
+  private resetSeq = 0;
 
   constructor(
     private readonly bus: BusMemory,
@@ -73,6 +79,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     }
     this.handle.onNotice((n) => {
       if (n.t === 'fault') { this.faults(n.fault); return; }
+      if (n.t === 'reset-done') { this.resets.get(n.req)?.(n.status); this.resets.delete(n.req); return; }
       const d = this.directs.get(n.connId);
       if (!d) return;
       d.backendDone = true; // the backend will not touch it again
@@ -95,6 +102,13 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   }
 
   reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
+
+  resetConnection(connId: number): Promise<number> {
+    if (this.stopping || !this.directs.has(connId)) return Promise.resolve(-ENODEV);
+    const req = ++this.resetSeq;
+    // The endpoint's call deadline (callTimeoutMs) bounds the wait; a stopped backend answers ENODEV.
+    return new Promise((resolve) => { this.resets.set(req, resolve); this.post({ t: 'reset', connId, req }); });
+  }
 
   // ----- ConnectorModel
 
@@ -132,6 +146,8 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
       for (const d of this.directs.values()) retireSlot(this.bus, d.slot, SLOT_DEAD);
       const report = await this.handle.done;
       this.stopped = true;
+      for (const r of this.resets.values()) r(-ENODEV);
+      this.resets.clear();
       for (const [id, d] of [...this.directs]) { d.backendDone = true; this.settle(id, d); }
       this.maybeFreeDoorbell();
       return report;

@@ -31,11 +31,14 @@ export type BackendControl =
   | { t: 'close'; connId: number }
   | { t: 'shm'; connId: number; region: ShmRegion }
   | { t: 'attr'; name: string; value: string }
+  /** Reset a connection (conn-reset.ts); answered by 'reset-done' with the same req. */
+  | { t: 'reset'; connId: number; req: number }
   | { t: 'stop' };
 
 /** Messages from a backend to the host. */
 export type BackendNotice =
   | { t: 'closed'; connId: number }
+  | { t: 'reset-done'; connId: number; req: number; status: number }
   /** A device model misbehaved in the backend (reported once, by the host). */
   | { t: 'fault'; fault: DeviceFault };
 
