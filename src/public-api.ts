@@ -32,10 +32,10 @@ export type { GuestDevice, Driver, DeviceEvent, CallOptions, ConnectionStatus, C
 // The core: bus memory, rings and signals, for programs that use rings directly.
 export {
   BusMemory, MAX_BUS_BYTES, createRing, destroyRing, ringMaxPayload, RingProducer, RingConsumer, IovList,
-  forEachPacked, createSignal, destroySignal, Notifier, Waiter, ProducerEnd, ConsumerEnd, AdaptiveSpin, Status, FaultReason, faultText,
+  forEachPacked, createSignal, destroySignal, Notifier, Waiter, serveSync, serveAsync, ProducerEnd, ConsumerEnd, AdaptiveSpin, Status, FaultReason, faultText,
   statusName, loadCoreModule, loadMessageCoreModule,
 } from './core/index.js';
-export type { BusMemoryOptions, BusTransport, RingDescriptor, WaitResult, SignalStats, SpinPolicy } from './core/index.js';
+export type { BusMemoryOptions, BusTransport, RingDescriptor, WaitResult, SignalStats, SpinPolicy, ServeLoop } from './core/index.js';
 
 // The admin path view.
 export { adminView, AdminView } from './admin/index.js';
