@@ -117,7 +117,7 @@ describe('the packed package', () => {
     expect(out.leaked).toEqual([]);
     expect(out.names).toEqual(Object.keys(await import('../dist/src/index.js')).sort());
     expect(out.browserNames).toEqual(out.names);
-    expect(out.names).toEqual(expect.arrayContaining(['VbusHost', 'joinBus', 'VbusError', 'adminView', 'openVenet', 'saveBuses', 'DeviceRxQueue']));
+    expect(out.names).toEqual(expect.arrayContaining(['VbusHost', 'joinBus', 'VbusError', 'adminView', 'openVenet', 'saveBuses', 'deviceConsumer', 'ProducerEnd']));
     expect(out.control).toBe('function');
     expect(out.deep).toEqual(Array(4).fill('ERR_PACKAGE_PATH_NOT_EXPORTED'));
   });

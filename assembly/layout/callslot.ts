@@ -42,7 +42,7 @@ export const CALL_ARG0 = 20;
 export const CALL_ARG1 = 24;
 export const CALL_ARG2 = 28;
 /** Request words (OP .. ARG2) copied out by the host before decoding: 8 x u32. */
-export const SLOT_REQUEST_BYTES = 32;
+export const SLOT_REQUEST_BYTES = CALL_ARG2 + 4;
 export const SLOT_LINE = 64;
 export const SLOT_OFF_REQUEST = SLOT_LINE;
 export const SLOT_OFF_OP = SLOT_OFF_REQUEST + CALL_OP;

@@ -23,14 +23,14 @@ export const EV_ADD_OFF_DEVID = 0;
 export const EV_ADD_OFF_IFACE_LEN = 4;
 export const EV_ADD_OFF_IFACE = 8;
 /** DEVADD's fixed part; the name's IFACE_LEN bytes follow. */
-export const EV_ADD_BYTES = 8;
+export const EV_ADD_BYTES = EV_ADD_OFF_IFACE;
 export const EV_DROP_OFF_DEVID = 0;
-export const EV_DROP_BYTES = 4;
+export const EV_DROP_BYTES = EV_DROP_OFF_DEVID + 4;
 export const EV_DEV_OFF_DEVID = 0;
 export const EV_DEV_OFF_HANDLE = 4;
 export const EV_DEV_OFF_CODE = 8;
 export const EV_DEV_OFF_ARG = 12;
-export const EV_DEV_BYTES = 16;
+export const EV_DEV_BYTES = EV_DEV_OFF_ARG + 4;
 /** Longest interface name carried by DEVADD. */
 export const EV_IFACE_MAX = 64;
 /** Largest event record payload: a DEVADD with the longest name. */

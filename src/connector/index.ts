@@ -10,7 +10,7 @@ export { startGuest, GuestWorker } from './spawn-guest.js';
 export type { StartGuestOptions, GuestExit } from './spawn-guest.js';
 export type { GuestBoot, ShmRegion, DeviceConnection, ConnectorModel } from './types.js';
 export * as wire from './wire.js';
-export { DeviceRxQueue, DeviceTxQueue, deviceBuffer, findQueue } from './device-queues.js';
+export { deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './device-queues.js';
 export { BackendProxy } from './backend/backend-proxy.js';
 export type { BackendModelSpec, DirectSlot } from './backend/backend-proxy.js';
 export { installBackendRunner, backendRunner, hasBackendRunner } from './backend/runner.js';

@@ -5,7 +5,8 @@ import { OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, SHM_RING_TO_DEVICE, S
 import { ERRNO, VbusError, errnoName, STRERROR } from '../errors.js';
 import type { ShmRegion } from '../connector/types.js';
 import type { CallClient, CallOptions } from './call-client.js';
-import { RxQueue, SharedBuffer, TxQueue } from './shm.js';
+import { SharedBuffer } from './shm.js';
+import { ConsumerEnd, ProducerEnd } from '../core/queue.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
 
 /** Turns a negative errno from the wire into a thrown VbusError naming the operation. */
@@ -103,13 +104,13 @@ export class Connection {
     return out.subarray(0, failIfNegative(n, `call ${func} on device ${this.deviceId}`));
   }
 
-  /** DEVSHM: a ring the guest produces into (guest -> device). */
-  txQueue(queue: number, capacity: number, spin?: SpinPolicy): TxQueue {
-    return new TxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_DEVICE), spin);
+  /** DEVSHM: a ring the guest produces into (guest -> device); the guest holds its producer end. `spin`: of the space waiter. */
+  txQueue(queue: number, capacity: number, spin?: SpinPolicy): ProducerEnd<ShmRegion> {
+    return new ProducerEnd(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_DEVICE), spin);
   }
-  /** DEVSHM: a ring the device produces into (device -> guest). */
-  rxQueue(queue: number, capacity: number, spin?: SpinPolicy): RxQueue {
-    return new RxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_GUEST), spin);
+  /** DEVSHM: a ring the device produces into (device -> guest); the guest holds its consumer end. `spin`: of the data waiter. */
+  rxQueue(queue: number, capacity: number, spin?: SpinPolicy): ConsumerEnd<ShmRegion> {
+    return new ConsumerEnd(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_GUEST), spin);
   }
   /** DEVSHM: a plain shared buffer of `bytes` bytes. */
   buffer(queue: number, bytes: number): SharedBuffer {

@@ -17,7 +17,8 @@ import { Status } from '../../core/status.js';
 import type { RingConsumer } from '../../core/ring.js';
 import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import {
   CONSOLE_INTERFACE, CONSOLE_VERSION, DEFAULT_INPUT_RING, DEFAULT_OUTPUT_RING, QUEUE_INPUT, QUEUE_OUTPUT, TAG_DATA, TAG_EOF,
 } from './abi.js';
@@ -42,8 +43,8 @@ const encoder = new TextEncoder();
 export class GuestConsole implements AsyncIterable<Uint8Array> {
   /** Largest payload of one output record. */
   readonly maxChunk: number;
-  private readonly out: TxQueue;
-  private readonly inp: RxQueue;
+  private readonly out: ProducerEnd<ShmRegion>;
+  private readonly inp: ConsumerEnd<ShmRegion>;
   private readonly readMax: number;
   private closed = false;
   private ended = false;
@@ -95,7 +96,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       if (n > 0) { at += n; continue; }
       this.checkOpen();
       let again = 0; // the re-check pushes: space freed between our FULL and the enable is not missed
-      const r = this.out.space.parkSync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      const r = this.out.spaceWaiter.parkSync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
       if (r !== 'ready') this.stats.writeWaits++;
       if (r === 'timed-out') this.stats.slices++;
       at += again;
@@ -109,7 +110,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       if (n > 0) { at += n; continue; }
       this.checkOpen();
       let again = 0;
-      const r = await this.out.space.parkAsync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      const r = await this.out.spaceWaiter.parkAsync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
       if (r !== 'ready') this.stats.writeWaits++;
       if (r === 'timed-out') this.stats.slices++;
       at += again;
@@ -134,8 +135,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       u8.set(bytes.subarray(at + pushed, at + pushed + len), dst);
       pushed += len;
     }
-    if (pushed > 0) { ring.commit(); this.out.kick(); } // payload before the tail, tail before the kick
-    else this.out.kick(); // full: make sure the device is draining
+    if (pushed > 0) { ring.commit(); this.out.notifyData(); } // payload before the tail, tail before the kick
+    else this.out.notifyData(); // full: make sure the device is draining
     return pushed;
   }
 
@@ -162,7 +163,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       let got = this.tryRead();
       if (got !== undefined) return got;
       // The re-check reads: data published before the enable is seen.
-      const r = await this.inp.data.parkAsync(() => (got = this.tryRead()) !== undefined, WAIT_SLICE_MS);
+      const r = await this.inp.dataWaiter.parkAsync(() => (got = this.tryRead()) !== undefined, WAIT_SLICE_MS);
       if (r === 'ready') return got!;
       this.stats.readWaits++;
       if (r === 'timed-out') this.stats.slices++;
@@ -193,11 +194,11 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       ring.release(); // skipped records, if any
       // A peek that found only a wrap pad released it itself: the device may be waiting
       // for exactly that space, so tell it whenever HEAD moved.
-      if (headOf(ring) !== headBefore) this.inp.kick();
+      if (headOf(ring) !== headBefore) this.inp.notifySpace();
       return undefined;
     }
     ring.release();
-    this.inp.kick(); // space freed: wakes a device that paused its endpoint
+    this.inp.notifySpace(); // space freed: wakes a device that paused its endpoint
     if (sawEof) this.ended = true; // the next read returns null
     return parts.length === 0 ? null : join(parts, total);
   }
@@ -240,7 +241,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.inp.data.wake(); // a parked reader sees the close
+    this.inp.dataWaiter.wake(); // a parked reader sees the close
     this.conn.close();
   }
 

@@ -21,7 +21,8 @@
 import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
 import { readSignalStats } from '../../core/signal.js';
@@ -30,7 +31,7 @@ import { Status } from '../../core/status.js';
 import {
   VDISK_INTERFACE, VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
   INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
-  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS,
+  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS, REQ_OFF_RESERVED,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
@@ -140,8 +141,8 @@ export class VdiskDriver {
   /** @internal Use {@link openVdisk}. */
   constructor(
     private readonly conn: Connection,
-    private readonly req: TxQueue,
-    private readonly cpl: RxQueue,
+    private readonly req: ProducerEnd<ShmRegion>,
+    private readonly cpl: ConsumerEnd<ShmRegion>,
     dataOffset: number,
     dataBytes: number,
     info: { capacity: number; blockSize: number; flags: number },
@@ -327,7 +328,7 @@ export class VdiskDriver {
     if (at < 0) {
       if (unit >= 0) this.alloc.release(unit, seg.units);
       if (at === Status.FAULT) this.breakDown(`request ring: ${this.req.ring.fault}`);
-      else this.req.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      else this.req.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     const idx = this.freeSlots.pop()!;
@@ -342,7 +343,7 @@ export class VdiskDriver {
     u32[d + (REQ_OFF_OFF_LO >> 2)] = seg.off % 0x1_0000_0000;
     u32[d + (REQ_OFF_OFF_HI >> 2)] = Math.floor(seg.off / 0x1_0000_0000);
     u32[d + (REQ_OFF_FLAGS >> 2)] = 0;
-    u32[d + 7] = 0;
+    u32[d + (REQ_OFF_RESERVED >> 2)] = 0;
     this.slotSeg[idx] = seg;
     this.slotUnit[idx] = unit;
     this.inflight++;
@@ -366,7 +367,7 @@ export class VdiskDriver {
     if (this.uncommitted === 0) return;
     this.uncommitted = 0;
     if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
-    if (this.req.kick()) this.counts.kicks++;
+    if (this.req.notifyData()) this.counts.kicks++;
   }
 
   // ---- completions ----
@@ -389,7 +390,7 @@ export class VdiskDriver {
     }
     if (n > 0 && ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
     // Rule 2 (src/core/ring.ts): completions or a skipped wrap pad freed space.
-    if (ring.headMoved()) this.cpl.kick(); // a device waiting to post more completions may go on
+    if (ring.headMoved()) this.cpl.notifySpace(); // a device waiting to post more completions may go on
     if (n > 0) this.startWaiting();
     return n;
   }
@@ -444,7 +445,7 @@ export class VdiskDriver {
 
   private async pump(): Promise<void> {
     try {
-      await serveAsync(this.cpl.data, {
+      await serveAsync(this.cpl.dataWaiter, {
         drain: () => this.drain(),
         arrived: () => this.cpl.ring.used() > 0, // arrived while we were enabling
         running: () => this.inflight > 0 && !this.closed && !this.broken,
@@ -459,7 +460,7 @@ export class VdiskDriver {
   private waitFor(op: Op): void {
     const deadline = Date.now() + this.timeoutMs;
     this.commitNow();
-    serveSync(this.cpl.data, {
+    serveSync(this.cpl.dataWaiter, {
       drain: () => {
         this.drain();
         this.commitNow(); // segments started by the drain

@@ -10,14 +10,15 @@
  * Receiving: {@link VenetDriver.poll} drains the RX and EVENT rings now and calls the
  * listeners; {@link VenetDriver.waitSync} parks a worker until the device signals;
  * {@link VenetDriver.onReceive} starts a loop on the worker's event loop
- * (`rx.data.waitAsync`). The device raises the RX signal after posting an event too,
+ * (`rx.dataWaiter.waitAsync`). The device raises the RX signal after posting an event too,
  * so one waiter covers both rings.
  */
 import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import { vbusError } from '../../errors.js';
 import {
   VENET_INTERFACE, VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
@@ -65,9 +66,9 @@ export class VenetDriver {
   /** Payload bytes a frame may carry after its 14-byte header. */
   readonly mtu: number;
   /** The ring queues (exposed for tests and tools that write records in place). */
-  readonly tx: TxQueue;
-  readonly rx: RxQueue;
-  readonly events: RxQueue;
+  readonly tx: ProducerEnd<ShmRegion>;
+  readonly rx: ConsumerEnd<ShmRegion>;
+  readonly events: ConsumerEnd<ShmRegion>;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
   /** NEGOTIATE calls this driver made (a driver resumed from a saved bus makes none: the device kept its features). */
@@ -137,12 +138,12 @@ export class VenetDriver {
     const ring = this.tx.ring;
     const at = ring.reserve(frame.length, flags);
     if (at < 0) {
-      this.tx.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      this.tx.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     ring.bus.u8.set(frame, at);
     if (ring.commit() < 0) return false;
-    this.tx.kick();
+    this.tx.notifyData();
     return true;
   }
 
@@ -164,13 +165,13 @@ export class VenetDriver {
     }
     if (n > 0 && ring.commit() < 0) return 0;
     // One kick for the batch; also when nothing fit (rule 1: a wrap pad may need skipping).
-    this.tx.kick();
+    this.tx.notifyData();
     return n;
   }
 
   /** Parks this worker until the TX ring may have room (or `timeoutMs`). */
   waitSpaceSync(timeoutMs = 1000): void {
-    this.tx.space.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
+    this.tx.spaceWaiter.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
   }
 
   /** Adds a frame listener; returns a function that removes it. Starts the async loop. */
@@ -241,7 +242,7 @@ export class VenetDriver {
       }
       if (batch > 0) ring.release(); // the device may reuse the space now
       // Rule 2 (src/core/ring.ts): HEAD may also have moved over a skipped wrap pad.
-      if (ring.headMoved()) this.rx.kick(); // tell a device waiting for room (suppressed otherwise)
+      if (ring.headMoved()) this.rx.notifySpace(); // tell a device waiting for room (suppressed otherwise)
       n += batch;
       if (batch < this.budget) break;
     }
@@ -253,14 +254,14 @@ export class VenetDriver {
    * with the enable / re-check / park protocol. Returns false on timeout.
    */
   waitSync(timeoutMs = 1000): boolean {
-    return this.rx.data.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
+    return this.rx.dataWaiter.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
   }
 
   /** Stops the receive loop and closes the connection. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rx.data.wake(); // so the receive loop sees `closed`
+    this.rx.dataWaiter.wake(); // so the receive loop sees `closed`
     try { this.conn.close(); } catch { /* the device is gone already */ }
   }
 
@@ -292,7 +293,7 @@ export class VenetDriver {
     this.looping = true;
     void (async () => {
       await Promise.resolve(); // listeners added in the same tick see the first events too
-      await serveAsync(this.rx.data, {
+      await serveAsync(this.rx.dataWaiter, {
         drain: () => this.poll(),
         arrived: () => this.rx.ring.used() > 0 || this.events.ring.used() > 0,
         running: () => !this.closed,
