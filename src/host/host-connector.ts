@@ -39,6 +39,16 @@ export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
   data: true, resume: true, name: true, id: true, parent: true,
 } satisfies Record<keyof SpawnGuestOptions, true>);
 
+/** Share keys of devices whose backend model spans their buses (one model per device, see BackendModelSpec.shared). */
+const shareKeys = new WeakMap<Device, number>();
+let nextShareKey = 1;
+
+function shareKeyOf(device: Device): number {
+  let k = shareKeys.get(device);
+  if (k === undefined) { k = nextShareKey++; shareKeys.set(device, k); }
+  return k;
+}
+
 interface BusState {
   endpoint: BusEndpoint;
   proxies: Map<number, BackendProxy>;
@@ -174,7 +184,9 @@ export class HostConnector {
     let placement: BackendProxy | undefined;
     if (device.placement === 'backend') {
       const spec = device.deviceClass!.backend!(device);
-      const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
+      const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload, {
+        pin: device.pinned, owner: this.host, ...(spec.shared ? { share: shareKeyOf(device) } : {}),
+      });
       this.startedBackends = true;
       st.proxies.set(id, proxy);
       // The host model hears attribute writes from the Device; the backend's model hears them through its proxy.
