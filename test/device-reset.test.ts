@@ -10,7 +10,9 @@
 //    (DEVRESET) and its traffic recovers, and a new guest joins and works.
 // Prints the median time to detect a fault and to recover by reset (not asserted).
 import { afterEach, describe, expect, it } from 'vitest';
-import { VbusHost, registerVenetClasses, vdiskClass, adminView, type Bus, type ConnFaultReport, type Device } from '../dist/src/index.js';
+import {
+  VbusHost, registerVenetClasses, vdiskClass, vconsoleClass, vrngClass, adminView, type Bus, type ConnFaultReport, type Device, type ConsoleModel,
+} from '../dist/src/index.js';
 import { drive, type Scripted } from './helpers/scripted.js';
 
 const RESET_GUEST_URL = new URL('./fixtures/guest-reset.mjs', import.meta.url);
@@ -169,3 +171,49 @@ describe.each(['host', 'backend'] as const)('a faulted connection in the %s plac
     console.log(`bus reset (${placement}): good guest traffic back ${recoverMs.toFixed(1)} ms after the reset`);
   }, 120_000);
 });
+
+describe('vconsole and vrng (host placement)', () => {
+  it('a console whose output ring a guest overwrote needs a reset; after reset() its bytes reach the host again; vrng resets too', async () => {
+    const h = new VbusHost();
+    host = h;
+    h.registerClass(vconsoleClass);
+    h.registerClass(vrngClass);
+    const bus = h.createBus('con', { memoryBytes: 4 << 20 });
+    const c = h.createDevice('con0');
+    h.setType(c, 'vconsole');
+    h.link(bus, c);
+    const r = h.createDevice('rng0');
+    h.setType(r, 'vrng');
+    h.link(bus, r);
+    const model = c.model as ConsoleModel;
+    const g = drive(h.spawnGuest(bus, RESET_GUEST_URL));
+    await g.waitEvent((e) => e.event === 'ready');
+    expect((await g.cmd('openCon', { dev: 0 })).ok).toBe(true);
+    expect((await g.cmd('openRng', { dev: 1 })).ok).toBe(true);
+    const out: number[] = [];
+    model.onOutput((chunk) => out.push(...chunk));
+    const text = async (t: string) => { expect((await g.cmd('conWrite', { text: t })).ok).toBe(true); };
+    await text('before ');
+    await eventually(() => Buffer.from(out).toString() === 'before ');
+    await g.cmd('corrupt', { target: 'con-out', word: 'magic', value: 0x1234 });
+    expect(await g.cmd('waitFault', { which: 'con' })).toMatchObject({ ok: true, seen: true, reason: 'ring-header' });
+    expect(await g.cmd('status', { which: 'con' })).toMatchObject({ ok: true, needsReset: true });
+    expect(adminView(h).read('/sys/vbus/devices/con0/status')).toBe('needs-reset\n');
+    expect((await g.cmd('reset', { which: 'con' })).ok).toBe(true);
+    await text('after');
+    await eventually(() => Buffer.from(out).toString() === 'before after');
+    expect(adminView(h).read('/sys/vbus/devices/con0/status')).toBe('ok\n');
+    expect(await g.cmd('rngRead', { n: 64 })).toMatchObject({ ok: true, bytes: 64 });
+    expect((await g.cmd('reset', { which: 'rng' })).ok).toBe(true);
+    expect(await g.cmd('status', { which: 'rng' })).toMatchObject({ ok: true, needsReset: false, resets: 1 });
+    expect(await g.cmd('rngRead', { n: 64 })).toMatchObject({ ok: true, bytes: 64 });
+  }, 60_000);
+});
+
+async function eventually(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
