@@ -22,19 +22,20 @@ export type {
 export { GuestWorker, deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './connector/index.js';
 export type {
   GuestExit, DevicePlacement, ShmRegion, DeviceConnection, ConnectorModel, BackendModelSpec, DeviceFault,
+  ConnFaultReport, BusResetReport,
 } from './connector/index.js';
 
 // The guest side (inside a worker).
 export { joinBus, Guest, Connection, SharedBuffer } from './guest/index.js';
-export type { GuestDevice, Driver, DeviceEvent, CallOptions } from './guest/index.js';
+export type { GuestDevice, Driver, DeviceEvent, CallOptions, ConnectionStatus, ConnectionFaultEvent } from './guest/index.js';
 
 // The core: bus memory, rings and signals, for programs that use rings directly.
 export {
   BusMemory, MAX_BUS_BYTES, createRing, destroyRing, ringMaxPayload, RingProducer, RingConsumer, IovList,
-  forEachPacked, createSignal, destroySignal, Notifier, Waiter, ProducerEnd, ConsumerEnd, AdaptiveSpin, Status, FaultReason, faultText,
+  forEachPacked, createSignal, destroySignal, Notifier, Waiter, serveSync, serveAsync, ProducerEnd, ConsumerEnd, AdaptiveSpin, Status, FaultReason, faultText,
   statusName, loadCoreModule, loadMessageCoreModule,
 } from './core/index.js';
-export type { BusMemoryOptions, BusTransport, RingDescriptor, WaitResult, SignalStats, SpinPolicy } from './core/index.js';
+export type { BusMemoryOptions, BusTransport, RingDescriptor, WaitResult, SignalStats, SpinPolicy, ServeLoop } from './core/index.js';
 
 // The admin path view.
 export { adminView, AdminView } from './admin/index.js';
