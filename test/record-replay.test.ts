@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  recordDevice, replayRecording, encodeRecording, decodeRecording, encodeDeviceState, SHIPPED_CLASSES,
+  recordDevice, replayRecording, encodeRecording, decodeRecording, encodeDeviceState, SHIPPED_CLASSES, venetTap,
   type ConsoleModel, type VbusHost, type Device, type Recording,
 } from '../dist/src/index.js';
 import { ok, stateGuest, useHosts } from './helpers/state-host.js';
+import { udpEnd, udpPort } from './helpers/tap-scenarios.js';
 import { eventually } from './helpers/venet.js';
 import type { Scripted } from './helpers/scripted.js';
 
@@ -118,6 +119,41 @@ describe('record and replay, per shipped class', () => {
       expect(bad.mismatches[0]!.what).toMatch(/bytes written/); // the read reply the device put in the ring
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('venet-tap: its socket side is recorded as inputs; the replay needs no socket', async () => {
+    const peer = await udpEnd();
+    try {
+      const { rec } = await recordRun('venet-tap', { ifname: `udp:127.0.0.1:0,peer=127.0.0.1:${peer.port}` }, async (_h, g, id, dev) => {
+        dev.setAttr('enabled', '1'); // the socket opens inside the recording
+        const port = udpPort(await venetTap(dev).whenOpen());
+        const n = await ok(g, 'openNet', { dev: id });
+        await ok(g, 'sendFrames', { dev: id, dst: '02:00:00:00:00:99', from: 0, count: 20, len: 100 });
+        for (let i = 0; i < 20; i++) expect(new DataView((await peer.next()).buffer).getUint32(14, true)).toBe(i); // guest -> wire
+        const mac = Buffer.from(String(n.mac).split(':').map((x) => parseInt(x, 16)));
+        for (let i = 0; i < 20; i++) {
+          const f = Buffer.alloc(80);
+          mac.copy(f, 0);
+          f.writeUInt16BE(0x88b5, 12);
+          f.writeUInt32LE(1000 + i, 14);
+          peer.sock.send(f, port, '127.0.0.1');
+        }
+        expect((await ok(g, 'frames', { dev: id, atLeast: 20 })).seqs).toEqual(Array.from({ length: 20 }, (_, i) => 1000 + i)); // wire -> guest
+        dev.setAttr('enabled', '0'); // and closes inside it
+      });
+      expect(rec.steps.some((st) => st.k === 'entry' && st['name'] === 'wireFrame')).toBe(true);
+      const r = replayTwice(rec); // a replay opens nothing: the socket's answers come from the recording
+      expect((r.final.data as any).counters).toMatchObject({ tx_frames: 20, rx_frames: 20 });
+      // A tap whose socket is already open cannot be recorded: the replay could not open it.
+      const h = makeHost();
+      const open = h.createDevice('t1');
+      h.setType(open, 'venet-tap');
+      open.setAttr('ifname', 'udp:127.0.0.1:0');
+      open.setAttr('enabled', '1');
+      expect(() => recordDevice(open)).toThrow(/EBUSY: cannot record t1 now: its socket is open, outside the recording/);
+    } finally {
+      peer.close();
     }
   });
 
