@@ -2,13 +2,14 @@
 // process: a frame longer than the bound, pages outside the images announced, a state
 // that names other buses than its HELLO, a source that goes silent. Each is refused
 // (EPROTO / ETIMEDOUT reported through onFailed), nothing is left on the target, and the
-// target takes a good migration afterwards, over TCP as well as a Unix socket.
+// target takes a good migration afterwards, over TCP as well as a Unix socket. And the
+// other way round: a source whose target stops reading gives up within its deadline.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeSnapshot, listenForMigration, migrate, type MigrationAddress, type VbusError, type VbusHost } from '../dist/src/internal.js';
+import { encodeSnapshot, listenForMigration, loadDeviceState, migrate, saveDeviceState, type MigrationAddress, type VbusError, type VbusHost } from '../dist/src/internal.js';
 import { useHosts } from './helpers/state-host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vbus-migstream-'));
@@ -104,6 +105,31 @@ describe('migration stream: the target against a hostile source', () => {
       expect(t.host.device('disk')!.attr('capacity')).toBe('65536');
       expect(t.failed).toEqual([]);
       await t.listener.close();
+    }
+  });
+
+  it('a target that stops reading: the source gives up within its deadline and its bus stays', async () => {
+    const path = join(dir, 'stalled.sock');
+    const server = createServer((sock) => {
+      sock.once('data', () => { sock.write(frame(ACCEPT, json({ version: 1 }))); sock.pause(); }); // then reads nothing more
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    try {
+      const src = makeHost();
+      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
+      const d = src.createDevice('disk');
+      src.setType(d, 'vdisk');
+      d.setAttr('capacity', String(16 << 20));
+      const blank = saveDeviceState(d);
+      loadDeviceState(d, { ...blank, data: { ...(blank.data as object), contents: new Uint8Array(16 << 20).fill(7) } });
+      src.link(bus, d);
+      const t0 = Date.now();
+      await expect(migrate(src, ['lan0'], { path }, { replyTimeoutMs: 500 })).rejects.toThrow(/ETIMEDOUT: .* took nothing from the migration stream for 500 ms/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(src.bus('lan0')!.devices().map((x) => x.device.name)).toEqual(['disk']); // nothing stopped or left
+    } finally {
+      server.close();
     }
   });
 });

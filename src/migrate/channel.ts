@@ -45,13 +45,25 @@ export class FrameChannel {
     });
   }
 
-  /** Writes `bytes` (a whole frame); resolves once the socket has room again. */
-  send(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes `bytes` (a whole frame); resolves once the socket has room again, which a
+   * peer that stopped reading never gives: ETIMEDOUT after `timeoutMs` then, and the
+   * stream is closed.
+   */
+  send(bytes: Uint8Array, timeoutMs: number): Promise<void> {
     if (this.ended) return Promise.reject(this.ended);
     if (this.socket.write(bytes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const done = (): void => { this.socket.off('drain', done); this.socket.off('close', closed); resolve(); };
-      const closed = (): void => { this.socket.off('drain', done); reject(this.ended ?? vbusError('ECONNRESET', `migration stream with ${this.peer} closed`)); };
+      const off = (): void => { clearTimeout(timer); this.socket.off('drain', done); this.socket.off('close', closed); };
+      const done = (): void => { off(); resolve(); };
+      const closed = (): void => { off(); reject(this.ended ?? vbusError('ECONNRESET', `migration stream with ${this.peer} closed`)); };
+      const timer = setTimeout(() => {
+        off();
+        const e = vbusError('ETIMEDOUT', `${this.peer} took nothing from the migration stream for ${timeoutMs} ms`, { peer: this.peer });
+        this.end(e);
+        this.socket.destroy();
+        reject(e);
+      }, timeoutMs);
       this.socket.on('drain', done);
       this.socket.once('close', closed);
     });

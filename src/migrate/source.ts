@@ -46,7 +46,7 @@ export interface MigrateOptions extends SafePointOptions {
   maxRounds?: number;
   /** Stop pre-copying once a round finds at most this many changed bytes (default 256 KiB). */
   stopBelowBytes?: number;
-  /** Deadline for connecting and for each answer of the target (default 10 s). */
+  /** Deadline for connecting, for each answer of the target, and for the target to take what is sent (default 10 s). */
   replyTimeoutMs?: number;
 }
 
@@ -98,7 +98,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       members: host.members().filter((m) => m.bus && plan.buses.includes(m.bus)).map((m) => m.id),
       images: images.map((i) => ({ device: i.device, field: i.field, bytes: i.shadow.shadow.length })),
     };
-    await ch.send(frame(FRAME.HELLO, jsonBody(hello)));
+    await ch.send(frame(FRAME.HELLO, jsonBody(hello)), replyMs);
     const answer = await ch.next(replyMs, 'answer to the migration request');
     if (answer.type === FRAME.REFUSE) throw remoteError(readJson<Refusal>(answer, 'REFUSE', peer), `migration target ${peer} refused`);
     if (answer.type !== FRAME.ACCEPT) throw vbusError('EPROTO', `migration target ${peer} answered frame type ${answer.type}, not ACCEPT or REFUSE`, { peer });
@@ -111,7 +111,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
     let rounds = 0;
     let precopyBytes = 0;
     while (images.length > 0) {
-      const sent = await sendChanged(ch, images, true);
+      const sent = await sendChanged(ch, images, true, replyMs);
       precopyBytes += sent;
       rounds++;
       if ((rounds > 1 && sent <= stopBelow) || rounds >= maxRounds) break;
@@ -126,10 +126,10 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
     let tSent = 0;
     try {
       for (const img of images) img.shadow.compareWith(takeImage(snap, img));
-      stopBytes = await sendChanged(ch, images, false);
+      stopBytes = await sendChanged(ch, images, false, replyMs);
       const state = encodeSnapshot(snap);
       stateBytes = state.length;
-      await ch.send(frame(FRAME.STATE, state));
+      await ch.send(frame(FRAME.STATE, state), replyMs);
       tSent = now();
       const built = await ch.next(replyMs, 'answer to the bus state');
       if (built.type === FRAME.FAILED) throw remoteError(readJson<Refusal>(built, 'FAILED', peer), `migration target ${peer} could not build the buses`);
@@ -143,7 +143,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
 
     // 4. GO: the bus is the target's now.
     const tReady = now();
-    await ch.send(frame(FRAME.GO, jsonBody({}))).catch(() => undefined);
+    await ch.send(frame(FRAME.GO, jsonBody({})), replyMs).catch(() => undefined);
     const releasing = releaseSource(host, plan);
     try {
       const r = await ch.next(replyMs, 'RESUMED');
@@ -188,13 +188,13 @@ function takeImage(snap: BusSnapshot, img: Image): Uint8Array {
 }
 
 /** Sends every page that differs from what the target has; yields to the event loop between slices when `running`. */
-async function sendChanged(ch: FrameChannel, images: Image[], running: boolean): Promise<number> {
+async function sendChanged(ch: FrameChannel, images: Image[], running: boolean, timeoutMs: number): Promise<number> {
   let sent = 0;
   for (let i = 0; i < images.length; i++) {
     const sh = images[i]!.shadow;
     for (let p = 0; p < sh.pages; p += PAGES_PER_TURN) {
       for (const run of sh.scan(p, p + PAGES_PER_TURN, MAX_PAGES_RUN)) {
-        await ch.send(pagesFrame(i, run.offset, run.bytes));
+        await ch.send(pagesFrame(i, run.offset, run.bytes), timeoutMs);
         sent += run.bytes.length;
       }
       if (running) await turn();

@@ -95,7 +95,7 @@ export function listenForMigration(host: VbusHost, where: MigrationAddress, opts
 }
 
 async function refuse(ch: FrameChannel, e: VbusError): Promise<void> {
-  await ch.send(frame(FRAME.REFUSE, jsonBody(refusalOf(e)))).catch(() => undefined);
+  await ch.send(frame(FRAME.REFUSE, jsonBody(refusalOf(e))), 5000).catch(() => undefined);
   ch.socket.end();
 }
 
@@ -105,7 +105,7 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
   let built = null as BuiltBuses | null; // set once built, cleared once the guests run here
   let stage = 'HELLO';
   try {
-    const first = await expect(ch, FRAME.HELLO, timeoutMs, 'HELLO');
+    const first = await expectFrame(ch, FRAME.HELLO, timeoutMs, 'HELLO');
     let hello: Hello;
     try {
       hello = checkHello(readJson<unknown>(first, 'HELLO', from), opts.maxImageBytes ?? 1 << 30);
@@ -116,7 +116,7 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
       throw e;
     }
     const images = hello.images.map((i) => new Uint8Array(i.bytes));
-    await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION })));
+    await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION })), timeoutMs);
 
     stage = 'pages';
     let f: Frame;
@@ -135,17 +135,17 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
         (d.state.data as Record<string, StateValue>)[img.field] = images[i]!;
       });
       built = buildBuses(host, snap, `migration from ${from}`);
-      await ch.send(frame(FRAME.READY, jsonBody({})));
+      await ch.send(frame(FRAME.READY, jsonBody({})), timeoutMs);
       stage = 'GO';
-      await expect(ch, FRAME.GO, timeoutMs, 'GO');
+      await expectFrame(ch, FRAME.GO, timeoutMs, 'GO');
       const guests = startGuests(host, snap);
       built = null; // the buses are running here now
-      await ch.send(frame(FRAME.RESUMED, jsonBody({}))).catch(() => undefined);
+      await ch.send(frame(FRAME.RESUMED, jsonBody({})), timeoutMs).catch(() => undefined);
       ch.socket.end();
       opts.onMigrated?.({ buses: snap.buses.map((b) => host.bus(b.name)!), guests, from });
     } catch (e) {
       if (stage === 'build' && e instanceof VbusError) {
-        await ch.send(frame(FRAME.FAILED, jsonBody(refusalOf(e)))).catch(() => undefined);
+        await ch.send(frame(FRAME.FAILED, jsonBody(refusalOf(e))), timeoutMs).catch(() => undefined);
       }
       throw e;
     }
@@ -157,7 +157,7 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
   }
 }
 
-async function expect(ch: FrameChannel, type: number, timeoutMs: number, what: string): Promise<Frame> {
+async function expectFrame(ch: FrameChannel, type: number, timeoutMs: number, what: string): Promise<Frame> {
   const f = await ch.next(timeoutMs, what);
   if (f.type !== type) throw vbusError('EPROTO', `migration source sent frame type ${f.type} where ${what} belongs`);
   return f;
