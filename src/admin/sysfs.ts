@@ -4,6 +4,8 @@
  *
  * ```
  * /sys/vbus
+ * |-- backends/THREAD/{pinned,devices}         (while backend pool threads serve this host's devices:
+ * |                                             '1' if pinned; one 'BUS ID' line per device)
  * |-- deviceclass/CLASS                        (empty directory per registered class)
  * |-- devices/DEVICE
  * |   |-- class -> ../../deviceclass/CLASS     (once typed)
@@ -32,13 +34,34 @@ export function attributeFile(device: Device, name: string): FileNode {
 
 export function sysfsRoot(host: VbusHost): DirNode {
   return staticDir({
-    vbus: () => staticDir({
-      deviceclass: () => classesDir(host),
-      devices: () => devicesDir(host),
-      instances: () => instancesDir(host),
-      version: () => roFile(() => ADMIN_LAYOUT_VERSION),
-    }),
+    vbus: () => {
+      const d = staticDir({
+        backends: () => backendsDir(host),
+        deviceclass: () => classesDir(host),
+        devices: () => devicesDir(host),
+        instances: () => instancesDir(host),
+        version: () => roFile(() => ADMIN_LAYOUT_VERSION),
+      });
+      // `backends` appears while a pool thread serves a device of this host (the original layout has no such entry).
+      const has = (): boolean => host.backendThreads().length > 0;
+      return { ...d, list: () => d.list().filter((n) => n !== 'backends' || has()), lookup: (n) => (n === 'backends' && !has() ? undefined : d.lookup(n)) };
+    },
   });
+}
+
+function backendsDir(host: VbusHost): DirNode {
+  const find = (name: string) => host.backendThreads().find((t) => String(t.thread) === name);
+  return {
+    kind: 'dir',
+    list: () => host.backendThreads().map((t) => String(t.thread)),
+    lookup: (name) => {
+      if (!find(name)) return undefined;
+      return staticDir({
+        pinned: () => roFile(() => (find(name)?.pinned ? '1' : '0')),
+        devices: () => roFile(() => (find(name)?.devices ?? []).map((d) => `${d.bus} ${d.id}\n`).join('')),
+      });
+    },
+  };
 }
 
 function classesDir(host: VbusHost): DirNode {

@@ -15,5 +15,7 @@ export { deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './devic
 export { BackendProxy } from './backend/backend-proxy.js';
 export type { BackendModelSpec, DirectSlot } from './backend/backend-proxy.js';
 export { installBackendRunner, backendRunner, hasBackendRunner } from './backend/runner.js';
-export type { BackendRunner, BackendHandle } from './backend/runner.js';
+export type { BackendRunner, BackendHandle, BackendStartOptions, BackendThreadInfo } from './backend/runner.js';
+export { BackendPool } from './backend/pool.js';
+export type { BackendPoolOptions } from './backend/pool.js';
 export type { BackendStart, BackendControl, BackendReport } from './backend/protocol.js';

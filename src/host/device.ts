@@ -34,6 +34,7 @@ export class Device {
   private cls: DeviceClass | null = null;
   private mdl: DeviceModel | null = null;
   private where: 'host' | 'backend' = 'host';
+  private pin = false;
   private readonly values = new Map<string, string>();
   private readonly byBus = new Map<Bus, Link>();
   private alive = true;
@@ -51,8 +52,10 @@ export class Device {
   get interfaceType(): string | null { return this.cls?.interfaceType ?? null; }
   /** Where the device's data path runs when linked: the host thread or a backend worker. */
   get placement(): 'host' | 'backend' { return this.where; }
+  /** In backend placement: whether the device has a backend thread of its own (see VbusHost.setPlacement). */
+  get pinned(): boolean { return this.pin; }
   /** @internal Use {@link VbusHost.setPlacement}. */
-  setPlacementInternal(p: 'host' | 'backend'): void { this.where = p; }
+  setPlacementInternal(p: 'host' | 'backend', pinned = false): void { this.where = p; this.pin = p === 'backend' && pinned; }
   /** False once destroyed. */
   get isAlive(): boolean { return this.alive; }
 

@@ -1,27 +1,26 @@
 /**
- * The loop of a backend worker: one device model, one doorbell, any number of direct
- * call slots and rings. It blocks in Atomics.wait (allowed in a worker) and never goes
- * near the host's event loop: the analogue of running the device in the kernel instead
- * of user-space qemu.
+ * One backend device as a member of a pool thread's serve group (serve-group.ts, the
+ * same loop the host runs for its buses): its doorbell, its direct call slots, its rings.
+ * The group runs the shm-signal cycle over every device of the thread with one wait;
+ * this class says what "drain" and "anything pending" mean for one device: serve every
+ * direct slot that holds a request (with the slot server the host endpoint uses), let
+ * the model poll its rings, and re-check slots and rings after enabling notification.
  *
- * It runs the blocking serve loop (src/core/serve-loop.ts) on its doorbell. Each round
- * takes control messages, has the slot server (slot-server.ts, the same one the host
- * endpoint uses) serve every direct slot that holds a request, and lets the model poll
- * its rings; the re-check looks at slots and rings, and every park has a deadline.
+ * Isolation: a device's model runs inside guards here, so a model that throws (in a
+ * call, a poll, an open) costs its own device an EIO or its progress, reported as that
+ * device's fault, and never stops the loop that serves the other devices of the thread.
  */
-import { SLOT_HEADER_BYTES, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER } from '../../../assembly/layout/callslot.js';
-import { ERRNO } from '../../errors.js';
+import { SLOT_HEADER_BYTES, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER, CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
+import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
-import { serveSync } from '../../core/serve-loop.js';
 import { DecodeTables, DT_ENTRIES } from '../decode-tables.js';
-import { SlotServer, REPLY_OK, isThenable, type Answer, type InFlight, type ServedSlot } from '../slot-server.js';
-import { CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
+import { SlotServer, REPLY_OK, isThenable, type Answer, type InFlight, type ServedSlot, type DeviceFault } from '../slot-server.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
+import type { GroupMember } from '../serve-group.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
 import { formatConnRings, replayModel } from '../conn-reset.js';
-import { VbusError } from '../../errors.js';
 
 class BackendConnection implements DeviceConnection, ServedSlot {
   readonly shms: ShmRegion[] = [];
@@ -46,29 +45,31 @@ class BackendConnection implements DeviceConnection, ServedSlot {
   postEvent(): boolean { return false; } // events go through the host; backends answer calls and rings
 }
 
-/** Longest park of a backend before it sweeps its slots and rings anyway (the doorbell words are guest-writable). */
+/** Longest park of a pool thread before it sweeps every device anyway (the doorbell words are guest-writable). */
 export const BACKEND_SLICE_MS = 100;
 
-export class BackendLoop {
+export type BackendModel = ConnectorModel & { attrChanged?(name: string, value: string): void };
+
+export class BackendMember implements GroupMember {
+  /** The device's doorbell; it never spins on its own (the group spins once for the thread). */
+  readonly waiter: Waiter;
   private readonly conns = new Map<number, BackendConnection>();
-  private readonly waiter: Waiter;
   private readonly tables: DecodeTables;
   private readonly server: SlotServer;
-  private stopped = false;
-  readonly report: BackendReport = { served: 0, polled: 0, wakeups: 0, spinHits: 0 };
+  private moved: number[] = [];
+  private lastWork = 0;
+  private polled = 0;
 
   constructor(
     private readonly bus: BusMemory,
     private readonly busName: string,
     private readonly deviceId: number,
     doorbell: number,
-    private readonly model: ConnectorModel & { attrChanged?(name: string, value: string): void },
+    private readonly model: BackendModel,
     slotPayload: number,
-    private readonly takeControl: () => BackendControl[],
-    spin: { initial?: number; max?: number; fixed?: number } = {},
-    private readonly notify: (n: BackendNotice) => void = () => {},
+    private readonly notify: (n: BackendNotice) => void,
   ) {
-    this.waiter = new Waiter(bus, doorbell, { initial: 4096, max: 1 << 17, ...spin });
+    this.waiter = new Waiter(bus, doorbell, { fixed: 0 });
     this.tables = new DecodeTables(bus.module);
     const devTab = this.tables.allocDeviceTable();
     // The backend only ever sees its own device: id -> generation 1.
@@ -79,57 +80,56 @@ export class BackendLoop {
     });
   }
 
-  /** Runs until a 'stop' message. */
-  run(): BackendReport {
-    const w = this.waiter;
-    let moved: number[] = [];
+  // ----- GroupMember
+
+  drain(): number {
     let work = 0;
-    serveSync(w, {
-      drain: () => {
-        this.control();
-        if (this.stopped) return;
-        work = this.serveSlots();
-        moved = this.snapshotRings();
-        work += this.pollModel();
-      },
-      // Step c: served something (there may be more), a slot posted, a ring moved.
-      arrived: () => work > 0 || this.anyRequest() || this.ringsMoved(moved),
-      running: () => !this.stopped,
-      sliceMs: BACKEND_SLICE_MS,
-      parking: () => { this.report.wakeups++; },
-    });
-    this.report.spinHits = w.spinHits;
-    this.report.served = this.server.served;
-    for (const c of this.conns.values()) this.closeConn(c);
-    return this.report;
+    try {
+      work = this.serveSlots();
+      this.moved = this.snapshotRings();
+      work += this.pollModel();
+    } catch (e) {
+      // Nothing of the model escapes its guards; this is the loop's own failure on this
+      // device (e.g. a region a hostile guest made unreadable): only this device pays.
+      this.fault('serve', e);
+    }
+    this.lastWork = work;
+    return work;
   }
 
-  private control(): void {
-    for (const m of this.takeControl()) {
-      switch (m.t) {
-        case 'open': {
-          const hTab = this.tables.allocHandleTable();
-          this.tables.setHandle(hTab, m.handle, this.deviceId, 1);
-          const c = new BackendConnection(m.connId, this.bus, this.busName, m.memberId, this.deviceId, m.version, m.handle, m.slot, hTab, this.server.payloadMax);
-          this.conns.set(m.connId, c);
-          try { this.model.open?.(c); } catch { c.open = false; }
-          break;
-        }
-        case 'close': {
-          const c = this.conns.get(m.connId);
-          if (c) this.closeConn(c);
-          this.notify({ t: 'closed', connId: m.connId }); // the host may now reuse the slot
-          break;
-        }
-        case 'shm': {
-          const c = this.conns.get(m.connId);
-          if (c) { c.shms.push(m.region); try { this.model.shm?.(c, m.region); } catch { /* refused regions stay unused */ } }
-          break;
-        }
-        case 'attr': this.model.attrChanged?.(m.name, m.value); break;
-        case 'reset': this.notify({ t: 'reset-done', connId: m.connId, req: m.req, status: this.reset(m.connId) }); break;
-        case 'stop': this.stopped = true; break;
+  /** Step c: served something (there may be more), a slot posted, a ring moved. */
+  anyPending(): boolean {
+    return this.lastWork > 0 || this.anyRequest() || this.ringsMoved(this.moved);
+  }
+
+  sweep(): void { /* drain already looks at every slot and ring of the device */ }
+
+  // ----- control (from the host, between rounds)
+
+  control(m: BackendControl): void {
+    switch (m.t) {
+      case 'open': {
+        const hTab = this.tables.allocHandleTable();
+        this.tables.setHandle(hTab, m.handle, this.deviceId, 1);
+        const c = new BackendConnection(m.connId, this.bus, this.busName, m.memberId, this.deviceId, m.version, m.handle, m.slot, hTab, this.server.payloadMax);
+        this.conns.set(m.connId, c);
+        try { this.model.open?.(c); } catch (e) { c.open = false; this.fault('open', e, c.memberId); }
+        break;
       }
+      case 'close': {
+        const c = this.conns.get(m.connId);
+        if (c) this.closeConn(c);
+        this.notify({ t: 'closed', connId: m.connId }); // the host may now reuse the slot
+        break;
+      }
+      case 'shm': {
+        const c = this.conns.get(m.connId);
+        if (c) { c.shms.push(m.region); try { this.model.shm?.(c, m.region); } catch { /* refused regions stay unused */ } }
+        break;
+      }
+      case 'attr': try { this.model.attrChanged?.(m.name, m.value); } catch (e) { this.fault('attr', e); } break;
+      case 'reset': this.notify({ t: 'reset-done', connId: m.connId, req: m.req, status: this.reset(m.connId) }); break;
+      case 'stop': break; // the thread removes the member from its group, then calls finish()
     }
   }
 
@@ -144,6 +144,17 @@ export class BackendLoop {
       return e instanceof VbusError ? -e.errno : -ERRNO.EIO;
     }
     return 0;
+  }
+
+  /** Closes every connection (the device stops); returns the counters. */
+  finish(): BackendReport {
+    for (const c of this.conns.values()) this.closeConn(c);
+    return { served: this.server.served, polled: this.polled };
+  }
+
+  private fault(hook: string, e: unknown, memberId = 0): void {
+    const f: DeviceFault = { busName: this.busName, deviceId: this.deviceId, memberId, hook, message: `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` };
+    this.notify({ t: 'fault', fault: f });
   }
 
   private closeConn(c: BackendConnection): void {
@@ -178,7 +189,7 @@ export class BackendLoop {
     } catch (e) {
       return { status: this.server.modelErrno(e, ctx) };
     }
-    if (isThenable(r)) return { status: -ERRNO.ENOTSUP }; // a backend owns its thread: models answer synchronously
+    if (isThenable(r)) return { status: -ERRNO.ENOTSUP }; // a pool thread serves many devices: models answer synchronously
     return this.server.callAnswer(r, ctx);
   }
 
@@ -202,7 +213,7 @@ export class BackendLoop {
       if (!c.open || c.shms.length === 0) continue;
       try { n += this.model.poll(c); } catch { /* a failing poll only stops this device's progress */ }
     }
-    this.report.polled += n;
+    this.polled += n;
     return n;
   }
 }
