@@ -3,7 +3,7 @@
 // thread of its own; a device that faults (or cannot start) on a shared thread costs
 // only itself; tearing everything down leaves no thread.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { VbusHost, adminView, backendRunner, coreCount } from '../dist/src/index.js';
+import { VbusHost, adminView, backendRunner, coreCount } from '../dist/src/internal.js';
 import { drive, SCRIPTED_URL, type Scripted } from './helpers/scripted.js';
 // @ts-expect-error plain ESM fixture
 import { poolEchoClass, faultyClass, brokenClass } from './fixtures/faulty-backend-model.mjs';

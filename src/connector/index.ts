@@ -1,5 +1,6 @@
 export { BusEndpoint, memberBytes, BUS_CONNECTOR_BYTES } from './bus-endpoint.js';
-export type { BusEndpointOptions } from './bus-endpoint.js';
+export type { BusEndpointOptions, ConnFaultReport, BusResetReport } from './bus-endpoint.js';
+export { connFaultText, connFaultName } from './conn-fault.js';
 export { DecodeTables } from './decode-tables.js';
 export { ServeGroup } from './serve-group.js';
 export type { ServeGroupOptions, GroupMember } from './serve-group.js';
@@ -10,7 +11,7 @@ export { startGuest, GuestWorker } from './spawn-guest.js';
 export type { StartGuestOptions, GuestExit } from './spawn-guest.js';
 export type { GuestBoot, ShmRegion, DeviceConnection, ConnectorModel } from './types.js';
 export * as wire from './wire.js';
-export { DeviceRxQueue, DeviceTxQueue, deviceBuffer, findQueue } from './device-queues.js';
+export { deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './device-queues.js';
 export { BackendProxy } from './backend/backend-proxy.js';
 export type { BackendModelSpec, DirectSlot } from './backend/backend-proxy.js';
 export { installBackendRunner, backendRunner, hasBackendRunner } from './backend/runner.js';

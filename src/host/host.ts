@@ -27,6 +27,7 @@ import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
 import { HostConnector, SPAWN_GUEST_OPTION_KEYS, type SpawnGuestOptions } from './host-connector.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
+import type { ConnFaultReport } from '../connector/bus-endpoint.js';
 import { backendRunner, hasBackendRunner } from '../connector/backend/runner.js';
 import { Bus } from './bus.js';
 import { Device } from './device.js';
@@ -114,6 +115,12 @@ export type HostEvents = {
    * console.error when neither this event nor the guest's onError has a listener.
    */
   'guest-error': (guest: GuestWorker, error: VbusError) => void;
+  /**
+   * The host found a connection of `device` faulted (a ring a guest corrupted): it needs
+   * a reset (the driver's reset(), or the bus's). `fault` names the bus, member, handle
+   * and the reason from the host's table.
+   */
+  'device-fault': (device: Device, fault: ConnFaultReport) => void;
 };
 
 /** Options of the {@link VbusHost} constructor. */

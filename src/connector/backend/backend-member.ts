@@ -11,7 +11,7 @@
  * device's fault, and never stops the loop that serves the other devices of the thread.
  */
 import { SLOT_HEADER_BYTES, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER, CALL_FUNC, CALL_LEN } from '../../../assembly/layout/callslot.js';
-import { ERRNO } from '../../errors.js';
+import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
 import { DecodeTables, DT_ENTRIES } from '../decode-tables.js';
@@ -20,6 +20,7 @@ import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { GroupMember } from '../serve-group.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
 import { guestIndex, guestIndexWord } from '../ring-progress.js';
+import { formatConnRings, replayModel } from '../conn-reset.js';
 
 class BackendConnection implements DeviceConnection, ServedSlot {
   readonly shms: ShmRegion[] = [];
@@ -127,8 +128,22 @@ export class BackendMember implements GroupMember {
         break;
       }
       case 'attr': try { this.model.attrChanged?.(m.name, m.value); } catch (e) { this.fault('attr', e); } break;
+      case 'reset': this.notify({ t: 'reset-done', connId: m.connId, req: m.req, status: this.reset(m.connId) }); break;
       case 'stop': break; // the thread removes the member from its group, then calls finish()
     }
+  }
+
+  /** Resets a connection here, between polls (nothing else touches the device's ends meanwhile). */
+  private reset(connId: number): number {
+    const c = this.conns.get(connId);
+    if (!c || !c.open) return -ERRNO.ENODEV;
+    try {
+      formatConnRings(this.bus, c.shms);
+      replayModel(this.model, c, c.shms);
+    } catch (e) {
+      return e instanceof VbusError ? -e.errno : -ERRNO.EIO;
+    }
+    return 0;
   }
 
   /** Closes every connection (the device stops); returns the counters. */

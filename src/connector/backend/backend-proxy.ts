@@ -19,10 +19,13 @@ import { logDeviceFault, type FaultReporter } from '../slot-server.js';
 
 export type { DirectSlot } from '../placement.js';
 import type { BackendReport } from './protocol.js';
+import { ERRNO } from '../../errors.js';
 import { backendRunner, type BackendHandle, type BackendStartOptions } from './runner.js';
 import type { DeviceStats, RingStats, StatsRegion } from '../../stats/region.js';
 import { SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
 import { DIR_TO_DEVICE, DIR_TO_GUEST } from '../../stats/layout.js';
+
+const ENODEV = ERRNO.ENODEV;
 
 /** How to create the model inside the backend: an ES module and the factory it exports. */
 export interface BackendModelSpec {
@@ -65,6 +68,9 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   /** The backend is gone without a stop (failed to start, or its thread died). */
   private dead = false;
   private faults: FaultReporter = logDeviceFault;
+  /** Resets asked of the backend and not answered yet, by request number. */
+  private readonly resets = new Map<number, (status: number) => void>();
+  private resetSeq = 0;
   /** Stats-region ring slots the host claimed for the backend's rings, by connection. */
   private readonly statRings = new Map<number, RingStats[]>();
   private readonly stats: BackendModelSpec['stats'];
@@ -103,6 +109,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     });
     this.handle.onNotice((n) => {
       if (n.t === 'fault') { this.faults(n.fault); return; }
+      if (n.t === 'reset-done') { this.resets.get(n.req)?.(n.status); this.resets.delete(n.req); return; }
       const d = this.directs.get(n.connId);
       if (!d) return;
       d.backendDone = true; // the backend will not touch it again
@@ -125,6 +132,13 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   }
 
   reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
+
+  resetConnection(connId: number): Promise<number> {
+    if (this.stopping || !this.directs.has(connId)) return Promise.resolve(-ENODEV);
+    const req = ++this.resetSeq;
+    // The endpoint's call deadline (callTimeoutMs) bounds the wait; a stopped backend answers ENODEV.
+    return new Promise((resolve) => { this.resets.set(req, resolve); this.post({ t: 'reset', connId, req }); });
+  }
 
   // ----- ConnectorModel
 
@@ -170,6 +184,8 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
       } finally {
         // Ended (or its thread died): nothing in the backend touches the device's memory now.
         this.stopped = true;
+        for (const r of this.resets.values()) r(-ENODEV);
+        this.resets.clear();
         for (const id of [...this.statRings.keys()]) this.releaseStatsRings(id);
         for (const [id, d] of [...this.directs]) { d.backendDone = true; this.settle(id, d); }
         this.maybeFreeDoorbell();

@@ -41,11 +41,14 @@ export type BackendControl =
   /** `statsRing`: the stats-region ring slot the host assigned to this ring (none: uncounted). */
   | { t: 'shm'; connId: number; region: ShmRegion; statsRing?: number }
   | { t: 'attr'; name: string; value: string }
+  /** Reset a connection (conn-reset.ts); answered by 'reset-done' with the same req. */
+  | { t: 'reset'; connId: number; req: number }
   | { t: 'stop' };
 
 /** Messages from a backend to the host. */
 export type BackendNotice =
   | { t: 'closed'; connId: number }
+  | { t: 'reset-done'; connId: number; req: number; status: number }
   /** A device model misbehaved in the backend (reported once, by the host). */
   | { t: 'fault'; fault: DeviceFault };
 
