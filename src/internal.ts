@@ -17,4 +17,5 @@ export * from './devices/index.js';
 export * from './state/index.js';
 export * from './record/index.js';
 export * from './snapshot/index.js';
+export * from './migrate/index.js';
 export * from './transport/index.js';

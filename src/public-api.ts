@@ -22,11 +22,12 @@ export type {
 export { GuestWorker, deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './connector/index.js';
 export type {
   GuestExit, DevicePlacement, ShmRegion, DeviceConnection, ConnectorModel, BackendModelSpec, DeviceFault,
+  ConnFaultReport, BusResetReport,
 } from './connector/index.js';
 
 // The guest side (inside a worker).
 export { joinBus, Guest, Connection, SharedBuffer } from './guest/index.js';
-export type { GuestDevice, Driver, DeviceEvent, CallOptions } from './guest/index.js';
+export type { GuestDevice, Driver, DeviceEvent, CallOptions, ConnectionStatus, ConnectionFaultEvent } from './guest/index.js';
 
 // The core: bus memory, rings and signals, for programs that use rings directly.
 export {

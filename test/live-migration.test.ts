@@ -6,10 +6,11 @@
 // a stream that drops at the stop. Then the real migration: sequence numbers show
 // nothing lost, duplicated or reordered beyond the switch's counted drops, every
 // acknowledged write and the disk's image are on the target, features are kept with no
-// renegotiation. The downtime is printed, not asserted.
+// renegotiation; the switch's external port reconnects from the target and its peer's
+// frames reach the migrated receiver. The downtime is printed, not asserted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -92,6 +93,50 @@ function fakeTarget(path: string, version: number, dropAtState: boolean): Promis
   return new Promise((r) => server.listen(path, () => r({ seen })));
 }
 
+/**
+ * The peer of the switch's external port (stream-unix: each frame after a 4-byte
+ * big-endian length). It counts the connections the switch made and, when told, sends
+ * frames to a MAC on the latest one, each tagged with that connection's number. It
+ * counts the sender's frames the switch flooded out to it (there should be none).
+ */
+function externalPeer(path: string) {
+  const conns: Socket[] = [];
+  const got = { fromSender: 0 };
+  const server = createServer((s) => {
+    conns.push(s);
+    s.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const f = buf.subarray(4, 4 + buf.readUInt32BE(0));
+        if (f.length >= 14 && f.readUInt16BE(12) === 0x88b5) got.fromSender++;
+        buf = buf.subarray(4 + f.length);
+      }
+    });
+  });
+  servers.push(server);
+  const send = (n: number, mac: string) => {
+    const s = conns[conns.length - 1]!;
+    for (let i = 0; i < n; i++) {
+      const f = Buffer.alloc(64);
+      Buffer.from(mac.split(':').map((h) => parseInt(h, 16))).copy(f, 0);
+      Buffer.from([2, 0xee, 0, 0, 0, 1]).copy(f, 6);
+      f.writeUInt16BE(0x88b6, 12);
+      f.writeUInt32LE(conns.length, 14);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(f.length, 0);
+      s.write(Buffer.concat([len, f]));
+    }
+  };
+  return new Promise<{ conns: typeof conns; send: typeof send; got: typeof got }>((r) => server.listen(path, () => r({ conns, send, got })));
+}
+
+async function until(pred: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) { if (Date.now() > end) throw new Error('condition not met in time'); await new Promise((r) => setTimeout(r, 20)); }
+}
+
 function lines(text: string): number[] {
   return text.split('\n').filter((l) => l !== '').map((l) => Number(/^line (\d+)$/.exec(l)?.[1] ?? NaN));
 }
@@ -107,8 +152,11 @@ async function runsOn(src: ReturnType<typeof child>): Promise<void> {
 
 describe('live migration between two runtimes', () => {
   it('fails cleanly (version, refusal, dropped stream) with the source running on, then moves both buses under traffic', async () => {
-    const src = child('migrate-source.mjs');
-    await src.ask('start');
+    const peer = await externalPeer(join(dir, 'ext.sock'));
+    const src = child('migrate-source.mjs', [join(dir, 'ext.sock')]);
+    const { mac } = await src.ask('start');
+    await until(() => peer.conns.length === 1); // the switch's external port connected
+    peer.send(10, mac); // frames from outside reach the receiver across the external port
     await new Promise((r) => setTimeout(r, 300));
 
     // A target of another stream version: nothing stopped, the bus runs on.
@@ -166,21 +214,31 @@ describe('live migration between two runtimes', () => {
     const before = (await src.ask('output')).text as string;
     src.p.stdin!.end();
 
+    expect((await tgt.next()).event).toBe('running');
+    await until(() => peer.conns.length === 2); // the external port reconnected, from the target
+    peer.send(10, mac);
+    await new Promise((r) => setTimeout(r, 200));
+    tgt.p.stdin!.write('finish\n');
     const r = await tgt.next();
     expect(r.event).toBe('done');
+    console.log(`the migrated guests had reopened their devices and run again ${(r.readyAt - res.stoppedAt).toFixed(0)} ms after the stop (worker start-up included)`);
     expect(r.buses).toEqual(['lan0', 'lan1']);
     // The sender resumed from its state, kept its features and never negotiated again.
     expect(r.sender).toMatchObject({ resumed: true, negotiations: 0, features: 3 });
     expect(r.switch.negotiated).toBe('csum,tx_done');
-    // Frames: in order, none twice, each either received or dropped by the switch (counted).
+    // Frames: in order, none twice, each either received or dropped by the switch (counted);
+    // none flooded out of the external port (the switch kept the receiver's MAC).
     expect(r.receiver.state.dups).toBe(0);
     expect(r.receiver.state.last).toBe(r.sender.state.seq - 1);
     expect(r.receiver.state.count + r.switch.drops).toBe(r.sender.state.seq);
     expect(r.receiver.state.lost).toBe(r.switch.drops);
+    expect(peer.got.fromSender).toBe(0);
     // Disk: every acknowledged write is there, and the image past the written blocks arrived whole.
     expect(Object.keys(r.sender.state.acked).length).toBe(256);
     for (const [blk, tag] of Object.entries(r.sender.state.acked as Record<string, number>)) expect(r.diskTags[blk], `block ${blk}`).toBe(tag);
     expect(r.imageMismatches).toEqual([]);
+    // The external port: its peer's frames before and after the move reached the receiver.
+    expect(r.receiver.state).toMatchObject({ other: 20, otherTag: 2 });
     // Console: the lines go on where they stopped, none lost or repeated.
     expect(lines(before + r.console)).toEqual(Array.from({ length: r.sender.state.line }, (_, i) => i));
   }, 180_000);

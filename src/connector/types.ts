@@ -123,4 +123,10 @@ export interface ConnectorModel {
   signal?(conn: DeviceConnection, region: ShmRegion): void;
   /** The connection is gone (DEVCLOSE, guest exit, or unplug). */
   close?(conn: DeviceConnection): void;
+  /**
+   * True once the model stopped this connection because one of its rings was corrupt
+   * (its ring ends are sticky). The host then marks the connection NEEDS_RESET even if
+   * the ring memory looks right again. A reset replays close/open/shm (conn-reset.ts).
+   */
+  faulted?(conn: DeviceConnection): boolean;
 }

@@ -36,6 +36,11 @@ import { describeAddress, FrameChannel, readJson, type MigrationAddress } from '
 import { ImageShadow } from './pages.js';
 import { FRAME, MAX_PAGES_RUN, MIGRATE_MAGIC, MIGRATE_VERSION, frame, jsonBody, pagesFrame, type Hello, type Refusal } from './wire.js';
 
+/**
+ * `settleMs` defaults to 10 here (50 for a save to a file): the pause is downtime, and a
+ * device passes on what it took as it serves the ring (a switch forwards while it reads
+ * the sender's ring), so what it still has to pass on after the guests quiesced is little.
+ */
 export interface MigrateOptions extends SafePointOptions {
   /** Most pre-copy rounds, the first full one included (default 8). */
   maxRounds?: number;
@@ -63,6 +68,8 @@ export interface MigrationResult {
   phases: { safePointMs: number; sendMs: number; buildMs: number; resumeMs: number };
   /** The whole migration, pre-copy included. */
   totalMs: number;
+  /** When the buses stopped, in milliseconds since the epoch (to compare with a clock in the target's process). */
+  stoppedAt: number;
 }
 
 interface Image { device: string; field: string; shadow: ImageShadow }
@@ -112,7 +119,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
 
     // 3. Stop, and send the rest.
     const tStop = now();
-    const snap = await reachSafePoint(plan, opts); // a failure here has let the guests continue
+    const snap = await reachSafePoint(plan, { ...opts, settleMs: opts.settleMs ?? 10 }); // a failure here has let the guests continue
     const tSafe = now();
     let stopBytes = 0;
     let stateBytes = 0;
@@ -152,6 +159,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       downtimeMs: tResumed - tStop,
       phases: { safePointMs: tSafe - tStop, sendMs: tSent - tSafe, buildMs: tReady - tSent, resumeMs: tResumed - tReady },
       totalMs: tResumed - t0,
+      stoppedAt: performance.timeOrigin + tStop,
     };
   } finally {
     ch.close();

@@ -278,6 +278,8 @@ class VdiskModelImpl implements VdiskModel {
 
   close(conn: DeviceConnection): void { this.queues.delete(conn.id); }
 
+  faulted(conn: DeviceConnection): boolean { return this.queues.get(conn.id)?.faulted === true; }
+
   release(): void {
     this.queues.clear();
     const s = this.store;

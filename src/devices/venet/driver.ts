@@ -15,7 +15,7 @@
  */
 import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
 import type { ShmRegion } from '../../connector/types.js';
@@ -65,10 +65,10 @@ export class VenetDriver {
   readonly hostMac: Uint8Array;
   /** Payload bytes a frame may carry after its 14-byte header. */
   readonly mtu: number;
-  /** The ring queues (exposed for tests and tools that write records in place). */
-  readonly tx: ProducerEnd<ShmRegion>;
-  readonly rx: ConsumerEnd<ShmRegion>;
-  readonly events: ConsumerEnd<ShmRegion>;
+  /** The ring queues (exposed for tests and tools that write records in place; new ends after a reset). */
+  tx: ProducerEnd<ShmRegion>;
+  rx: ConsumerEnd<ShmRegion>;
+  events: ConsumerEnd<ShmRegion>;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
   /** NEGOTIATE calls this driver made (a driver resumed from a saved bus makes none: the device kept its features). */
@@ -84,6 +84,11 @@ export class VenetDriver {
   private looping = false;
   private closed = false;
   private readonly callOpts: { timeoutMs?: number };
+  /** Features last offered with negotiate() (offered again after a reset). */
+  private offered: number | null = null;
+  /** Resets whose rings this driver attached to. */
+  private attachedResets = 0;
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}) {
@@ -104,6 +109,53 @@ export class VenetDriver {
     this.events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
     this.rx = conn.rxQueue(VENET_QUEUE_RX, opts.rxBytes ?? DEFAULT_RX);
     this.tx = conn.txQueue(VENET_QUEUE_TX, opts.txBytes ?? DEFAULT_TX);
+    // An admin's bus reset re-formats a faulted connection's rings and says so (DEVRESET):
+    // attach again, outside the event dispatch (it calls the device).
+    conn.onFault((e) => {
+      if (e.kind === 'reset' && e.resets > this.attachedResets) void Promise.resolve().then(() => { if (!this.closed && e.resets > this.attachedResets) this.reattach(e.resets); });
+      for (const fn of this.faultListeners) fn(e);
+    });
+  }
+
+  /** True when the host said this connection needs a reset (see {@link reset}). */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (asks it: a call). */
+  status(): ConnectionStatus { return this.conn.status(this.callOpts); }
+
+  /**
+   * Listens for this device's fault and reset events: 'fault' (the host found a ring of
+   * this connection corrupt: frames stop until a reset) and 'reset'. Returns an unsubscribe function.
+   */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /**
+   * Resets the device's rings (virtio's device reset, for this connection): the host
+   * re-formats them, the device starts the port afresh, this driver attaches new ends
+   * and offers its features again. Frames in the rings at the time are lost; listeners
+   * stay. Throws VbusError if the call fails (ENODEV once unplugged).
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('EBADF', `venet device ${this.conn.deviceId}: reset after close`);
+    this.reattach(this.conn.reset(this.callOpts));
+  }
+
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    this.events = this.events.renew();
+    this.rx = this.rx.renew();
+    this.tx = this.tx.renew();
+    this.pendingLinkQuery();
+    if (this.offered !== null) this.negotiate(this.offered);
+  }
+
+  /** After a reset the device posts the link state again; until then the last known state stands. */
+  private pendingLinkQuery(): void {
+    const info = this.conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
+    if (info.length >= INFO_BYTES) this.link = new DataView(info.buffer, info.byteOffset, info.length).getUint32(INFO_OFF_LINK, true) === 1;
   }
 
   /** The MAC as text (`aa:bb:cc:dd:ee:ff`). */
@@ -122,6 +174,7 @@ export class VenetDriver {
   negotiate(features: number): number {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
+    this.offered = features >>> 0;
     this.negotiations++;
     const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });

@@ -180,6 +180,8 @@ export abstract class VenetModelBase implements ConnectorModel {
     this.portClosed(port);
   }
 
+  faulted(conn: DeviceConnection): boolean { return this.ports.get(conn.id)?.faulted === true; }
+
   attrChanged(name: string, value: string): void {
     applyAttr(this.cfg, name, value);
     if (name === 'enabled') for (const p of this.ports.values()) this.showLink(p);
