@@ -56,7 +56,7 @@ function netMeasure(q: VenetQueue, ms: number, qd: number): number {
 async function serve(measure: (ms: number, qd: number) => Promise<number> | number, pair: number, close: () => void): Promise<void> {
   guest.onMessage((m) => {
     const c = m as Cmd;
-    if (c.cmd === 'exit') { close(); guest.post({ event: 'closed', pair }); return; }
+    if (c.cmd === 'exit') { close(); guest.post({ event: 'closed', pair }); setTimeout(() => guest.exit(0), 0); return; }
     const t0 = performance.now();
     void Promise.resolve(measure(c.ms, c.qd)).then((ops) => guest.post({ event: 'result', pair, ops, seconds: (performance.now() - t0) / 1000 }));
   });

@@ -27,14 +27,20 @@ export interface MqRow {
 
 type Msg = { event?: string; ids?: number[]; queues?: number; ops?: number; seconds?: number };
 
+/** A guest's messages; the returned wait fails with the guest's error, or after 60 s. */
 function inbox(g: GuestWorker): (event: string) => Promise<Msg> {
   const got: Msg[] = [];
   let wake: (() => void) | null = null;
+  let failed: Error | null = null;
   g.onMessage((m) => { got.push(m as Msg); wake?.(); });
+  g.onError((e) => { failed = e; wake?.(); });
   return async (event) => {
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const i = got.findIndex((m) => m.event === event);
       if (i >= 0) return got.splice(i, 1)[0]!;
+      if (failed) throw failed;
+      if (Date.now() > deadline) throw new Error(`multiqueue bench: no '${event}' from guest ${g.memberId} in 60 s`);
       await new Promise<void>((r) => { wake = r; setTimeout(r, 200); });
     }
   };
