@@ -193,7 +193,7 @@ class VdiskModelImpl implements VdiskModel {
     if (role === VDISK_Q_REQUEST) {
       if (q.req) throw vbusError('EEXIST', 'vdisk: the request ring is already set up');
       q.req = deviceConsumer(conn.memory, region);
-    } else if (region.queue === VDISK_Q_COMPLETE) {
+    } else if (role === VDISK_Q_COMPLETE) {
       if (q.cpl) throw vbusError('EEXIST', 'vdisk: the completion ring is already set up');
       q.cpl = deviceProducer(conn.memory, region);
     } else {
