@@ -45,5 +45,21 @@ writeFileSync(join(root, 'src/core/core-wasm.generated.ts'),
   `export const CORE_MESSAGE_WASM_BASE64 = '${b64Msg}';\n`);
 
 run('node_modules/typescript/bin/tsc', ['-p', 'tsconfig.json']);
+
+// The topology reader's two libraries (yaml, ajv) as one self-contained ES module for
+// the demo page, which loads dist/ unbundled and so cannot resolve package names
+// (src/topology/libs.ts says why only these are bundled).
+const { build: esbuild } = await import('esbuild');
+await esbuild({
+  entryPoints: [join(root, 'dist/src/topology/libs.js')],
+  outfile: join(root, 'dist/src/topology/libs.browser.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
 writeFileSync(join(root, STAMP_PATH), JSON.stringify({ inputs }) + '\n');
 log(`done in ${Date.now() - t0} ms`);

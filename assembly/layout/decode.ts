@@ -22,11 +22,11 @@ export const DT_OFF_GEN = 0;
 /** Device ids per bus. */
 export const DT_ENTRIES = 256;
 
-export const HT_ENTRY_BYTES = 16;
 export const HT_OFF_DEVID = 0;
 export const HT_OFF_GEN = 4;
 export const HT_OFF_OPEN = 8;
 export const HT_OFF_SHMS = 12;
+export const HT_ENTRY_BYTES = HT_OFF_SHMS + 4;
 /** Handles per member (handle 0 is never valid). */
 export const HT_ENTRIES = 64;
 /** Shared regions per connection. */

@@ -10,7 +10,7 @@
  * - postMessage: a MessageChannel echo (the main thread awaits each answer).
  */
 import { MessageChannel } from 'node:worker_threads';
-import { createSignal, destroySignal, parkedWord, Notifier, Waiter, type BusMemory } from '../../src/index.js';
+import { createSignal, destroySignal, parkedWord, Notifier, Waiter, type BusMemory } from '../../src/internal.js';
 import { waitForWord } from '../harness/peer.js';
 import { CTL, CTL_BYTES, PING_STOP, type RttCmd, type RttImpl } from './protocol.js';
 import type { RingPeer } from './oneway.js';
@@ -76,6 +76,8 @@ export async function runRtt(peer: RingPeer, bus: BusMemory, impl: RttImpl, seco
       const i32 = bus.i32;
       const ping = pingOffset >> 2;
       const pong = pongOffset >> 2;
+      const answered = (): boolean => Atomics.load(i32, pong) > n; // the pong of ping n + 1 is in
+      waiter.disable(); // notification off between waits: parkSync turns it on and off again
       const t0 = performance.now();
       const end = t0 + seconds * 1000;
       let now = t0;
@@ -84,13 +86,9 @@ export async function runRtt(peer: RingPeer, bus: BusMemory, impl: RttImpl, seco
         const start = now;
         Atomics.store(i32, ping, i); // data before the raise that announces it
         notifier.raise();
-        for (;;) {
-          waiter.disable();
-          if (Atomics.load(i32, pong) >= i) break; // pairs with the worker's store before its raise
-          waiter.enable();
-          if (Atomics.load(i32, pong) >= i) { waiter.disable(); break; } // step c: re-check
-          waiter.waitSync();
-        }
+        // Wait for the pong: one park per round (Waiter.parkSync: enable, re-check, park,
+        // disable) until the worker's store, which it makes before its raise, is seen.
+        while (Atomics.load(i32, pong) < i) waiter.parkSync(answered, Infinity);
         now = performance.now();
         samples[n++] = (now - start) * 1000;
       }

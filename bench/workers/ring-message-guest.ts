@@ -17,10 +17,7 @@ guest.onMessage(() => {
     first[0] = i;
     while (tx.ring.push(rec) < 0) { // FULL: wake the device, then wait for space (re-check after enable)
       tx.notifyData();
-      tx.spaceWaiter.enable();
-      if (tx.ring.push(rec) >= 0) { tx.spaceWaiter.disable(); break; }
-      tx.spaceWaiter.waitSync(1000);
-      tx.spaceWaiter.disable();
+      if (tx.spaceWaiter.parkSync(() => tx.ring.push(rec) >= 0, 1000) === 'ready') break;
     }
     if ((i & 63) === 63) tx.notifyData();
   }

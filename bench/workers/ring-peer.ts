@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { BusMemory, RingConsumer, Waiter, Notifier, parkedWord, ringRecordBytes } from '../../src/index.js';
+import { BusMemory, RingConsumer, Waiter, Notifier, parkedWord, ringRecordBytes, serveSync } from '../../src/internal.js';
 import { REC_HEADER_BYTES } from '../../assembly/layout/ring.js';
 import { JsRingConsumer, JsSignal, JS_EMPTY } from '../baselines/js-ring.js';
 import { pinSelf, unpinSelf } from '../harness/pin.js';
@@ -52,10 +52,8 @@ function consumeVbus(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
   let got = 0;
   let errors = 0;
   signalReady(ctl);
-  // Shm-signal waiter protocol (assembly/signal.ts steps a-e) around each mode's drain.
-  let armed = true; // notification may be enabled: disable before draining (step a)
-  while (got < count) {
-    if (armed) { waiter.disable(); armed = false; }
+  /** Takes what is in the ring now (each mode's own way); returns the records taken. */
+  const take = (): number => {
     let n = 0;
     if (cmd.impl === 'vbus') {
       for (;;) {
@@ -88,15 +86,19 @@ function consumeVbus(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
       }
       cons.release();
     }
-    if (cons.faulted) return { ok: false, error: `ring faulted: ${cons.fault}` };
     got += n;
-    if (got >= count) break;
-    if (n > 0) continue; // busy: drain again, still disabled (signals stay suppressed)
-    waiter.enable();
-    armed = true;
-    if (cons.used() > 0) continue; // step c: re-check after enabling
-    waiter.waitSync();
-  }
+    return n;
+  };
+  // The serve loop (src/core/serve-loop.ts) around the drain; while records keep coming
+  // it drains again with notification off (drainUntilEmpty), as a busy consumer should.
+  serveSync(waiter, {
+    drain: take,
+    arrived: () => cons.used() > 0,
+    running: () => got < count && !cons.faulted,
+    sliceMs: Infinity,
+    drainUntilEmpty: true,
+  });
+  if (cons.faulted) return { ok: false, error: `ring faulted: ${cons.fault}` };
   signalDone(ctl);
   return { ok: true, count: got, errors, parks: waiter.parks };
 }
@@ -110,6 +112,8 @@ function consumeJsRing(cmd: OnewayCmd, ctl: Int32Array): PeerReply {
   let got = 0;
   let errors = 0;
   signalReady(ctl);
+  // The baseline's own copy of the waiter protocol (JsSignal is not the core's Waiter):
+  // it measures what a hand-written JS ring costs, so it does not use the serve loop.
   let armed = true;
   while (got < count) {
     if (armed) { sig.disable(); armed = false; }
@@ -204,22 +208,23 @@ function echoAdaptive(cmd: RttCmd, ctl: Int32Array): number {
   const ping = cmd.pingOffset! >> 2;
   const pong = cmd.pongOffset! >> 2;
   let n = 0;
+  let stop = false;
   signalReady(ctl);
-  for (let i = 1; ;) {
-    waiter.disable();
-    const v = Atomics.load(i32, ping); // the "data": pairs with the main thread's store before raise
-    if (v === PING_STOP) break;
-    if (v >= i) {
-      Atomics.store(i32, pong, i); // data before the raise that announces it
+  // The "data" is the ping word: a drain answers it when it is ahead of the pongs sent.
+  serveSync(waiter, {
+    drain: () => {
+      const v = Atomics.load(i32, ping); // pairs with the main thread's store before its raise
+      if (v === PING_STOP) { stop = true; return 0; }
+      if (v <= n) return 0;
+      Atomics.store(i32, pong, ++n); // data before the raise that announces it
       notifier.raise();
-      i++;
-      n++;
-      continue;
-    }
-    waiter.enable();
-    if (Atomics.load(i32, ping) >= i) continue; // step c: re-check after enabling
-    waiter.waitSync();
-  }
+      return 1;
+    },
+    arrived: () => Atomics.load(i32, ping) > n, // PING_STOP is larger than any count
+    running: () => !stop,
+    sliceMs: Infinity,
+    drainUntilEmpty: true,
+  });
   return n;
 }
 

@@ -1,5 +1,6 @@
 export { BusEndpoint, memberBytes, BUS_CONNECTOR_BYTES } from './bus-endpoint.js';
-export type { BusEndpointOptions } from './bus-endpoint.js';
+export type { BusEndpointOptions, ConnFaultReport, BusResetReport } from './bus-endpoint.js';
+export { connFaultText, connFaultName } from './conn-fault.js';
 export { DecodeTables } from './decode-tables.js';
 export { ServeGroup } from './serve-group.js';
 export type { ServeGroupOptions, GroupMember } from './serve-group.js';
@@ -14,5 +15,7 @@ export { deviceConsumer, deviceProducer, deviceBuffer, findQueue } from './devic
 export { BackendProxy } from './backend/backend-proxy.js';
 export type { BackendModelSpec, DirectSlot } from './backend/backend-proxy.js';
 export { installBackendRunner, backendRunner, hasBackendRunner } from './backend/runner.js';
-export type { BackendRunner, BackendHandle } from './backend/runner.js';
+export type { BackendRunner, BackendHandle, BackendStartOptions, BackendThreadInfo } from './backend/runner.js';
+export { BackendPool } from './backend/pool.js';
+export type { BackendPoolOptions } from './backend/pool.js';
 export type { BackendStart, BackendControl, BackendReport } from './backend/protocol.js';

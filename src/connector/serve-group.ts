@@ -53,6 +53,8 @@ export class ServeGroup {
   private readonly yieldEvery: number;
   private running: Promise<void> | null = null;
   private first = 0;
+  /** Resolves the park in progress when a member joins (its doorbell is not in the race yet). */
+  private kick: (() => void) | null = null;
   /** Rounds run, rounds that served something, parks taken (for stats and tests). */
   readonly stats = { rounds: 0, busyRounds: 0, parks: 0 };
 
@@ -68,7 +70,8 @@ export class ServeGroup {
   add(m: GroupMember): void {
     if (this.members.includes(m)) return;
     this.members.push(m);
-    m.waiter.wake(); // a parked loop picks the newcomer up at once
+    m.waiter.wake(); // its first round finds it pending
+    this.kick?.(); // a parked loop goes round at once and picks the newcomer up
     this.running ??= this.run().finally(() => { this.running = null; });
   }
 
@@ -104,8 +107,10 @@ export class ServeGroup {
         this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then((r) => { this.waits.delete(m); return [m, r] as [GroupMember, WaitResult]; }));
       }
       this.stats.parks++;
-      const [, r] = await Promise.race(this.waits.values());
-      if (r === 'timed-out') for (const m of this.members) m.sweep();
+      const joined = new Promise<'joined'>((res) => { this.kick = () => res('joined'); });
+      const woke = await Promise.race<[GroupMember, WaitResult] | 'joined'>([...this.waits.values(), joined]);
+      this.kick = null;
+      if (woke !== 'joined' && woke[1] === 'timed-out') for (const m of this.members) m.sweep();
     }
   }
 

@@ -46,6 +46,8 @@ export class ProducerEnd<R extends QueueRegion = QueueRegion> {
    * or a wake-up is already pending).
    */
   notifyData(): boolean { return this.data.raise(); }
+  /** A new end on the same region, after its owner re-formatted the ring (a reset: this end may be sticky-faulted). */
+  renew(): ProducerEnd<R> { return new ProducerEnd(this.bus, this.region, this.spin); }
   /** The waiter for the consumer's "space freed" signal (made on first use, one thread at a time). */
   get spaceWaiter(): Waiter {
     return this.waiter ??= new Waiter(this.bus, this.region.spaceSignal, this.spin);
@@ -66,6 +68,8 @@ export class ConsumerEnd<R extends QueueRegion = QueueRegion> {
    * Returns true if a wake-up was raised, false when suppressed.
    */
   notifySpace(): boolean { return this.space.raise(); }
+  /** A new end on the same region, after its owner re-formatted the ring (a reset: this end may be sticky-faulted). */
+  renew(): ConsumerEnd<R> { return new ConsumerEnd(this.bus, this.region, this.spin); }
   /** The waiter for the producer's "records arrived" signal (made on first use, one thread at a time). */
   get dataWaiter(): Waiter {
     return this.waiter ??= new Waiter(this.bus, this.region.dataSignal, this.spin);

@@ -14,13 +14,13 @@
  * {@link VbusError}.
  */
 import {
-  RING_HEADER_BYTES, RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_MAX_TAG, REC_HEADER_BYTES,
+  RING_HEADER_BYTES, RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_MAX_TAG, REC_HEADER_BYTES, REC_OFF_LEN, REC_OFF_TAG, REC_ALIGN,
   IOV_BYTES, IOV_OFF_PTR, IOV_OFF_LEN, IOV_OFF_TAG, RING_OFF_MAGIC, RING_OFF_READ, RING_OFF_HEAD, RING_MAGIC, RING_OFF_CAPACITY,
 } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import type { CoreExports } from './core-module.js';
-import { Status, FaultReason, faultText, statusName } from './status.js';
+import { Status, FaultReason, faultText, knownFaultReason, statusName } from './status.js';
 
 /** Where a ring lives. Plain data: post it to a worker, keep it in host tables. */
 export interface RingDescriptor {
@@ -42,7 +42,7 @@ export function ringMaxPayload(capacity: number): number {
 
 /** Bytes one record of `len` payload bytes occupies in a ring (header + payload, 8-aligned). */
 export function ringRecordBytes(len: number): number {
-  return (REC_HEADER_BYTES + len + 7) & ~7;
+  return (REC_HEADER_BYTES + len + REC_ALIGN - 1) & ~(REC_ALIGN - 1);
 }
 
 function checkCapacity(capacity: number): void {
@@ -146,7 +146,9 @@ abstract class RingEnd {
     const u32 = this.bus.u32;
     const headerOk = u32[(this.offset + RING_OFF_MAGIC) >> 2] === RING_MAGIC
       && u32[(this.offset + RING_OFF_CAPACITY) >> 2] === this.capacity;
-    this.faultReason = headerOk ? (this.core.ring_fault(this.offset) || FaultReason.INDEX) : FaultReason.HEADER;
+    const word = headerOk ? this.core.ring_fault(this.offset) : 0;
+    // The FAULT word is the peer's to write too: only a reason of our own table is kept.
+    this.faultReason = !headerOk ? FaultReason.HEADER : word === 0 ? FaultReason.INDEX : knownFaultReason(word);
     return Status.FAULT;
   }
 
@@ -375,10 +377,10 @@ export class IovList {
 export function forEachPacked(bus: BusMemory, at: number, count: number, fn: (payload: number, len: number, tag: number) => void): number {
   const u32 = bus.u32;
   for (let i = 0; i < count; i++) {
-    const len = u32[at >> 2]!;
-    const tag = u32[(at >> 2) + 1]!;
+    const len = u32[(at + REC_OFF_LEN) >> 2]!;
+    const tag = u32[(at + REC_OFF_TAG) >> 2]!;
     fn(at + REC_HEADER_BYTES, len, tag);
-    at += (REC_HEADER_BYTES + len + 7) & ~7;
+    at += ringRecordBytes(len);
   }
   return at;
 }

@@ -5,7 +5,7 @@
  * Environment-neutral; it may block (Atomics.wait), as workers may.
  */
 import {
-  BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, adoptCoreModule,
+  BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, adoptCoreModule, serveSync,
 } from '../core/index.js';
 import { vbusError } from '../errors.js';
 import type { WorkerContext } from '../platform/types.js';
@@ -70,13 +70,13 @@ export function runEchoGuest(ctx: WorkerContext<EchoStart>): void {
     }
   };
 
-  while (!stopped()) {
-    wake.disable();
-    drain();
-    wake.enable();
-    if (input.used() > 0 || stopped()) continue; // re-check after enabling (signal protocol step c)
-    wake.waitSync(PARK_MS);
-  }
+  // The serve loop (src/core/serve-loop.ts): drain, enable, re-check, park.
+  serveSync(wake, {
+    drain,
+    arrived: () => input.used() > 0 || stopped(),
+    running: () => !stopped(),
+    sliceMs: PARK_MS,
+  });
   ctx.postMessage({ type: 'echo-done', echoed, parks: wake.parks } satisfies EchoGuestReport);
   ctx.exit(0);
 }

@@ -6,7 +6,7 @@
  */
 import {
   BusMemory, createRing, createSignal, RingConsumer, RingProducer, Notifier, Waiter,
-  Status, readSignalStats, ringRecordBytes,
+  Status, readSignalStats, ringRecordBytes, ringRegionBytes, serveAsync,
 } from '../core/index.js';
 import { RING_MAX_TAG } from '../../assembly/layout/ring.js';
 import type { SignalStats } from '../core/index.js';
@@ -50,14 +50,8 @@ export interface EchoStats {
   firstError: string | null;
 }
 
-/** Hands the event loop a turn (a message-channel hop: no 4 ms timer clamp). */
-function yieldThread(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
-    ch.port2.postMessage(0);
-  });
-}
+/** Room beside the two rings: the bus header, two signals, the control line, alignment. */
+const SMALL_REGIONS_BYTES = 4096;
 
 export class EchoHost {
   readonly bus: BusMemory;
@@ -94,8 +88,8 @@ export class EchoHost {
     if (this.window < ringRecordBytes(this.maxLen)) {
       throw vbusError('EINVAL', `ring capacity ${capacity} is too small for records of ${this.maxLen} bytes (needs at least ${3 * ringRecordBytes(this.maxLen)})`, { capacity, maxLen: this.maxLen });
     }
-    const ringBytes = 2 * (capacity + 256);
-    this.bus = BusMemory.create({ bytes: ringBytes + 4096, ...(opts.module ? { module: opts.module } : {}) });
+    const ringBytes = 2 * ringRegionBytes(capacity);
+    this.bus = BusMemory.create({ bytes: ringBytes + SMALL_REGIONS_BYTES, ...(opts.module ? { module: opts.module } : {}) });
     const toGuest = createRing(this.bus, capacity);
     const fromGuest = createRing(this.bus, capacity);
     const guestSignal = createSignal(this.bus);
@@ -135,16 +129,23 @@ export class EchoHost {
     if (this.running) throw vbusError('EBUSY', 'echo host is already running');
     this.running = true;
     try {
-      while (!this.stopping && !until()) {
-        const sliceEnd = hrtime() + this.sliceMs;
-        let progress = false;
-        do progress = this.pump(); while (progress && hrtime() < sliceEnd && !this.stopping);
-        if (progress) { await yieldThread(); continue; }
-        // Nothing to send (window full) and nothing echoed: park until the guest raises.
-        this.wake.enable();
-        if (this.in.used() === 0) await this.wake.waitAsync(250); // re-checked after enable (step c)
-        this.wake.disable();
-      }
+      // The serve loop (src/core/serve-loop.ts): a drain is one slice of pumping; a slice
+      // that made progress is followed by a turn of the event loop and another slice, and
+      // only a slice with nothing to send (window full) and nothing echoed ends in a park
+      // until the guest raises.
+      await serveAsync(this.wake, {
+        drain: () => {
+          const sliceEnd = hrtime() + this.sliceMs;
+          let progress = false;
+          do progress = this.pump(); while (progress && hrtime() < sliceEnd && !this.stopping);
+          return progress ? 1 : 0;
+        },
+        arrived: () => this.in.used() > 0,
+        running: () => !this.stopping && !until(),
+        sliceMs: 250,
+        drainUntilEmpty: true,
+        yieldEvery: 1,
+      });
     } finally {
       this.running = false;
       this.signalStop();

@@ -3,7 +3,7 @@
  * output ring (main -> A -> B -> main). Reads in place (peek) and writes in place
  * (reserve/commit), so each hop is one copy. Stops after forwarding the TAG_END record.
  */
-import { BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, type RingDescriptor } from '../index.js';
+import { BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, serveSync, type RingDescriptor } from '../internal.js';
 import { nodeWorkerSelf } from '../platform/node-worker.js';
 import { TAG_END } from './records.js';
 
@@ -45,9 +45,8 @@ function reserveOut(len: number, tag: number): number {
   }
 }
 
-let armed = true;
-while (!done && !error) {
-  if (armed) { waiter.disable(); armed = false; } // step a: drain with notification off
+/** Forwards what is in the input ring now; returns the records moved. */
+function forward(): number {
   let n = 0;
   for (;;) {
     const len = input.peek();
@@ -66,14 +65,19 @@ while (!done && !error) {
     notifier.raise();
     input.release();
     records += n;
-    continue;
   }
-  if (done || error) break;
-  waiter.enable(); // step b
-  armed = true;
-  if (input.used() > 0) continue; // step c: re-check after enabling
-  waiter.waitSync(); // steps d-e
+  return n;
 }
+
+// The serve loop (src/core/serve-loop.ts): while records keep coming it drains again with
+// notification off, and parks only after a drain that found the input empty.
+serveSync(waiter, {
+  drain: forward,
+  arrived: () => input.used() > 0,
+  running: () => !done && !error,
+  sliceMs: Infinity,
+  drainUntilEmpty: true,
+});
 
 const report: ForwarderReport = { name: d.name, records, bytes, parks: waiter.parks, spinHits: waiter.spinHits, ...(error ? { error } : {}) };
 self.post(report);

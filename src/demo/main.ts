@@ -9,8 +9,10 @@
  */
 import {
   BusMemory, createRing, createSignal, RingProducer, RingConsumer, Notifier, Waiter, Status,
-  readSignalStats, vbusError,
+  vbusError,
 } from '../index.js';
+import { readSignalStats } from '../core/signal.js';
+import { serveAsync } from '../core/serve-loop.js';
 import { spawnNodeWorker } from '../platform/node-worker.js';
 import type { ForwarderData, ForwarderReport } from './forwarder.js';
 import { TAG_DATA, TAG_END, checkRecord, recordSize, writeRecord } from './records.js';
@@ -89,28 +91,28 @@ async function main(): Promise<number> {
     process.stderr.write(tty ? `\r${line}   ` : line + '\n');
   };
 
-  let armed = true;
-  while (!endSeen) {
-    // Produce a batch in place (reserve/commit), unless the ring is full or we are done.
+  /** Produces a batch in place (reserve/commit), unless the ring is full or we are done. */
+  const produce = (now: number): number => {
     let produced = 0;
-    const now = performance.now();
-    if (!endSent) {
-      if (now >= stopAt) {
-        const at = out.reserve(0, TAG_END);
-        if (at >= 0) { out.commit(); notifier.raise(); endSent = true; }
-      } else {
-        for (; produced < BATCH; produced++) {
-          const size = recordSize(sent, opts.seed);
-          const at = out.reserve(size, TAG_DATA);
-          if (at < 0) break;
-          writeRecord(u32, u8, at, opts.seed, sent, size);
-          sent++;
-        }
-        if (produced > 0) { out.commit(); notifier.raise(); } // payloads before tail, then the signal
-      }
+    if (endSent) return 0;
+    if (now >= stopAt) {
+      const at = out.reserve(0, TAG_END);
+      if (at >= 0) { out.commit(); notifier.raise(); endSent = true; }
+      return 0;
     }
-    // Drain what came back and check it.
-    if (armed) { waiter.disable(); armed = false; }
+    for (; produced < BATCH; produced++) {
+      const size = recordSize(sent, opts.seed);
+      const at = out.reserve(size, TAG_DATA);
+      if (at < 0) break;
+      writeRecord(u32, u8, at, opts.seed, sent, size);
+      sent++;
+    }
+    if (produced > 0) { out.commit(); notifier.raise(); } // payloads before tail, then the signal
+    return produced;
+  };
+
+  /** Drains what came back and checks it; returns the records taken. */
+  const takeBack = (): number => {
     let drained = 0;
     for (;;) {
       const len = back.peek();
@@ -128,19 +130,26 @@ async function main(): Promise<number> {
       if ((drained & 63) === 0) back.release();
     }
     back.release();
-    if (now - lastStatus >= 250) {
-      lastStatus = now;
-      status(now);
-      await new Promise((r) => setImmediate(r)); // let the event loop breathe (and print)
-    }
-    if (drained === 0 && produced === 0 && !endSeen) {
-      // Nothing to do on either side: wait for the return ring without blocking the loop.
-      waiter.enable();
-      armed = true;
-      if (back.used() > 0) continue; // re-check after enabling
-      await waiter.waitAsync(5);
-    }
-  }
+    return drained;
+  };
+
+  // The serve loop (src/core/serve-loop.ts) on the return ring's signal. A round produces
+  // a batch and drains what came back; only a round with nothing to do on either side
+  // (ring full or all sent, nothing returned) ends in a park, which never blocks the
+  // event loop (Atomics.waitAsync). Every 64 rounds the event loop gets a turn to print.
+  await serveAsync(waiter, {
+    drain: () => {
+      const now = performance.now();
+      const work = produce(now) + takeBack();
+      if (now - lastStatus >= 250) { lastStatus = now; status(now); }
+      return work;
+    },
+    arrived: () => back.used() > 0,
+    running: () => !endSeen,
+    sliceMs: 5,
+    drainUntilEmpty: true,
+    yieldEvery: 64,
+  });
   const secs = (performance.now() - t0) / 1000;
   if (tty) process.stderr.write('\n');
   const reports = await Promise.all(workers.map((w) => w.report));

@@ -15,7 +15,7 @@
  */
 import {
   SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_OP, SLOT_OFF_DEVID, SLOT_OFF_HANDLE, SLOT_OFF_FUNC,
-  SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
+  SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_ARG1, SLOT_OFF_ARG2, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0, SLOT_RVALS,
   SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC, SLOT_OFF_GEN,
 } from '../../assembly/layout/callslot.js';
 import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
@@ -24,16 +24,12 @@ import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { parkedWord } from '../core/signal.js';
 import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
+import type { CallOptions, Request } from './call-types.js';
+
+export type { CallOptions, Request } from './call-types.js';
 
 /** A call's deadline when neither the call nor the client names one, ms. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
-
-export interface CallOptions {
-  /** Give up after this many milliseconds (ETIMEDOUT). Default: the client's (DEFAULT_CALL_TIMEOUT_MS). */
-  timeoutMs?: number;
-  /** Abort (ECANCELED). For synchronous calls only checked before the call starts: the thread is blocked meanwhile. */
-  signal?: AbortSignal;
-}
 
 /** Where a call slot is and how to ring for it. */
 export interface SlotAddress {
@@ -46,20 +42,11 @@ export interface SlotAddress {
   callTimeoutMs?: number;
 }
 
-export interface Request {
-  op: number;
-  devId?: number;
-  handle?: number;
-  func?: number;
-  args?: [number?, number?, number?];
-  payload?: Uint8Array | null;
-}
-
 export class CallClient {
   readonly bus: BusMemory;
   readonly payloadMax: number;
   /** Reply values of the last call (handle, region offsets, ...). */
-  readonly rvals = new Uint32Array(4);
+  readonly rvals = new Uint32Array(SLOT_RVALS);
   /** Reply length of the last call. */
   rlen = 0;
   readonly spin: AdaptiveSpin;
@@ -230,10 +217,9 @@ export class CallClient {
     u32[(this.slot + SLOT_OFF_HANDLE) >> 2] = req.handle ?? 0;
     u32[(this.slot + SLOT_OFF_FUNC) >> 2] = req.func ?? 0;
     u32[(this.slot + SLOT_OFF_LEN) >> 2] = len;
-    const a = (this.slot + SLOT_OFF_ARG0) >> 2;
-    u32[a] = req.args?.[0] ?? 0;
-    u32[a + 1] = req.args?.[1] ?? 0;
-    u32[a + 2] = req.args?.[2] ?? 0;
+    u32[(this.slot + SLOT_OFF_ARG0) >> 2] = req.args?.[0] ?? 0;
+    u32[(this.slot + SLOT_OFF_ARG1) >> 2] = req.args?.[1] ?? 0;
+    u32[(this.slot + SLOT_OFF_ARG2) >> 2] = req.args?.[2] ?? 0;
     this.seq = (this.seq + 1) >>> 0;
     u32[(this.slot + SLOT_OFF_SEQ) >> 2] = this.seq;
     Atomics.store(this.bus.i32, this.stateIdx, SLOT_REQUEST); // request words and payload before REQUEST
@@ -253,7 +239,7 @@ export class CallClient {
     const status = this.bus.i32[(this.slot + SLOT_OFF_STATUS) >> 2]!;
     const rlen = Math.min(u32[(this.slot + SLOT_OFF_RLEN) >> 2]!, this.payloadMax);
     const rv = (this.slot + SLOT_OFF_RVAL0) >> 2;
-    for (let i = 0; i < 4; i++) this.rvals[i] = u32[rv + i]!;
+    for (let i = 0; i < SLOT_RVALS; i++) this.rvals[i] = u32[rv + i]!;
     this.rlen = rlen;
     if (status >= 0 && out && rlen > 0) out.set(this.bus.u8.subarray(this.payloadOff, this.payloadOff + Math.min(rlen, out.length)));
     // Done reading the reply before handing the slot back; a tombstone stays a tombstone.

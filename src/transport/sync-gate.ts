@@ -13,7 +13,7 @@
 import { OP_DEVCLOSE } from '../../assembly/layout/callslot.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
-import type { CallClient, CallOptions, Request } from '../guest/call-client.js';
+import type { AsyncCaller, CallOptions, Request } from '../guest/call-types.js';
 import { canBlock, syncUnavailable } from './mirror.js';
 
 interface Answer { key: string; ret: number; out: Uint8Array | null; rvals: Uint32Array; rlen: number }
@@ -29,7 +29,7 @@ class SetupRun {
   at = 0;
   pending: Promise<void> | null = null;
 
-  call(client: CallClient, req: Request, out: Uint8Array | null): number {
+  call(client: AsyncCaller, req: Request, out: Uint8Array | null): number {
     const key = requestKey(req);
     if (this.pending) { // unwinding after a call was sent: nothing else goes out in this run
       if (req.op === OP_DEVCLOSE) return 0;
@@ -68,7 +68,7 @@ export function syncCallsGated(bus: BusMemory): boolean {
 }
 
 /** CallClient.callSync on a bus where this thread cannot block (see the file comment). */
-export function gatedCallSync(client: CallClient, req: Request, out: Uint8Array | null, _opts: CallOptions): number {
+export function gatedCallSync(client: AsyncCaller, req: Request, out: Uint8Array | null, _opts: CallOptions): number {
   if (current) return current.call(client, req, out);
   if (req.op === OP_DEVCLOSE) {
     void client.callAsync(req, null).catch(() => undefined);

@@ -15,7 +15,7 @@ import { vbusError } from '../../errors.js';
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { Status } from '../../core/status.js';
 import type { RingConsumer } from '../../core/ring.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
 import type { ShmRegion } from '../../connector/types.js';
@@ -43,8 +43,9 @@ const encoder = new TextEncoder();
 export class GuestConsole implements AsyncIterable<Uint8Array> {
   /** Largest payload of one output record. */
   readonly maxChunk: number;
-  private readonly out: ProducerEnd<ShmRegion>;
-  private readonly inp: ConsumerEnd<ShmRegion>;
+  private out: ProducerEnd<ShmRegion>;
+  private inp: ConsumerEnd<ShmRegion>;
+  private attachedResets = 0;
   private readonly readMax: number;
   private closed = false;
   private ended = false;
@@ -60,6 +61,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   constructor(readonly conn: Connection, opts: ConsoleOptions) {
     this.out = conn.txQueue(QUEUE_OUTPUT, opts.outputRing ?? DEFAULT_OUTPUT_RING);
     this.inp = conn.rxQueue(QUEUE_INPUT, opts.inputRing ?? DEFAULT_INPUT_RING);
+    // An admin's bus reset re-formatted a faulted connection's rings (DEVRESET): attach again.
+    conn.onFault((e) => { if (e.kind === 'reset' && e.resets > this.attachedResets) this.reattach(e.resets); });
     this.maxChunk = this.out.ring.maxPayload;
     this.readMax = opts.readChunk ?? 65536;
   }
@@ -238,6 +241,27 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   // ----- lifetime -----
 
   /** Closes the console (DEVCLOSE). Pending reads resolve with null. Idempotent. */
+  /** True when the host said this connection needs a reset. */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (a call). */
+  status(): ConnectionStatus { return this.conn.status(); }
+
+  /**
+   * Resets the console's rings: bytes in them at the time are lost (the device keeps
+   * input it has not put on the ring yet); reads and writes go on afterwards.
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('EBADF', 'console: reset after close');
+    this.reattach(this.conn.reset());
+  }
+
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    this.out = this.out.renew();
+    this.inp = this.inp.renew();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -103,8 +103,10 @@ export const REQ_OFF_BUF = 12;
 export const REQ_OFF_OFF_LO = 16;
 export const REQ_OFF_OFF_HI = 20;
 export const REQ_OFF_FLAGS = 24;
+/** The reserved word: written as zero. */
+export const REQ_OFF_RESERVED = 28;
 /** Descriptor: seven u32 fields and one reserved word. */
-export const REQ_BYTES = 32;
+export const REQ_BYTES = REQ_OFF_RESERVED + 4;
 
 export const VDISK_OP_READ = 1;
 export const VDISK_OP_WRITE = 2;
@@ -123,8 +125,10 @@ export const VDISK_OP_BARRIER = 4;
 export const CPL_OFF_ID = 0;
 export const CPL_OFF_STATUS = 4;
 export const CPL_OFF_LEN = 8;
+/** The reserved word: written as zero. */
+export const CPL_OFF_RESERVED = 12;
 /** Completion: ID + STATUS + LEN + one reserved word. */
-export const CPL_BYTES = 16;
+export const CPL_BYTES = CPL_OFF_RESERVED + 4;
 
 /** Largest disk offset or capacity (2^53, so a JS number holds it exactly). */
 export const VDISK_MAX_BYTES = Number.MAX_SAFE_INTEGER;

@@ -30,7 +30,7 @@ import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.j
 import type { GuestConnector } from '../../guest/connector.js';
 import { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
 import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
 import type { ShmRegion } from '../../connector/types.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
@@ -39,9 +39,9 @@ import { serveAsync, serveSync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import {
   VDISK_INTERFACE, VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
-  VDISK_FN_NEGOTIATE, VDISK_NEGOTIATE_BYTES, VDISK_NEG_OFF_FEATURES, VDISK_NEG_OFF_QUEUES, VDISK_F_MQ, VDISK_MAX_QUEUES, vdiskQueue,
+  VDISK_FN_NEGOTIATE, VDISK_NEGOTIATE_BYTES, VDISK_NEG_OFF_FEATURES, VDISK_NEG_OFF_QUEUES, VDISK_F_MQ, VDISK_MAX_QUEUES, VDISK_QUEUES_PER_PAIR, vdiskQueue,
   INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
-  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS,
+  REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS, REQ_OFF_RESERVED,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
@@ -161,7 +161,11 @@ export class VdiskDriver {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
   private readonly dataBase: number;
-  private readonly alloc: ExtentAllocator;
+  private readonly dataBytes: number;
+  private alloc: ExtentAllocator;
+  /** Resets whose rings this driver attached to. */
+  private attachedResets = 0;
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
   private readonly slotSeg: Array<Seg | null>;
   private readonly slotUnit: Int32Array;
   private readonly gen: Uint32Array;
@@ -180,8 +184,8 @@ export class VdiskDriver {
   constructor(
     /** The connection (null in a child that drives a pair of its parent's connection). */
     private readonly conn: Connection | null,
-    private readonly req: ProducerEnd<ShmRegion>,
-    private readonly cpl: ConsumerEnd<ShmRegion>,
+    private req: ProducerEnd<ShmRegion>,
+    private cpl: ConsumerEnd<ShmRegion>,
     dataRegion: ShmRegion,
     info: { capacity: number; blockSize: number; flags: number },
     opts: { queueDepth: number; maxSegment: number; timeoutMs: number; pair: number; queues: number; deviceId: number; busName: string },
@@ -205,11 +209,71 @@ export class VdiskDriver {
     this.maxSegment = opts.maxSegment;
     this.timeoutMs = opts.timeoutMs;
     this.dataBase = dataOffset;
+    this.dataBytes = dataBytes;
     this.alloc = new ExtentAllocator(Math.floor(dataBytes / info.blockSize));
     this.slotSeg = new Array<Seg | null>(opts.queueDepth).fill(null);
     this.slotUnit = new Int32Array(opts.queueDepth);
     this.gen = new Uint32Array(opts.queueDepth);
     for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
+    // The host found this connection faulted (DEVFAULT): fail what is in flight now, as a
+    // corrupt ring would; an admin's bus reset (DEVRESET) re-formatted the rings: attach again.
+    // (The events come to the opener: a child's pair learns of a fault from its rings.)
+    conn?.onFault((e) => {
+      // With several pairs, a fault of another pair's ring is that pair's (its thread sees
+      // its own rings fault); this driver stops for its own pair's rings or, with one pair, any.
+      const mine = this.queues === 1 || (e.queue !== null && Math.floor(e.queue / VDISK_QUEUES_PER_PAIR) === this.pair);
+      if (e.kind === 'fault' && mine) this.breakDown(`the host found the connection faulted: ${e.text}`);
+      else if (e.resets > this.attachedResets && !this.closed) this.reattach(e.resets);
+      for (const fn of this.faultListeners) fn(e);
+    });
+  }
+
+  /** The connection, for what only its opener can do (ENOTSUP in a child driving one pair). */
+  private own(what: string): Connection {
+    if (this.conn) return this.conn;
+    throw vbusError('ENOTSUP', `vdisk ${this.deviceId}: ${what} goes through the guest that opened the device (this thread drives its queue pair ${this.pair})`, { pair: this.pair });
+  }
+
+  /** True when the host said this connection needs a reset (see {@link reset}). */
+  get needsReset(): boolean { return this.conn?.needsReset ?? false; }
+
+  /** The host's view of this connection now (asks it: a call). */
+  status(): ConnectionStatus { return this.own('status').status({ timeoutMs: this.timeoutMs }); }
+
+  /** Listens for this device's 'fault' and 'reset' events. Returns an unsubscribe function. */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /**
+   * Resets the device's rings (virtio's device reset, for this connection): operations
+   * in flight fail with ECONNRESET (a write among them may or may not have reached the
+   * disk), the host re-formats the rings, the device starts the connection afresh and
+   * this driver attaches new ends; later operations work as before. Throws VbusError if
+   * the call fails (ENODEV once unplugged).
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('ECANCELED', 'vdisk: reset after close');
+    this.failAll(vbusError('ECONNRESET', 'vdisk: the device was reset with this operation in flight'));
+    this.reattach(this.own('reset').reset({ timeoutMs: this.timeoutMs }));
+  }
+
+  /** New ring ends and a clean request table after the host re-formatted the rings. */
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    if (this.inflight > 0 || this.waitHead < this.waitq.length) {
+      this.failAll(vbusError('ECONNRESET', 'vdisk: the device was reset with this operation in flight'));
+    }
+    this.req = this.req.renew();
+    this.cpl = this.cpl.renew();
+    // Nothing is in flight any more: the device forgot the old requests with their buffers.
+    this.alloc = new ExtentAllocator(Math.floor(this.dataBytes / this.blockSize));
+    this.freeSlots.length = 0;
+    for (let i = this.queueDepth - 1; i >= 0; i--) { this.slotSeg[i] = null; this.freeSlots.push(i); }
+    this.inflight = 0;
+    this.uncommitted = 0;
+    this.broken = null;
   }
 
   /** Device id on the bus. */
@@ -409,7 +473,7 @@ export class VdiskDriver {
     u32[d + (REQ_OFF_OFF_LO >> 2)] = seg.off % 0x1_0000_0000;
     u32[d + (REQ_OFF_OFF_HI >> 2)] = Math.floor(seg.off / 0x1_0000_0000);
     u32[d + (REQ_OFF_FLAGS >> 2)] = 0;
-    u32[d + 7] = 0;
+    u32[d + (REQ_OFF_RESERVED >> 2)] = 0;
     this.slotSeg[idx] = seg;
     this.slotUnit[idx] = unit;
     this.inflight++;
@@ -545,7 +609,7 @@ export class VdiskDriver {
   /** A ring is corrupt: every operation fails with EIO; the driver is unusable (close and reopen). */
   private breakDown(why: string): void {
     if (this.broken) return;
-    this.broken = vbusError('EIO', `vdisk: ${why}; close and reopen the device`);
+    this.broken = vbusError('EIO', `vdisk: ${why}; reset() the driver (or close and reopen the device)`);
     this.failAll(this.broken);
   }
 

@@ -27,7 +27,7 @@ import {
   VDISK_F_MQ, VDISK_QUEUES_PER_PAIR, VDISK_Q_REQUEST, VDISK_Q_COMPLETE,
   INFO_BYTES, INFO_OFF_VERSION, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI,
-  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN,
+  CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN, CPL_OFF_RESERVED,
   VDISK_OP_READ, VDISK_OP_WRITE, VDISK_OP_FLUSH, VDISK_OP_BARRIER,
 } from './abi.js';
 import { VdiskCounters } from './counters.js';
@@ -142,7 +142,10 @@ class VdiskModelImpl implements VdiskModel {
     if (conn.version !== VDISK_VERSION) {
       throw vbusError('ENOTSUP', `vdisk: interface version ${conn.version} is not supported (this device speaks ${VDISK_VERSION})`, { version: conn.version });
     }
-    this.conns.set(conn.id, { pairs: [newPair()], queues: 1, features: 0, next: 0 });
+    // A reset replays close/open/shm with the regions the connection has (conn-reset.ts):
+    // pairs above 0 among them were negotiated before, so the count carries over.
+    const queues = Math.max(1, ...conn.shms.map((r) => Math.floor(r.queue / VDISK_QUEUES_PER_PAIR) + 1));
+    this.conns.set(conn.id, { pairs: [newPair()], queues, features: queues > 1 ? VDISK_F_MQ : 0, next: 0 });
   }
 
   call(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number {
@@ -297,7 +300,7 @@ class VdiskModelImpl implements VdiskModel {
       u32[c + (CPL_OFF_ID >> 2)] = id;
       i32[c + (CPL_OFF_STATUS >> 2)] = status;
       u32[c + (CPL_OFF_LEN >> 2)] = done;
-      u32[c + 3] = 0;
+      u32[c + (CPL_OFF_RESERVED >> 2)] = 0;
       if (rx.release() === Status.FAULT) { q.faulted = true; break; }
       n++;
       // An early interrupt: publish every EARLY_COMMIT completions so the guest can work
@@ -339,13 +342,16 @@ class VdiskModelImpl implements VdiskModel {
     mem.u32[c + (CPL_OFF_ID >> 2)] = id;
     mem.i32[c + (CPL_OFF_STATUS >> 2)] = status;
     mem.u32[c + (CPL_OFF_LEN >> 2)] = 0;
-    mem.u32[c + 3] = 0;
+    mem.u32[c + (CPL_OFF_RESERVED >> 2)] = 0;
     if (tx.commit() === Status.FAULT) { q.faulted = true; return false; }
     q.cpl!.notifyData();
     return true;
   }
 
   close(conn: DeviceConnection): void { this.conns.delete(conn.id); }
+
+  /** True when a pair of the connection stopped on a corrupt ring (the connection needs a reset to get it back). */
+  faulted(conn: DeviceConnection): boolean { return this.conns.get(conn.id)?.pairs.some((q) => q?.faulted === true) === true; }
 
   release(): void {
     this.conns.clear();

@@ -14,7 +14,7 @@
  * which drives it with attachVenetQueue: one thread per pair, no lock.
  */
 import { Status } from '../../core/status.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
 import type { ShmRegion } from '../../connector/types.js';
@@ -71,8 +71,8 @@ interface Opened {
 export class VenetDriver extends VenetQueue {
   /** The device side's MAC (`host_mac`). */
   readonly hostMac: Uint8Array;
-  /** The EVENT ring (exposed for tests and tools). */
-  readonly events: ConsumerEnd<ShmRegion>;
+  /** The EVENT ring (exposed for tests and tools; new ends after a reset). */
+  events: ConsumerEnd<ShmRegion>;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
   /** Queue pairs the device granted (1 without multiqueue). */
@@ -89,6 +89,11 @@ export class VenetDriver extends VenetQueue {
   private readonly wantQueues: number;
   private readonly others: ReadonlyArray<readonly [ShmRegion, ShmRegion]>;
   private readonly busName: string;
+  /** Features last offered with negotiate() (offered again after a reset). */
+  private offered: number | null = null;
+  /** Resets whose rings this driver attached to. */
+  private attachedResets = 0;
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}, busName = '') {
@@ -110,6 +115,56 @@ export class VenetDriver extends VenetQueue {
     this.busName = busName;
     this.events = o.events;
     this.evView = new DataView(this.evScratch.buffer);
+    // An admin's bus reset re-formats a faulted connection's rings and says so (DEVRESET):
+    // attach again, outside the event dispatch (it calls the device). Pair 0's ends only:
+    // children driving other pairs attach their handles again.
+    conn.onFault((e) => {
+      if (e.kind === 'reset' && e.resets > this.attachedResets) void Promise.resolve().then(() => { if (!this.closed && e.resets > this.attachedResets) this.reattach(e.resets); });
+      for (const fn of this.faultListeners) fn(e);
+    });
+  }
+
+  /** True when the host said this connection needs a reset (see {@link reset}). */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (asks it: a call). */
+  status(): ConnectionStatus { return this.conn.status(this.callOpts); }
+
+  /**
+   * Listens for this device's fault and reset events: 'fault' (the host found a ring of
+   * this connection corrupt: frames stop until a reset; `queue` names the ring, so with
+   * multiqueue the pair) and 'reset'. Returns an unsubscribe function.
+   */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /**
+   * Resets the device's rings (virtio's device reset, for this connection): the host
+   * re-formats them, the device starts the port afresh (with the pairs it had), this
+   * driver attaches new ends for pair 0 and the EVENT ring and offers its features again.
+   * Frames in the rings at the time are lost; listeners stay. Throws VbusError if the
+   * call fails (ENODEV once unplugged).
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('EBADF', `venet device ${this.conn.deviceId}: reset after close`);
+    this.reattach(this.conn.reset(this.callOpts));
+  }
+
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    this.events = this.events.renew();
+    this.rx = this.rx.renew();
+    this.tx = this.tx.renew();
+    this.pendingLinkQuery();
+    if (this.offered !== null) this.negotiate(this.offered);
+  }
+
+  /** After a reset the device posts the link state again; until then the last known state stands. */
+  private pendingLinkQuery(): void {
+    const info = this.conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
+    if (info.length >= INFO_BYTES) this.link = new DataView(info.buffer, info.byteOffset, info.length).getUint32(INFO_OFF_LINK, true) === 1;
   }
 
   /** Link state as last reported by the device. */
@@ -121,6 +176,7 @@ export class VenetDriver extends VenetQueue {
    * its pairs: VENET_F_MQ stays in). Throws VbusError if the call fails.
    */
   negotiate(features: number): number {
+    this.offered = features >>> 0;
     this.negotiations++;
     this.features = negotiateCall(this.conn, features, this.wantQueues, this.callOpts).features;
     return this.features;

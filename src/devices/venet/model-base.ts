@@ -150,6 +150,9 @@ export abstract class VenetModelBase implements ConnectorModel {
     const saved = takeRestoredPort(this.restoredPorts, conn);
     const port = new VenetPort(conn, saved ? saved.index : this.portSeq++);
     if (saved) { port.negotiated = saved.negotiated; port.queues = saved.queues ?? 1; }
+    // A reset replays close/open/shm with the regions the connection has (conn-reset.ts):
+    // pairs above 0 among them were negotiated before, so the count carries over.
+    port.queues = Math.max(port.queues, ...conn.shms.map((r) => Math.floor(r.queue / VENET_QUEUES_PER_PAIR) + 1));
     this.ports.set(conn.id, port);
     this.portOpened(port);
   }
@@ -228,6 +231,12 @@ export abstract class VenetModelBase implements ConnectorModel {
     if (!port) return;
     this.ports.delete(conn.id);
     this.portClosed(port);
+  }
+
+  /** True when the port, or one of its pairs, stopped on a corrupt ring (a reset gets it back). */
+  faulted(conn: DeviceConnection): boolean {
+    const p = this.ports.get(conn.id);
+    return p !== undefined && (p.faulted || p.pairs.some((q) => q.faulted));
   }
 
   attrChanged(name: string, value: string): void {

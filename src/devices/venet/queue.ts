@@ -58,10 +58,10 @@ export class VenetQueue {
 
   /** @internal Use {@link openVenet} or {@link attachVenetQueue}. */
   constructor(
-    /** Guest -> device frames (exposed for tests and tools that write records in place). */
-    readonly tx: ProducerEnd<ShmRegion>,
+    /** Guest -> device frames (exposed for tests and tools that write records in place; new ends after a reset). */
+    public tx: ProducerEnd<ShmRegion>,
     /** Device -> guest frames. */
-    readonly rx: ConsumerEnd<ShmRegion>,
+    public rx: ConsumerEnd<ShmRegion>,
     /** The queue pair this is (0 for the driver itself). */
     readonly pair: number,
     info: { mac: Uint8Array; mtu: number; pollBudget: number },
