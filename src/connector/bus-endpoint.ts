@@ -544,9 +544,10 @@ export class BusEndpoint implements VerbContext {
     }
     if (!freeRegions) return;
     const m: EndpointMember = conn.member;
-    for (const r of conn.shms) freeShm(this.memory, r, dev.placement);
-    conn.shms.length = 0;
-    dev.placement?.released(conn.id);
+    const shms = conn.shms.splice(0);
+    const free = (): void => { for (const r of shms) freeShm(this.memory, r, dev.placement); };
+    if (dev.placement) dev.placement.released(conn.id, free); // once the backend let go of the rings
+    else free();
     m.handles[conn.handle] = undefined;
     this.tables.clearHandle(m.hTab, conn.handle);
   }

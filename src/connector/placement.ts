@@ -22,8 +22,11 @@ export interface DevicePlacement {
   /**
    * The guest no longer names this connection (its handle was closed, or the member
    * left): regions that the placement keeps for it may be returned now, never before.
+   * `freeShms` returns the connection's DEVSHM regions: the placement calls it once the
+   * model no longer touches them (a backend may still be polling the rings when the
+   * guest closes; freed early, their memory could be placed for another connection).
    */
-  released(connId: number): void;
+  released(connId: number, freeShms?: () => void): void;
   /**
    * Resets a connection where the model runs (see conn-reset.ts): resolves with 0 or a
    * negative errno once the rings are formatted again and the model replayed.

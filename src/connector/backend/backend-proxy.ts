@@ -51,6 +51,8 @@ interface Direct {
   backendDone: boolean;
   /** The guest no longer names the connection (handle closed, or member left). */
   released: boolean;
+  /** Returns the connection's DEVSHM regions (given at release; run when settled). */
+  freeShms?: () => void;
 }
 
 export class BackendProxy implements ConnectorModel, DevicePlacement {
@@ -128,9 +130,12 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     return d && !d.backendDone ? { slot: d.slot, doorbell: this.doorbell } : undefined;
   }
 
-  released(connId: number): void {
+  released(connId: number, freeShms?: () => void): void {
     const d = this.directs.get(connId);
-    if (d) { d.released = true; this.settle(connId, d); }
+    if (!d) { freeShms?.(); return; } // the backend never had it, or let go long ago
+    d.released = true;
+    d.freeShms = freeShms;
+    this.settle(connId, d);
   }
 
   reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
@@ -223,6 +228,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   private settle(connId: number, d: Direct): void {
     if (!d.backendDone || !d.released) return;
     this.directs.delete(connId);
+    try { d.freeShms?.(); } catch { /* the bus went first: nothing to return to */ } // the rings: the backend polls them no more
     this.bus.freeRegion(d.slot);
     this.maybeFreeDoorbell();
   }
