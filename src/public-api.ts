@@ -6,7 +6,7 @@
  * decode tables, queue layouts, backend protocol, platform installers the entries call
  * themselves) is reachable only through `internal.ts`, which the package's `exports` map
  * does not list. Adding a name here makes it API: README.md must document it
- * (test/package.test.ts checks every exported name appears there).
+ * (test/public-api.test.ts checks every exported name appears there).
  */
 
 // Errors.
@@ -55,12 +55,14 @@ export {
   vconsoleClass, vrngClass,
   VENET_INTERFACE, VDISK_INTERFACE, CONSOLE_INTERFACE, ENTROPY_INTERFACE,
   openVenet, VenetDriver, openVdisk, VdiskDriver, openConsole, GuestConsole, openRng, GuestRng,
+  attachVenetQueue, VenetQueue, attachVdiskQueue, VENET_F_MQ, VDISK_F_MQ,
   ETH_HEADER_BYTES, ETH_ALEN, VENET_F_CSUM, VENET_F_TX_DONE, VENET_F_ALL, macToText, macFromText,
   venetTap, VenetTapControl, venetSwitch, VenetSwitchControl,
   installVdiskFiles, installTapTransport, installConsoleEndpoints,
 } from './devices/index.js';
 export type {
   VenetOptions, FrameListener, LinkListener, ReceivedFrame, VdiskOptions, VdiskDriverStats, ConsoleOptions,
+  VenetQueueHandle, VdiskQueueHandle,
   ConsoleModel, SwitchPortControl, VdiskFilePlatform, FileStoreRequest, BlockStore, TapTransport,
   TapTransportEvents, TapTransportFactory, TapEndpoint, ConsoleEndpoint, EndpointSink, EndpointOpener, EndpointChecker,
 } from './devices/index.js';

@@ -145,7 +145,7 @@ describe('vdisk attributes', () => {
     const bus = host.createBus('a', { memoryBytes: 4 << 20 });
     const dev = host.createDevice('d');
     host.setType(dev, 'vdisk');
-    expect(dev.attrNames()).toEqual(['block_size', 'capacity', 'errors', 'flushes', 'inflight_max', 'readonly', 'reads', 'src_path', 'writes']);
+    expect(dev.attrNames()).toEqual(['block_size', 'capacity', 'errors', 'flushes', 'inflight_max', 'queues', 'readonly', 'reads', 'src_path', 'writes']);
     expect(() => dev.setAttr('capacity', '1000')).toThrow(expect.objectContaining({ code: 'EINVAL' })); // not a multiple of 512
     expect(() => dev.setAttr('capacity', 'lots')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => dev.setAttr('block_size', '1000')).toThrow(expect.objectContaining({ code: 'EINVAL' }));

@@ -4,7 +4,8 @@
  * a worker, with the device model in the host thread (`vbus-host`) and in a backend
  * worker (`vbus-backend`). The backing file lives in the OS temp directory and is
  * written in full first, so it is on the page cache: this measures the data path, not
- * a disk.
+ * a disk. Multiqueue rows (bench/mq): 4 guest threads on one memory disk, one queue pair
+ * each, against one thread with the same requests in flight on one pair.
  *
  * `run(opts)` returns rows in the shape of the bench harness (bench/harness/types.ts on
  * the bench branch); `node dist/bench/vdisk/index.js [--quick] [--repeat N]` runs it
@@ -16,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VbusHost, vdiskClass, type GuestWorker } from '../../src/index.js';
 import type { GuestCommand, GuestReply, VdiskBenchCase } from './protocol.js';
+import { runMqVdisk } from '../mq/index.js';
 
 /** A result row (the harness's Row). */
 export interface VdiskRow {
@@ -132,6 +134,9 @@ export async function run(opts: VdiskBenchOptions): Promise<VdiskRow[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // Multiqueue: N guest threads on one disk, one queue pair each, against one pair (bench/mq).
+  opts.progress?.(done, todo.length, 'multiqueue');
+  rows.push(...await runMqVdisk({ quick: opts.quick, repeat, ...(opts.only ? { only: opts.only } : {}) }));
   opts.progress?.(done, todo.length, 'done');
   return rows;
 }

@@ -4,7 +4,8 @@
  *  - through venet-loopback (one guest sends and receives), device model in the host
  *    thread (`vbus-host`) and in a backend worker (`vbus-backend`);
  *  - through venet-switch between two guests on two buses (frames copied from one bus
- *    memory into the other), device model in the host thread.
+ *    memory into the other), device model in the host thread;
+ *  - multiqueue: 1 and 4 guest threads on one loopback, one queue pair each (bench/mq).
  * Every guest uses the real driver (bench/venet/guest.ts). Rows follow the bench
  * harness's shape: {case, impl, bytes, opsPerSec, gbps, ...}.
  */
@@ -12,6 +13,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { VbusHost, venetLoopbackClass, venetSwitchClass, type Bus, type GuestWorker } from '../../src/index.js';
 import { registerBenchClass } from '../harness/observe.js';
+import { runMqVenet } from '../mq/index.js';
 
 export interface VenetRow {
   case: string;
@@ -139,6 +141,11 @@ export async function run(opts: VenetBenchOptions = {}): Promise<VenetRow[]> {
       bestOpsPerSec: Math.round(Math.max(...runs.map((x) => x.fps))),
       note: `batch ${BATCH}; ${runs.map((x) => x.note).join('; ')}`,
     });
+  }
+  // Multiqueue: N guest threads on one loopback, one queue pair each (bench/mq).
+  opts.progress?.(i, plan.length, 'multiqueue');
+  for (const r of await runMqVenet({ quick, repeat, ...(opts.only ? { only: opts.only } : {}) })) {
+    rows.push({ ...r, gbps: Number(((r.opsPerSec * r.bytes * 8) / 1e9).toFixed(2)), bestOpsPerSec: r.opsPerSec });
   }
   return rows;
 }

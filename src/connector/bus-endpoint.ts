@@ -209,6 +209,9 @@ export class BusEndpoint implements VerbContext {
     const gen = this.nextGen++;
     placement?.reportFaultsTo((f) => this.server.onDeviceFault(f));
     const dev: EndpointDevice = { id, iface, ifaceBytes: ifaceUtf8, gen, model, placement, conns: new Set() };
+    placement?.reportConnFaultsTo((connId) => {
+      for (const c of dev.conns) if (c.id === connId && !c.fault && c.open) this.markFault(c, checkRings(this.memory, c.shms) ?? deviceFault());
+    });
     this.devices.set(id, dev);
     this.tables.setDevice(this.devTab, id, gen);
     for (const m of this.registry.all()) m.postEvent(EV_DEVADD, encodeDevAdd(id, ifaceUtf8));
@@ -541,9 +544,10 @@ export class BusEndpoint implements VerbContext {
     }
     if (!freeRegions) return;
     const m: EndpointMember = conn.member;
-    for (const r of conn.shms) freeShm(this.memory, r, dev.placement);
-    conn.shms.length = 0;
-    dev.placement?.released(conn.id);
+    const shms = conn.shms.splice(0);
+    const free = (): void => { for (const r of shms) freeShm(this.memory, r, dev.placement); };
+    if (dev.placement) dev.placement.released(conn.id, free); // once the backend let go of the rings
+    else free();
     m.handles[conn.handle] = undefined;
     this.tables.clearHandle(m.hTab, conn.handle);
   }

@@ -22,8 +22,11 @@ export interface DevicePlacement {
   /**
    * The guest no longer names this connection (its handle was closed, or the member
    * left): regions that the placement keeps for it may be returned now, never before.
+   * `freeShms` returns the connection's DEVSHM regions: the placement calls it once the
+   * model no longer touches them (a backend may still be polling the rings when the
+   * guest closes; freed early, their memory could be placed for another connection).
    */
-  released(connId: number): void;
+  released(connId: number, freeShms?: () => void): void;
   /**
    * Resets a connection where the model runs (see conn-reset.ts): resolves with 0 or a
    * negative errno once the rings are formatted again and the model replayed.
@@ -31,4 +34,6 @@ export interface DevicePlacement {
   resetConnection(connId: number): Promise<number>;
   /** Where device faults seen in the placement go (the endpoint's reporter). */
   reportFaultsTo(fn: FaultReporter): void;
+  /** Where the placement says a connection's model stopped it (a corrupt ring): the endpoint marks it NEEDS_RESET. */
+  reportConnFaultsTo(fn: (connId: number) => void): void;
 }

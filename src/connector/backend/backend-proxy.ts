@@ -51,6 +51,8 @@ interface Direct {
   backendDone: boolean;
   /** The guest no longer names the connection (handle closed, or member left). */
   released: boolean;
+  /** Returns the connection's DEVSHM regions (given at release; run when settled). */
+  freeShms?: () => void;
 }
 
 export class BackendProxy implements ConnectorModel, DevicePlacement {
@@ -68,6 +70,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   /** The backend is gone without a stop (failed to start, or its thread died). */
   private dead = false;
   private faults: FaultReporter = logDeviceFault;
+  private connFaults: (connId: number) => void = () => {};
   /** Resets asked of the backend and not answered yet, by request number. */
   private readonly resets = new Map<number, (status: number) => void>();
   private resetSeq = 0;
@@ -110,6 +113,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     this.handle.onNotice((n) => {
       if (n.t === 'fault') { this.faults(n.fault); return; }
       if (n.t === 'reset-done') { this.resets.get(n.req)?.(n.status); this.resets.delete(n.req); return; }
+      if (n.t === 'conn-fault') { this.connFaults(n.connId); return; }
       const d = this.directs.get(n.connId);
       if (!d) return;
       d.backendDone = true; // the backend will not touch it again
@@ -126,12 +130,17 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     return d && !d.backendDone ? { slot: d.slot, doorbell: this.doorbell } : undefined;
   }
 
-  released(connId: number): void {
+  released(connId: number, freeShms?: () => void): void {
     const d = this.directs.get(connId);
-    if (d) { d.released = true; this.settle(connId, d); }
+    if (!d) { freeShms?.(); return; } // the backend never had it, or let go long ago
+    d.released = true;
+    d.freeShms = freeShms;
+    this.settle(connId, d);
   }
 
   reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
+
+  reportConnFaultsTo(fn: (connId: number) => void): void { this.connFaults = fn; }
 
   resetConnection(connId: number): Promise<number> {
     if (this.stopping || !this.directs.has(connId)) return Promise.resolve(-ENODEV);
@@ -219,6 +228,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   private settle(connId: number, d: Direct): void {
     if (!d.backendDone || !d.released) return;
     this.directs.delete(connId);
+    try { d.freeShms?.(); } catch { /* the bus went first: nothing to return to */ } // the rings: the backend polls them no more
     this.bus.freeRegion(d.slot);
     this.maybeFreeDoorbell();
   }

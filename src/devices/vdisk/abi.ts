@@ -34,9 +34,41 @@ export const VDISK_Q_REQUEST = 0;
 export const VDISK_Q_COMPLETE = 1;
 export const VDISK_Q_DATA = 2;
 
+// ---- queue pairs (multiqueue) ----
+// With VDISK_F_MQ negotiated the guest may set up more queue pairs, each with its own
+// request ring, completion ring and data buffer, so several guest threads can each
+// drive one pair without a lock. Pair P uses DEVSHM queue numbers P * 3 + 0/1/2 (pair
+// 0 is the three queues above). Any pair may carry any request; its completion comes
+// back on the pair the request came from; a BARRIER orders only its own pair's requests
+// (a FLUSH makes every acknowledged write durable, whichever pair acknowledged it).
+/** DEVSHM queues per pair. */
+export const VDISK_QUEUES_PER_PAIR = 3;
+/** Most queue pairs a device offers (the `queues` attribute's upper bound). */
+export const VDISK_MAX_QUEUES = 64;
+/** The DEVSHM queue number of `role` (VDISK_Q_REQUEST, _COMPLETE or _DATA) in pair `pair`. */
+export function vdiskQueue(pair: number, role: number): number { return pair * VDISK_QUEUES_PER_PAIR + role; }
+
 // ---- DEVCALL functions ----
 /** Geometry: replies with an info record (below). */
 export const VDISK_FN_INFO = 1;
+/**
+ * Negotiate: request FEATURES u32 (offered) + QUEUES u32 (pairs wanted, >= 1); reply
+ * FEATURES u32 (agreed) + QUEUES u32 (pairs granted). QUEUES granted is min(wanted,
+ * the admin's `queues`) when VDISK_F_MQ was offered, else 1; VDISK_F_MQ is agreed when
+ * more than one pair was granted. The count is fixed once a ring of pair 1 or above is
+ * set up (later calls answer it unchanged).
+ */
+export const VDISK_FN_NEGOTIATE = 2;
+/** Bytes of the negotiate request and reply. */
+export const VDISK_NEGOTIATE_BYTES = 8;
+export const VDISK_NEG_OFF_FEATURES = 0;
+export const VDISK_NEG_OFF_QUEUES = 4;
+
+// ---- feature bits ----
+/** Multiqueue: more than one queue pair (capped by the admin's `queues` attribute). */
+export const VDISK_F_MQ = 1 << 0;
+/** Every feature bit this ABI version defines. */
+export const VDISK_F_ALL = VDISK_F_MQ;
 
 // Info reply (DEVCALL VDISK_FN_INFO), little-endian:
 //   0              4              8              12             16             20             24

@@ -2,11 +2,13 @@
  * The attributes of a vdisk device, as the admin sees them (`/config/vbus/devices/NAME/...`).
  * Configuration (`src_path`, `capacity`, `readonly`, `block_size`) is fixed while the
  * device is linked (EBUSY): the geometry a guest learned at open must not change under it.
+ * `queues` (multiqueue cap) may change at any time: it caps later negotiations.
  */
 import type { AttributeSpec } from '../../host/attributes.js';
 import type { Device } from '../../host/device.js';
 import { vbusError } from '../../errors.js';
-import { VDISK_MAX_BLOCK, VDISK_MIN_BLOCK, VDISK_MAX_BYTES } from './abi.js';
+import { VDISK_MAX_BLOCK, VDISK_MIN_BLOCK, VDISK_MAX_BYTES, VDISK_MAX_QUEUES } from './abi.js';
+import { queuesAttribute } from '../queues-attribute.js';
 import { VDISK_COUNTERS, type VdiskCounter } from './counters.js';
 
 /** What the attributes need from the device's model. */
@@ -81,5 +83,6 @@ export const vdiskAttributes: AttributeSpec[] = [
       return String(v);
     },
   },
+  queuesAttribute(VDISK_MAX_QUEUES), // may change while linked: it caps later negotiations
   ...VDISK_COUNTERS.map((name): AttributeSpec => ({ name, mode: 'ro', initial: '0', show: (device) => String(source(device).counter(name)) })),
 ];

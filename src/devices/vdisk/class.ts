@@ -51,6 +51,7 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
       capacity: Number(this.capacityValue),
       readonly: d.attr('readonly') === '1',
       blockSize: Number(d.attr('block_size')),
+      queues: Number(d.attr('queues')),
     };
   }
 
@@ -62,6 +63,10 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
 
   attrChanged(name: string, value: string): void {
     if (name === 'capacity') this.capacityValue = value;
+    if (name === 'queues') {
+      this.inner?.attrChanged(name, value); // a backend gets it from its proxy
+      if (this.backendInit) this.backendInit = { ...this.backendInit, queues: Number(value) }; // for backends started later
+    }
   }
 
   linked(): void {

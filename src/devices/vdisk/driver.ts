@@ -14,14 +14,23 @@
  * once and block in Atomics.wait on the completion ring's data signal, draining
  * completions of other (async) operations on the way.
  *
+ * Multiqueue: `openVdisk(guest, id, { queues: N })` negotiates up to N queue pairs (the
+ * admin's `queues` caps it; {@link VdiskDriver.queues} says how many were granted) and
+ * sets them all up. The driver drives pair 0; `queueHandle(p)` describes pair p as plain
+ * data for a child guest (`guest.spawnChild(url, handle)`), which drives it with
+ * {@link attachVdiskQueue}: one thread per pair, no lock (each pair has its own rings,
+ * signals, request ids and data buffer). The pairs live as long as the parent's
+ * connection: close the children's drivers first.
+ *
  * Argument checks are local only for what cannot be put on the wire (non-integers,
  * negatives); alignment and range are the device's to judge, so a misaligned or
  * out-of-range request comes back from the device as EINVAL.
  */
 import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
 import type { GuestConnector } from '../../guest/connector.js';
+import { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
 import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
-import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
 import type { ShmRegion } from '../../connector/types.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
@@ -30,6 +39,7 @@ import { serveAsync, serveSync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import {
   VDISK_INTERFACE, VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, VDISK_MAX_BYTES,
+  VDISK_FN_NEGOTIATE, VDISK_NEGOTIATE_BYTES, VDISK_NEG_OFF_FEATURES, VDISK_NEG_OFF_QUEUES, VDISK_F_MQ, VDISK_MAX_QUEUES, VDISK_QUEUES_PER_PAIR, vdiskQueue,
   INFO_BYTES, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI, REQ_OFF_FLAGS, REQ_OFF_RESERVED,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
@@ -51,6 +61,30 @@ export interface VdiskOptions {
   timeoutMs?: number;
   /** Spin policy of the completion waiter (default {@link DEFAULT_COMPLETION_SPIN}). */
   spin?: SpinPolicy;
+  /**
+   * Queue pairs to ask for (1..64, default 1): more than 1 negotiates VDISK_F_MQ; the
+   * device grants at most its `queues` attribute. Each pair gets its own rings and a data
+   * buffer of `bufferBytes`.
+   */
+  queues?: number;
+}
+
+/** One queue pair of an open vdisk as plain data, for a child guest on the same bus ({@link attachVdiskQueue}). */
+export interface VdiskQueueHandle {
+  readonly kind: 'vdisk-queue';
+  readonly bus: string;
+  readonly deviceId: number;
+  readonly pair: number;
+  readonly queues: number;
+  readonly req: ShmRegion;
+  readonly cpl: ShmRegion;
+  readonly data: ShmRegion;
+  readonly capacity: number;
+  readonly blockSize: number;
+  readonly flags: number;
+  readonly queueDepth: number;
+  readonly maxSegment: number;
+  readonly timeoutMs: number;
 }
 
 /** Counters of one driver instance. */
@@ -117,6 +151,10 @@ export class VdiskDriver {
   readonly volatileCache: boolean;
   readonly queueDepth: number;
   readonly maxSegment: number;
+  /** Queue pairs the connection negotiated (1 without multiqueue). */
+  readonly queues: number;
+  /** The pair this driver drives (0 for the opener, the handle's pair in a child). */
+  readonly pair: number;
   private readonly counts = { submitted: 0, completed: 0, spurious: 0, kicks: 0 };
 
   private readonly u8: Uint8Array;
@@ -144,14 +182,21 @@ export class VdiskDriver {
 
   /** @internal Use {@link openVdisk}. */
   constructor(
-    private readonly conn: Connection,
+    /** The connection (null in a child that drives a pair of its parent's connection). */
+    private readonly conn: Connection | null,
     private req: ProducerEnd<ShmRegion>,
     private cpl: ConsumerEnd<ShmRegion>,
-    dataOffset: number,
-    dataBytes: number,
+    dataRegion: ShmRegion,
     info: { capacity: number; blockSize: number; flags: number },
-    opts: { queueDepth: number; maxSegment: number; timeoutMs: number },
+    opts: { queueDepth: number; maxSegment: number; timeoutMs: number; pair: number; queues: number; deviceId: number; busName: string },
+    /** The other pairs' regions (the opener only), for {@link queueHandle}. */
+    private readonly others: ReadonlyArray<readonly [ShmRegion, ShmRegion, ShmRegion]> = [],
   ) {
+    const dataOffset = dataRegion.offset, dataBytes = dataRegion.bytes;
+    this.pair = opts.pair;
+    this.queues = opts.queues;
+    this.deviceId = opts.deviceId;
+    this.busName = opts.busName;
     const bus = req.ring.bus;
     this.u8 = bus.u8;
     this.u32 = bus.u32;
@@ -172,18 +217,28 @@ export class VdiskDriver {
     for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
     // The host found this connection faulted (DEVFAULT): fail what is in flight now, as a
     // corrupt ring would; an admin's bus reset (DEVRESET) re-formatted the rings: attach again.
-    conn.onFault((e) => {
-      if (e.kind === 'fault') this.breakDown(`the host found the connection faulted: ${e.text}`);
+    // (The events come to the opener: a child's pair learns of a fault from its rings.)
+    conn?.onFault((e) => {
+      // With several pairs, a fault of another pair's ring is that pair's (its thread sees
+      // its own rings fault); this driver stops for its own pair's rings or, with one pair, any.
+      const mine = this.queues === 1 || (e.queue !== null && Math.floor(e.queue / VDISK_QUEUES_PER_PAIR) === this.pair);
+      if (e.kind === 'fault' && mine) this.breakDown(`the host found the connection faulted: ${e.text}`);
       else if (e.resets > this.attachedResets && !this.closed) this.reattach(e.resets);
       for (const fn of this.faultListeners) fn(e);
     });
   }
 
+  /** The connection, for what only its opener can do (ENOTSUP in a child driving one pair). */
+  private own(what: string): Connection {
+    if (this.conn) return this.conn;
+    throw vbusError('ENOTSUP', `vdisk ${this.deviceId}: ${what} goes through the guest that opened the device (this thread drives its queue pair ${this.pair})`, { pair: this.pair });
+  }
+
   /** True when the host said this connection needs a reset (see {@link reset}). */
-  get needsReset(): boolean { return this.conn.needsReset; }
+  get needsReset(): boolean { return this.conn?.needsReset ?? false; }
 
   /** The host's view of this connection now (asks it: a call). */
-  status(): ConnectionStatus { return this.conn.status({ timeoutMs: this.timeoutMs }); }
+  status(): ConnectionStatus { return this.own('status').status({ timeoutMs: this.timeoutMs }); }
 
   /** Listens for this device's 'fault' and 'reset' events. Returns an unsubscribe function. */
   onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
@@ -201,7 +256,7 @@ export class VdiskDriver {
   reset(): void {
     if (this.closed) throw vbusError('ECANCELED', 'vdisk: reset after close');
     this.failAll(vbusError('ECONNRESET', 'vdisk: the device was reset with this operation in flight'));
-    this.reattach(this.conn.reset({ timeoutMs: this.timeoutMs }));
+    this.reattach(this.own('reset').reset({ timeoutMs: this.timeoutMs }));
   }
 
   /** New ring ends and a clean request table after the host re-formatted the rings. */
@@ -219,6 +274,27 @@ export class VdiskDriver {
     this.inflight = 0;
     this.uncommitted = 0;
     this.broken = null;
+  }
+
+  /** Device id on the bus. */
+  readonly deviceId: number;
+  private readonly busName: string;
+
+  /**
+   * Queue pair `pair` (1 .. queues-1) as plain data for a child guest on this bus, which
+   * drives it with {@link attachVdiskQueue}. Each pair must have one driver at a time.
+   */
+  queueHandle(pair: number): VdiskQueueHandle {
+    const r = this.others[pair - 1];
+    if (this.pair !== 0 || !Number.isInteger(pair) || !r) {
+      throw vbusError('EINVAL', `vdisk ${this.deviceId}: queue pair ${pair} is not one this driver can hand out (pairs 1..${this.queues - 1} of the opener)`, { pair, queues: this.queues });
+    }
+    return {
+      kind: 'vdisk-queue', bus: this.busName, deviceId: this.deviceId, pair, queues: this.queues,
+      req: r[0], cpl: r[1], data: r[2], capacity: this.capacity, blockSize: this.blockSize,
+      flags: (this.readonly ? INFO_F_READONLY : 0) | (this.volatileCache ? INFO_F_FLUSH : 0),
+      queueDepth: this.queueDepth, maxSegment: this.maxSegment, timeoutMs: this.timeoutMs,
+    };
   }
 
   /** Counters of this driver (a snapshot). */
@@ -284,7 +360,7 @@ export class VdiskDriver {
     if (this.closed) return;
     this.closed = true;
     this.failAll(vbusError('ECANCELED', 'vdisk: the device was closed with this operation in flight'));
-    this.conn.close();
+    this.conn?.close(); // a child's pair belongs to its parent's connection
   }
 
   // ---- operations ----
@@ -574,6 +650,10 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     throw vbusError('EINVAL', `vdisk: queueDepth ${queueDepth} must be an integer from 1 to ${MAX_QUEUE_DEPTH}`, { queueDepth });
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const wantQueues = opts.queues ?? 1;
+  if (!Number.isInteger(wantQueues) || wantQueues < 1 || wantQueues > VDISK_MAX_QUEUES) {
+    throw vbusError('EINVAL', `vdisk: queues ${wantQueues} must be an integer from 1 to ${VDISK_MAX_QUEUES}`, { queues: wantQueues });
+  }
   checkInterface(guest, id, VDISK_INTERFACE, 'openVdisk');
   const conn = guest.open(id, VDISK_VERSION, { timeoutMs });
   try {
@@ -592,13 +672,66 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     if (maxSegment < blockSize || maxSegment > bufferBytes) {
       throw vbusError('EINVAL', `vdisk: maxSegment ${opts.maxSegment} must be between the block size ${blockSize} and bufferBytes ${bufferBytes}`, { maxSegment: opts.maxSegment });
     }
+    const queues = wantQueues > 1 ? negotiateQueues(conn, wantQueues, timeoutMs) : 1;
     // Room for every request in flight plus one record of slack (a record never wraps).
-    const req = conn.txQueue(VDISK_Q_REQUEST, pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES)), opts.spin);
-    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES)), opts.spin ?? DEFAULT_COMPLETION_SPIN);
+    const reqBytes = pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES));
+    const cplBytes = pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES));
+    const req = conn.txQueue(VDISK_Q_REQUEST, reqBytes, opts.spin);
+    const cpl = conn.rxQueue(VDISK_Q_COMPLETE, cplBytes, opts.spin ?? DEFAULT_COMPLETION_SPIN);
     const data = conn.buffer(VDISK_Q_DATA, bufferBytes);
-    return new VdiskDriver(conn, req, cpl, data.offset, bufferBytes, { capacity, blockSize, flags }, { queueDepth, maxSegment, timeoutMs });
+    const others: Array<[ShmRegion, ShmRegion, ShmRegion]> = [];
+    for (let p = 1; p < queues; p++) {
+      others.push([
+        conn.shm(vdiskQueue(p, VDISK_Q_REQUEST), reqBytes, SHM_RING_TO_DEVICE),
+        conn.shm(vdiskQueue(p, VDISK_Q_COMPLETE), cplBytes, SHM_RING_TO_GUEST),
+        conn.shm(vdiskQueue(p, VDISK_Q_DATA), bufferBytes, SHM_BUFFER),
+      ]);
+    }
+    return new VdiskDriver(conn, req, cpl, data.region, { capacity, blockSize, flags }, { queueDepth, maxSegment, timeoutMs, pair: 0, queues, deviceId: id, busName: guest.busName }, others);
   } catch (e) {
     try { conn.close(); } catch { /* report the first failure, not the cleanup's */ }
     throw e;
   }
+}
+
+/** NEGOTIATE VDISK_F_MQ with `want` pairs; returns the pairs granted (1 when the device gives no multiqueue). */
+function negotiateQueues(conn: Connection, want: number, timeoutMs: number): number {
+  const req = new Uint8Array(VDISK_NEGOTIATE_BYTES);
+  const v = new DataView(req.buffer);
+  v.setUint32(VDISK_NEG_OFF_FEATURES, VDISK_F_MQ, true);
+  v.setUint32(VDISK_NEG_OFF_QUEUES, want, true);
+  const out = conn.call(VDISK_FN_NEGOTIATE, req, { timeoutMs });
+  if (out.length < VDISK_NEGOTIATE_BYTES) throw vbusError('EPROTO', `vdisk: negotiate answered ${out.length} bytes, expected ${VDISK_NEGOTIATE_BYTES}`);
+  const r = new DataView(out.buffer, out.byteOffset, out.length);
+  const granted = r.getUint32(VDISK_NEG_OFF_QUEUES, true);
+  if ((r.getUint32(VDISK_NEG_OFF_FEATURES, true) & VDISK_F_MQ) === 0) return 1;
+  if (granted < 1 || granted > want) throw vbusError('EPROTO', `vdisk: the device granted ${granted} queue pairs for ${want} asked`, { granted, want });
+  return granted;
+}
+
+/**
+ * In a child guest on the same bus: drives queue pair `handle.pair` of a vdisk its parent
+ * opened with several queues (see {@link VdiskDriver.queueHandle}). The result is a
+ * VdiskDriver of its own (read, write, flush, ... on that pair); its close() stops it
+ * without closing the parent's connection. EINVAL for a handle of another bus or kind,
+ * ENOTSUP on a bus without shared memory (the message transport).
+ */
+export function attachVdiskQueue(guest: GuestConnector, handle: VdiskQueueHandle, opts: { spin?: SpinPolicy } = {}): VdiskDriver {
+  if (handle?.kind !== 'vdisk-queue' || !handle.req || !handle.cpl || !handle.data) {
+    throw vbusError('EINVAL', 'attachVdiskQueue: not a vdisk queue handle (use VdiskDriver.queueHandle(pair))');
+  }
+  if (handle.bus !== guest.busName) {
+    throw vbusError('EINVAL', `attachVdiskQueue: the handle is for bus ${handle.bus}, this guest is on ${guest.busName}`, { bus: handle.bus });
+  }
+  if (guest.bus.transport !== 'shared') {
+    throw vbusError('ENOTSUP', 'attachVdiskQueue: a queue handed to another thread needs shared bus memory (not the message transport)');
+  }
+  if (handle.req.kind !== SHM_RING_TO_DEVICE || handle.cpl.kind !== SHM_RING_TO_GUEST || handle.data.kind !== SHM_BUFFER) {
+    throw vbusError('EINVAL', 'attachVdiskQueue: the handle\'s regions are not a request ring, a completion ring and a buffer');
+  }
+  guest.bus.checkRange(handle.data.offset, handle.data.bytes, 'vdisk data buffer');
+  const req = new ProducerEnd(guest.bus, handle.req, opts.spin);
+  const cpl = new ConsumerEnd(guest.bus, handle.cpl, opts.spin ?? DEFAULT_COMPLETION_SPIN);
+  return new VdiskDriver(null, req, cpl, handle.data, { capacity: handle.capacity, blockSize: handle.blockSize, flags: handle.flags },
+    { queueDepth: handle.queueDepth, maxSegment: handle.maxSegment, timeoutMs: handle.timeoutMs, pair: handle.pair, queues: handle.queues, deviceId: handle.deviceId, busName: handle.bus });
 }

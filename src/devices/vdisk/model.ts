@@ -8,7 +8,13 @@
  * ring's space signal polls us again), copies the descriptor's fields once, validates
  * them, does the I/O synchronously on the store, writes the completion and releases the
  * request. After the batch it commits all completions and raises the guest's signal
- * once. A corrupt ring faults only this connection: its poll does nothing from then on.
+ * once. A corrupt ring faults only its queue pair: that pair's poll does nothing from
+ * then on, the connection's other pairs go on.
+ *
+ * Multiqueue (abi.ts, VDISK_F_MQ): a connection has up to `queues` pairs (the admin's
+ * cap, fixed per connection at NEGOTIATE). Each poll serves every pair, starting one
+ * further each time, each pair with its own budget, so no pair starves another; a
+ * request's completion goes on its own pair's completion ring.
  */
 import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
 import { Status } from '../../core/status.js';
@@ -17,7 +23,8 @@ import { deviceConsumer, deviceProducer } from '../../connector/device-queues.js
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
 import { ERRNO, vbusError } from '../../errors.js';
 import {
-  VDISK_VERSION, VDISK_FN_INFO, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA,
+  VDISK_VERSION, VDISK_FN_INFO, VDISK_FN_NEGOTIATE, VDISK_NEGOTIATE_BYTES, VDISK_NEG_OFF_FEATURES, VDISK_NEG_OFF_QUEUES,
+  VDISK_F_MQ, VDISK_QUEUES_PER_PAIR, VDISK_Q_REQUEST, VDISK_Q_COMPLETE,
   INFO_BYTES, INFO_OFF_VERSION, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN, CPL_OFF_RESERVED,
@@ -45,6 +52,8 @@ export interface VdiskModelInit {
    * backend owns its thread and flushes synchronously.
    */
   asyncFlush?: boolean;
+  /** The admin's `queues`: most queue pairs a connection may negotiate (default 1). */
+  queues?: number;
 }
 
 /** A vdisk model: the connector hooks plus its geometry and an explicit release. */
@@ -54,13 +63,16 @@ export interface VdiskModel extends ConnectorModel {
   readonly readonly: boolean;
   /** Closes the store; connections answer ENODEV afterwards. */
   release(): void;
+  /** An attribute changed (`queues` applies to later negotiations). */
+  attrChanged(name: string, value: string): void;
 }
 
-/** Most requests taken in one poll, so one busy guest cannot hold the host loop forever. */
+/** Most requests taken from one pair in one poll, so one busy guest cannot hold the host loop forever. */
 const MAX_PER_POLL = 1024;
 /** Completions published together at most, so a long batch does not hold the first ones back. */
 const EARLY_COMMIT = 16;
 
+/** One queue pair of a connection. */
 interface Queues {
   req: ConsumerEnd | null;
   cpl: ProducerEnd | null;
@@ -70,6 +82,20 @@ interface Queues {
   flushing: boolean;
   /** A completion that found the ring full (only an async one can): posted first next poll. */
   held: { id: number; status: number } | null;
+}
+
+/** One open connection: its queue pairs and what it negotiated. */
+interface Conn {
+  pairs: Array<Queues | undefined>;
+  /** Pairs this connection may set up (1 until VDISK_F_MQ is negotiated). */
+  queues: number;
+  features: number;
+  /** The pair the next poll starts with (round robin). */
+  next: number;
+}
+
+function newPair(): Queues {
+  return { req: null, cpl: null, data: null, faulted: false, flushing: false, held: null };
 }
 
 /** Opens the store an init describes. Throws VbusError (ENOENT, ENOTSUP, EINVAL ...). */
@@ -92,8 +118,9 @@ class VdiskModelImpl implements VdiskModel {
   readonly readonly: boolean;
   private readonly counters: VdiskCounters;
   private readonly asyncFlush: boolean;
-  private readonly queues = new Map<number, Queues>();
+  private readonly conns = new Map<number, Conn>();
   private store: BlockStore | null;
+  private queueCap: number;
 
   constructor(init: VdiskModelInit, store: BlockStore) {
     this.store = store;
@@ -103,6 +130,11 @@ class VdiskModelImpl implements VdiskModel {
     this.capacity = store.size - (store.size % init.blockSize);
     this.counters = new VdiskCounters(init.counters);
     this.asyncFlush = init.asyncFlush === true;
+    this.queueCap = init.queues ?? 1;
+  }
+
+  attrChanged(name: string, value: string): void {
+    if (name === 'queues') this.queueCap = Number(value); // parsed by the attribute (attributes.ts)
   }
 
   open(conn: DeviceConnection): void {
@@ -110,11 +142,15 @@ class VdiskModelImpl implements VdiskModel {
     if (conn.version !== VDISK_VERSION) {
       throw vbusError('ENOTSUP', `vdisk: interface version ${conn.version} is not supported (this device speaks ${VDISK_VERSION})`, { version: conn.version });
     }
-    this.queues.set(conn.id, { req: null, cpl: null, data: null, faulted: false, flushing: false, held: null });
+    // A reset replays close/open/shm with the regions the connection has (conn-reset.ts):
+    // pairs above 0 among them were negotiated before, so the count carries over.
+    const queues = Math.max(1, ...conn.shms.map((r) => Math.floor(r.queue / VDISK_QUEUES_PER_PAIR) + 1));
+    this.conns.set(conn.id, { pairs: [newPair()], queues, features: queues > 1 ? VDISK_F_MQ : 0, next: 0 });
   }
 
-  call(_conn: DeviceConnection, func: number, _payload: Uint8Array, out: Uint8Array): number {
+  call(conn: DeviceConnection, func: number, payload: Uint8Array, out: Uint8Array): number {
     if (!this.store) return -ERRNO.ENODEV;
+    if (func === VDISK_FN_NEGOTIATE) return this.negotiate(conn, payload, out);
     if (func !== VDISK_FN_INFO) return -ERRNO.ENOSYS;
     if (out.length < INFO_BYTES) return -ERRNO.EMSGSIZE;
     const v = new DataView(out.buffer, out.byteOffset, INFO_BYTES);
@@ -127,18 +163,40 @@ class VdiskModelImpl implements VdiskModel {
     return INFO_BYTES;
   }
 
+  /** NEGOTIATE: features and queue pairs (abi.ts). Reads the request once, answers in place. */
+  private negotiate(conn: DeviceConnection, payload: Uint8Array, out: Uint8Array): number {
+    const c = this.conns.get(conn.id);
+    if (!c) return -ERRNO.ENOTCONN;
+    if (payload.length < VDISK_NEGOTIATE_BYTES || out.length < VDISK_NEGOTIATE_BYTES) return -ERRNO.EINVAL;
+    const v = new DataView(payload.buffer, payload.byteOffset, VDISK_NEGOTIATE_BYTES);
+    const offered = v.getUint32(VDISK_NEG_OFF_FEATURES, true);
+    const wanted = v.getUint32(VDISK_NEG_OFF_QUEUES, true);
+    if (wanted < 1) return -ERRNO.EINVAL;
+    // The count is fixed once a pair above 0 exists: its rings stay served as they are.
+    if (c.pairs.length <= 1) c.queues = (offered & VDISK_F_MQ) !== 0 ? Math.min(wanted, this.queueCap) : 1;
+    c.features = c.queues > 1 ? VDISK_F_MQ : 0;
+    const r = new DataView(out.buffer, out.byteOffset, VDISK_NEGOTIATE_BYTES);
+    r.setUint32(VDISK_NEG_OFF_FEATURES, c.features, true);
+    r.setUint32(VDISK_NEG_OFF_QUEUES, c.queues, true);
+    return VDISK_NEGOTIATE_BYTES;
+  }
+
   shm(conn: DeviceConnection, region: ShmRegion): void {
-    const q = this.queues.get(conn.id);
-    if (!q) throw vbusError('ENOTCONN', `vdisk: connection ${conn.id} is not open`);
-    const want = region.queue === VDISK_Q_REQUEST ? SHM_RING_TO_DEVICE
-      : region.queue === VDISK_Q_COMPLETE ? SHM_RING_TO_GUEST
-      : region.queue === VDISK_Q_DATA ? SHM_BUFFER : -1;
-    if (want < 0) throw vbusError('EINVAL', `vdisk: queue ${region.queue} does not exist (0 requests, 1 completions, 2 data)`, { queue: region.queue });
+    const c = this.conns.get(conn.id);
+    if (!c) throw vbusError('ENOTCONN', `vdisk: connection ${conn.id} is not open`);
+    const pair = Math.floor(region.queue / VDISK_QUEUES_PER_PAIR);
+    const role = region.queue % VDISK_QUEUES_PER_PAIR;
+    if (pair >= c.queues) {
+      throw vbusError('EINVAL', `vdisk: queue ${region.queue} is in queue pair ${pair}, but this connection has ${c.queues} (0 requests, 1 completions, 2 data; negotiate VDISK_F_MQ for more)`, { queue: region.queue, queues: c.queues });
+    }
+    const want = role === VDISK_Q_REQUEST ? SHM_RING_TO_DEVICE : role === VDISK_Q_COMPLETE ? SHM_RING_TO_GUEST : SHM_BUFFER;
     if (region.kind !== want) throw vbusError('EINVAL', `vdisk: queue ${region.queue} must be region kind ${want}, not ${region.kind}`, { queue: region.queue, kind: region.kind });
-    if (region.queue === VDISK_Q_REQUEST) {
+    while (c.pairs.length <= pair) c.pairs.push(undefined);
+    const q = c.pairs[pair] ??= newPair();
+    if (role === VDISK_Q_REQUEST) {
       if (q.req) throw vbusError('EEXIST', 'vdisk: the request ring is already set up');
       q.req = deviceConsumer(conn.memory, region);
-    } else if (region.queue === VDISK_Q_COMPLETE) {
+    } else if (role === VDISK_Q_COMPLETE) {
       if (q.cpl) throw vbusError('EEXIST', 'vdisk: the completion ring is already set up');
       q.cpl = deviceProducer(conn.memory, region);
     } else {
@@ -147,10 +205,24 @@ class VdiskModelImpl implements VdiskModel {
     }
   }
 
+  /** Serves every pair of the connection, each with its own budget, starting one further each time. */
   poll(conn: DeviceConnection): number {
-    const q = this.queues.get(conn.id);
+    const c = this.conns.get(conn.id);
+    if (!c) return 0;
+    const pairs = c.pairs, len = pairs.length;
+    if (len === 1) return this.pollPair(conn, pairs[0]!);
+    const first = c.next++ % len;
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const q = pairs[(first + i) % len];
+      if (q) n += this.pollPair(conn, q);
+    }
+    return n;
+  }
+
+  private pollPair(conn: DeviceConnection, q: Queues): number {
     const store = this.store;
-    if (!q || !q.req || !q.cpl || !q.data || q.faulted || !store || q.flushing) return 0;
+    if (!q.req || !q.cpl || !q.data || q.faulted || !store || q.flushing) return 0;
     const rx = q.req.ring, tx = q.cpl.ring;
     if (q.held) { // a late completion waits for room before anything else may complete
       if (!this.post(q, q.held.id, q.held.status)) return 0;
@@ -253,11 +325,11 @@ class VdiskModelImpl implements VdiskModel {
   private startFlush(conn: DeviceConnection, q: Queues, store: BlockStore, id: number): void {
     q.flushing = true;
     store.flushAsync!((status) => {
-      if (this.queues.get(conn.id) !== q || this.store !== store) return; // closed meanwhile
+      if (!this.conns.get(conn.id)?.pairs.includes(q) || this.store !== store) return; // closed meanwhile
       q.flushing = false;
       this.counters.add(0, 0, status < 0 ? 0 : 1, status < 0 ? 1 : 0);
       if (!this.post(q, id, status)) { q.held = { id, status }; return; } // the ring's space signal polls us
-      this.poll(conn); // requests that queued up behind the flush
+      this.pollPair(conn, q); // requests that queued up behind the flush
     });
   }
 
@@ -276,12 +348,13 @@ class VdiskModelImpl implements VdiskModel {
     return true;
   }
 
-  close(conn: DeviceConnection): void { this.queues.delete(conn.id); }
+  close(conn: DeviceConnection): void { this.conns.delete(conn.id); }
 
-  faulted(conn: DeviceConnection): boolean { return this.queues.get(conn.id)?.faulted === true; }
+  /** True when a pair of the connection stopped on a corrupt ring (the connection needs a reset to get it back). */
+  faulted(conn: DeviceConnection): boolean { return this.conns.get(conn.id)?.pairs.some((q) => q?.faulted === true) === true; }
 
   release(): void {
-    this.queues.clear();
+    this.conns.clear();
     const s = this.store;
     this.store = null;
     s?.close();

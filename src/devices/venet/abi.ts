@@ -28,10 +28,27 @@ export const VENET_QUEUE_RX = 1;
 /** Device -> guest events: LINK_UP, LINK_DOWN, TX_DONE (SHM_RING_TO_GUEST). */
 export const VENET_QUEUE_EVENT = 2;
 
+// Multiqueue (VENET_F_MQ): queue pair P has its own TX and RX rings at DEVSHM queue
+// numbers P * 3 + 0 and P * 3 + 1 (pair 0 is the two above); the one EVENT ring stays
+// queue 2. Steering: the device puts a frame on the receiver's RX ring of the pair
+// number the sender sent it on, modulo the receiver's pair count (a loopback answers on
+// the pair that sent; frames from outside the bus, a TAP or an external switch port,
+// arrive on pair 0). So a flow a guest thread sends on one pair stays in order on one pair.
+/** DEVSHM queue numbers per pair. */
+export const VENET_QUEUES_PER_PAIR = 3;
+/** Most queue pairs a device offers (the `queues` attribute's upper bound). */
+export const VENET_MAX_QUEUES = 64;
+/** The DEVSHM queue number of `role` (VENET_QUEUE_TX or _RX) in pair `pair`. */
+export function venetQueue(pair: number, role: number): number { return pair * VENET_QUEUES_PER_PAIR + role; }
+
 // ---- calls -------------------------------------------------------------------------
 /** Query: empty request; reply is an info record (layout below). */
 export const VENET_FUNC_QUERY = 1;
-/** Negotiate: request u32 offered feature bits; reply u32 negotiated bits. */
+/**
+ * Negotiate: request u32 offered feature bits, optionally followed by u32 queue pairs
+ * wanted; reply u32 negotiated bits, followed by u32 queue pairs granted when the
+ * request carried the count (layout below).
+ */
 export const VENET_FUNC_NEGOTIATE = 2;
 
 // Info record (reply of VENET_FUNC_QUERY), little-endian:
@@ -54,6 +71,18 @@ export const INFO_BYTES = 32;
 
 /** Bytes of the negotiate request and reply (one u32 of feature bits). */
 export const NEGOTIATE_BYTES = 4;
+// Negotiate with a queue count (8 bytes each way):
+//   0                4                8
+//   +----------------+----------------+
+//   | FEATURES u32   | QUEUES u32     |
+//   +----------------+----------------+
+// Request: offered bits, pairs wanted (>= 1). Reply: agreed bits, pairs granted:
+// min(wanted, the admin's `queues`) when VENET_F_MQ was offered, else 1. The count is
+// fixed once a ring of pair 1 or above is set up (later calls answer it unchanged).
+export const VENET_NEG_OFF_FEATURES = 0;
+export const VENET_NEG_OFF_QUEUES = 4;
+/** Bytes of a negotiate request and reply that carry the queue count. */
+export const NEGOTIATE_MQ_BYTES = 8;
 
 // ---- feature bits ------------------------------------------------------------------
 /**
@@ -68,8 +97,14 @@ export const VENET_F_CSUM = 1 << 0;
  * how many frames it consumed (so a driver can recycle buffers or pace itself).
  */
 export const VENET_F_TX_DONE = 1 << 1;
-/** Every feature bit this ABI version defines. */
+/** Every feature bit `features_cap` caps. */
 export const VENET_F_ALL = VENET_F_CSUM | VENET_F_TX_DONE;
+/**
+ * Multiqueue: more than one TX/RX queue pair (see the queues above). Capped by the
+ * admin's `queues` attribute, not by `features_cap`: agreed when more than one pair was
+ * granted.
+ */
+export const VENET_F_MQ = 1 << 2;
 
 /** Feature names as the admin view shows them (`negotiated`, `features_cap`). */
 export const VENET_FEATURE_NAMES: ReadonlyArray<readonly [string, number]> = [
@@ -163,6 +198,6 @@ export function isGroupMac(b: Uint8Array, at: number): boolean { return (b[at]! 
 
 /** Formats feature bits as the admin view shows them: `csum,tx_done` or `none`. */
 export function featuresToText(bits: number): string {
-  const names = VENET_FEATURE_NAMES.filter(([, b]) => (bits & b) !== 0).map(([n]) => n);
+  const names = [...VENET_FEATURE_NAMES, ['mq', VENET_F_MQ] as const].filter(([, b]) => (bits & b) !== 0).map(([n]) => n);
   return names.length ? names.join(',') : 'none';
 }

@@ -7,7 +7,8 @@
 import type { AttributeSpec } from '../../host/attributes.js';
 import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { Device } from '../../host/device.js';
-import { VENET_INTERFACE, featuresToText } from './abi.js';
+import { VENET_INTERFACE, VENET_MAX_QUEUES, featuresToText } from './abi.js';
+import { queuesAttribute } from '../queues-attribute.js';
 import { VENET_INITIAL_ATTRS, parseEnabled, parseFeatures, parseMac, parseIfname, parseMtu } from './config.js';
 import { createModel as createLoopback } from './loopback-model.js';
 import type { VenetInit } from './model-base.js';
@@ -27,7 +28,7 @@ function statsBuffer(device: Device): SharedArrayBuffer {
 }
 
 /** The settable attribute names every venet class has. */
-export const VENET_CONFIG_ATTRS = ['enabled', 'client_mac', 'host_mac', 'ifname', 'mtu', 'features_cap'] as const;
+export const VENET_CONFIG_ATTRS = ['enabled', 'client_mac', 'host_mac', 'ifname', 'mtu', 'features_cap', 'queues'] as const;
 
 /** Attributes every venet class declares (config, then read-only counters). */
 export function venetAttributes(): AttributeSpec[] {
@@ -39,6 +40,8 @@ export function venetAttributes(): AttributeSpec[] {
     { name: 'ifname', mode: 'rw', initial: a.ifname!, parse: parseIfname },
     { name: 'mtu', mode: 'rw', initial: a.mtu!, parse: parseMtu },
     { name: 'features_cap', mode: 'rw', initial: a.features_cap!, parse: parseFeatures },
+    queuesAttribute(VENET_MAX_QUEUES), // caps VENET_F_MQ: the most queue pairs a port negotiates
+
     { name: 'negotiated', mode: 'ro', show: (d) => featuresToText(Number(readStat(statsBuffer(d), STAT_NEGOTIATED))) },
   ];
   for (const [name, index] of STAT_ATTRS) {

@@ -17,6 +17,8 @@ export interface VenetConfig {
   mtu: number;
   featuresCap: number;
   ifname: string;
+  /** Most queue pairs a port may negotiate (`queues`). */
+  queues: number;
 }
 
 /** Attribute texts at device creation. */
@@ -27,6 +29,7 @@ export const VENET_INITIAL_ATTRS: Readonly<Record<string, string>> = Object.free
   ifname: '',
   mtu: String(VENET_DEFAULT_MTU),
   features_cap: featuresToText(VENET_F_ALL),
+  queues: '1',
 });
 
 /** `enabled`: 1 or 0 (also accepts true/false, up/down). */
@@ -115,6 +118,7 @@ export function configFromAttrs(attrs: Readonly<Record<string, string>>): VenetC
     mtu: Number(a.mtu),
     featuresCap: featureBits(a.features_cap!),
     ifname: a.ifname!,
+    queues: Number(a.queues),
   };
 }
 
@@ -127,6 +131,7 @@ export function applyAttr(cfg: VenetConfig, name: string, value: string): boolea
     case 'mtu': cfg.mtu = Number(value); return true;
     case 'features_cap': cfg.featuresCap = featureBits(value); return true;
     case 'ifname': cfg.ifname = value; return true;
+    case 'queues': cfg.queues = Number(value); return true;
     default: return false;
   }
 }

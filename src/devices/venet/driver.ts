@@ -1,19 +1,18 @@
 /**
  * The guest driver for the virtual-ethernet interface: opens a venet device (any class),
- * sets up its TX, RX and EVENT rings, and offers frames in and out.
+ * sets up its TX, RX and EVENT rings, and offers frames in and out (the data path of
+ * one queue pair is in ./queue.ts; the driver is pair 0's queue).
  *
- * Sending: {@link VenetDriver.send} / {@link VenetDriver.sendBatch} copy frames into the
- * TX ring, publish them with one commit and raise the device's doorbell once (suppressed
- * while the device is already draining). They return how much went in (never throw on
- * a full ring): wait for room with {@link VenetDriver.waitSpaceSync} or just retry.
+ * The device raises the RX signal after posting an event too, so one waiter covers the
+ * RX and EVENT rings: {@link VenetDriver.poll} drains both, {@link VenetDriver.waitSync}
+ * and the receive loop wake for either.
  *
- * Receiving: {@link VenetDriver.poll} drains the RX and EVENT rings now and calls the
- * listeners; {@link VenetDriver.waitSync} parks a worker until the device signals;
- * {@link VenetDriver.onReceive} starts a loop on the worker's event loop
- * (`rx.dataWaiter.waitAsync`). The device raises the RX signal after posting an event too,
- * so one waiter covers both rings.
+ * Multiqueue: `openVenet(guest, id, { queues: N })` negotiates up to N TX/RX pairs
+ * (VENET_F_MQ; the admin's `queues` caps it; {@link VenetDriver.queues} says how many
+ * were granted) and sets them all up. The driver drives pair 0; `queueHandle(p)`
+ * describes pair p as plain data for a child guest (`guest.spawnChild(url, handle)`),
+ * which drives it with attachVenetQueue: one thread per pair, no lock.
  */
-import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
 import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
@@ -23,17 +22,20 @@ import { vbusError } from '../../errors.js';
 import {
   VENET_INTERFACE, VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
   INFO_BYTES, INFO_OFF_CLIENT_MAC, INFO_OFF_HOST_MAC, INFO_OFF_MTU, INFO_OFF_LINK, INFO_OFF_NEGOTIATED,
-  NEGOTIATE_BYTES, ETH_ALEN, ETH_HEADER_BYTES, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP, EVENT_LINK_DOWN,
-  EVENT_TX_DONE, macToText,
+  NEGOTIATE_BYTES, NEGOTIATE_MQ_BYTES, VENET_NEG_OFF_FEATURES, VENET_NEG_OFF_QUEUES, VENET_F_MQ, VENET_MAX_QUEUES, venetQueue,
+  ETH_ALEN, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP, EVENT_LINK_DOWN, EVENT_TX_DONE,
 } from './abi.js';
+import { VenetQueue, type VenetQueueHandle } from './queue.js';
+
+export type { FrameListener, ReceivedFrame, VenetQueueHandle } from './queue.js';
 
 declareInterfaceVersions(VENET_INTERFACE, [VENET_VERSION]);
 
 /** Ring sizes a driver asks for (bytes of data area; powers of two). */
 export interface VenetOptions {
-  /** TX ring bytes (default 256 KiB). */
+  /** TX ring bytes (default 256 KiB; each pair's). */
   txBytes?: number;
-  /** RX ring bytes (default 256 KiB). */
+  /** RX ring bytes (default 256 KiB; each pair's). */
   rxBytes?: number;
   /** EVENT ring bytes (default 4 KiB). */
   eventBytes?: number;
@@ -41,49 +43,52 @@ export interface VenetOptions {
   pollBudget?: number;
   /** Deadline of each call opening and setting up the device, ms (ETIMEDOUT). Default: the guest's call timeout. */
   timeoutMs?: number;
+  /**
+   * TX/RX queue pairs to ask for (1..64, default 1): more than 1 negotiates VENET_F_MQ;
+   * the device grants at most its `queues` attribute.
+   */
+  queues?: number;
 }
 
-/** Called with a view of a received frame: valid only during the call (copy to keep). */
-export type FrameListener = (frame: Uint8Array, flags: number) => void;
 /** Called on LINK_UP (true) / LINK_DOWN (false). */
 export type LinkListener = (up: boolean) => void;
-
-/** A received frame kept by the async iterator (a copy). */
-export interface ReceivedFrame {
-  frame: Uint8Array;
-  flags: number;
-}
 
 const DEFAULT_TX = 256 * 1024;
 const DEFAULT_RX = 256 * 1024;
 const DEFAULT_EVENT = 4096;
 
-export class VenetDriver {
-  /** The interface's MAC as 6 bytes (from the device's `client_mac`, or per port for a switch). */
-  readonly mac: Uint8Array;
-  /** The device side's MAC (`host_mac`). */
-  readonly hostMac: Uint8Array;
-  /** Payload bytes a frame may carry after its 14-byte header. */
-  readonly mtu: number;
-  /** The ring queues (exposed for tests and tools that write records in place; new ends after a reset). */
+/** What opening finds out and sets up before the queue of pair 0 exists. */
+interface Opened {
+  info: Uint8Array;
+  events: ConsumerEnd<ShmRegion>;
   tx: ProducerEnd<ShmRegion>;
   rx: ConsumerEnd<ShmRegion>;
+  features: number;
+  queues: number;
+  others: Array<readonly [ShmRegion, ShmRegion]>;
+}
+
+export class VenetDriver extends VenetQueue {
+  /** The device side's MAC (`host_mac`). */
+  readonly hostMac: Uint8Array;
+  /** The EVENT ring (exposed for tests and tools; new ends after a reset). */
   events: ConsumerEnd<ShmRegion>;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
+  /** Queue pairs the device granted (1 without multiqueue). */
+  readonly queues: number;
   /** NEGOTIATE calls this driver made (a driver resumed from a saved bus makes none: the device kept its features). */
   negotiations = 0;
   /** Frames the device reported consumed (EVENT_TX_DONE, needs VENET_F_TX_DONE). */
   txCompleted = 0;
   private link: boolean;
-  private readonly frameListeners = new Set<FrameListener>();
   private readonly linkListeners = new Set<LinkListener>();
   private readonly evScratch = new Uint8Array(64);
   private readonly evView: DataView;
-  private readonly budget: number;
-  private looping = false;
-  private closed = false;
   private readonly callOpts: { timeoutMs?: number };
+  private readonly wantQueues: number;
+  private readonly others: ReadonlyArray<readonly [ShmRegion, ShmRegion]>;
+  private readonly busName: string;
   /** Features last offered with negotiate() (offered again after a reset). */
   private offered: number | null = null;
   /** Resets whose rings this driver attached to. */
@@ -91,26 +96,28 @@ export class VenetDriver {
   private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
 
   /** @internal Use {@link openVenet}. */
-  constructor(readonly conn: Connection, opts: VenetOptions = {}) {
+  constructor(readonly conn: Connection, opts: VenetOptions = {}, busName = '') {
+    const o = setUp(conn, opts);
+    const v = new DataView(o.info.buffer, o.info.byteOffset, o.info.length);
+    super(o.tx, o.rx, 0, {
+      mac: o.info.slice(INFO_OFF_CLIENT_MAC, INFO_OFF_CLIENT_MAC + ETH_ALEN),
+      mtu: v.getUint32(INFO_OFF_MTU, true),
+      pollBudget: opts.pollBudget ?? 256,
+    });
     this.callOpts = callOpts(opts);
-    const info = conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
-    if (info.length < INFO_BYTES) {
-      throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
-    }
-    const v = new DataView(info.buffer, info.byteOffset, info.length);
-    this.mac = info.slice(INFO_OFF_CLIENT_MAC, INFO_OFF_CLIENT_MAC + ETH_ALEN);
-    this.hostMac = info.slice(INFO_OFF_HOST_MAC, INFO_OFF_HOST_MAC + ETH_ALEN);
-    this.mtu = v.getUint32(INFO_OFF_MTU, true);
+    this.hostMac = o.info.slice(INFO_OFF_HOST_MAC, INFO_OFF_HOST_MAC + ETH_ALEN);
     this.link = v.getUint32(INFO_OFF_LINK, true) === 1;
-    this.features = v.getUint32(INFO_OFF_NEGOTIATED, true);
-    this.budget = opts.pollBudget ?? 256;
+    this.features = o.features;
+    this.queues = o.queues;
+    this.negotiations = (opts.queues ?? 1) > 1 ? 1 : 0; // the multiqueue NEGOTIATE at open
+    this.wantQueues = opts.queues ?? 1;
+    this.others = o.others;
+    this.busName = busName;
+    this.events = o.events;
     this.evView = new DataView(this.evScratch.buffer);
-    // EVENT first: the device answers its setup with the current link state.
-    this.events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
-    this.rx = conn.rxQueue(VENET_QUEUE_RX, opts.rxBytes ?? DEFAULT_RX);
-    this.tx = conn.txQueue(VENET_QUEUE_TX, opts.txBytes ?? DEFAULT_TX);
     // An admin's bus reset re-formats a faulted connection's rings and says so (DEVRESET):
-    // attach again, outside the event dispatch (it calls the device).
+    // attach again, outside the event dispatch (it calls the device). Pair 0's ends only:
+    // children driving other pairs attach their handles again.
     conn.onFault((e) => {
       if (e.kind === 'reset' && e.resets > this.attachedResets) void Promise.resolve().then(() => { if (!this.closed && e.resets > this.attachedResets) this.reattach(e.resets); });
       for (const fn of this.faultListeners) fn(e);
@@ -125,7 +132,8 @@ export class VenetDriver {
 
   /**
    * Listens for this device's fault and reset events: 'fault' (the host found a ring of
-   * this connection corrupt: frames stop until a reset) and 'reset'. Returns an unsubscribe function.
+   * this connection corrupt: frames stop until a reset; `queue` names the ring, so with
+   * multiqueue the pair) and 'reset'. Returns an unsubscribe function.
    */
   onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
     this.faultListeners.add(fn);
@@ -134,9 +142,10 @@ export class VenetDriver {
 
   /**
    * Resets the device's rings (virtio's device reset, for this connection): the host
-   * re-formats them, the device starts the port afresh, this driver attaches new ends
-   * and offers its features again. Frames in the rings at the time are lost; listeners
-   * stay. Throws VbusError if the call fails (ENODEV once unplugged).
+   * re-formats them, the device starts the port afresh (with the pairs it had), this
+   * driver attaches new ends for pair 0 and the EVENT ring and offers its features again.
+   * Frames in the rings at the time are lost; listeners stay. Throws VbusError if the
+   * call fails (ENODEV once unplugged).
    */
   reset(): void {
     if (this.closed) throw vbusError('EBADF', `venet device ${this.conn.deviceId}: reset after close`);
@@ -158,89 +167,34 @@ export class VenetDriver {
     if (info.length >= INFO_BYTES) this.link = new DataView(info.buffer, info.byteOffset, info.length).getUint32(INFO_OFF_LINK, true) === 1;
   }
 
-  /** The MAC as text (`aa:bb:cc:dd:ee:ff`). */
-  get macText(): string { return macToText(this.mac); }
-
   /** Link state as last reported by the device. */
   get linkUp(): boolean { return this.link; }
 
-  /** Largest frame (header included) the device accepts. */
-  get maxFrame(): number { return this.mtu + ETH_HEADER_BYTES; }
-
   /**
    * Offers feature bits; returns (and keeps) the negotiated set: what the device
-   * supports and its admin allows. Throws VbusError if the call fails.
+   * supports and its admin allows (a driver opened with `queues` > 1 keeps asking for
+   * its pairs: VENET_F_MQ stays in). Throws VbusError if the call fails.
    */
   negotiate(features: number): number {
-    const req = new Uint8Array(NEGOTIATE_BYTES);
-    new DataView(req.buffer).setUint32(0, features >>> 0, true);
     this.offered = features >>> 0;
     this.negotiations++;
-    const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
-    if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
-    this.features = new DataView(out.buffer, out.byteOffset, out.length).getUint32(0, true);
+    this.features = negotiateCall(this.conn, features, this.wantQueues, this.callOpts).features;
     return this.features;
   }
 
   /**
-   * Sends one frame (copied into the TX ring) and kicks the device. Returns false when
-   * the ring is full or faulted, or the frame is not 14..mtu+14 bytes (nothing sent).
+   * Queue pair `pair` (1 .. queues-1) as plain data for a child guest on this bus, which
+   * drives it with attachVenetQueue. Each pair must have one driver at a time.
    */
-  send(frame: Uint8Array, flags = 0): boolean {
-    if (frame.length < ETH_HEADER_BYTES || frame.length > this.maxFrame) return false;
-    const ring = this.tx.ring;
-    const at = ring.reserve(frame.length, flags);
-    if (at < 0) {
-      this.tx.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
-      return false;
+  queueHandle(pair: number): VenetQueueHandle {
+    const r = this.others[pair - 1];
+    if (!Number.isInteger(pair) || !r) {
+      throw vbusError('EINVAL', `venet ${this.conn.deviceId}: queue pair ${pair} is not one this driver can hand out (pairs 1..${this.queues - 1})`, { pair, queues: this.queues });
     }
-    ring.bus.u8.set(frame, at);
-    if (ring.commit() < 0) return false;
-    this.tx.notifyData();
-    return true;
-  }
-
-  /**
-   * Sends frames in order with one commit and one kick; stops at the first that does not
-   * fit (or is not a valid length). Returns how many were sent.
-   */
-  sendBatch(frames: readonly Uint8Array[], flags = 0): number {
-    const ring = this.tx.ring;
-    const u8 = ring.bus.u8;
-    const max = this.maxFrame;
-    let n = 0;
-    for (; n < frames.length; n++) {
-      const f = frames[n]!;
-      if (f.length < ETH_HEADER_BYTES || f.length > max) break;
-      const at = ring.reserve(f.length, flags);
-      if (at < 0) break;
-      u8.set(f, at);
-    }
-    if (n > 0 && ring.commit() < 0) return 0;
-    // One kick for the batch; also when nothing fit (rule 1: a wrap pad may need skipping).
-    this.tx.notifyData();
-    return n;
-  }
-
-  /** Parks this worker until the TX ring may have room (or `timeoutMs`). */
-  waitSpaceSync(timeoutMs = 1000): void {
-    this.tx.spaceWaiter.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
-  }
-
-  /** Adds a frame listener; returns a function that removes it. Starts the async loop. */
-  onReceive(fn: FrameListener): () => void {
-    this.frameListeners.add(fn);
-    this.startLoop();
-    return () => { this.frameListeners.delete(fn); };
-  }
-
-  /**
-   * Adds a frame listener without starting the async loop, for a worker that drives
-   * {@link poll} and {@link waitSync} itself. Returns a function that removes it.
-   */
-  listen(fn: FrameListener): () => void {
-    this.frameListeners.add(fn);
-    return () => { this.frameListeners.delete(fn); };
+    return {
+      kind: 'venet-queue', bus: this.busName, deviceId: this.conn.deviceId, pair, queues: this.queues,
+      tx: r[0], rx: r[1], mac: this.mac.slice(), mtu: this.mtu, pollBudget: 256,
+    };
   }
 
   /** Adds a link listener (called on every LINK_UP / LINK_DOWN). Starts the async loop. */
@@ -251,75 +205,19 @@ export class VenetDriver {
   }
 
   /**
-   * Received frames as an async iterator of copies (ends at {@link close}). Frames that
-   * arrive while nobody iterates are queued.
-   */
-  receive(): AsyncIterableIterator<ReceivedFrame> {
-    const queue: ReceivedFrame[] = [];
-    let wake: (() => void) | null = null;
-    const off = this.onReceive((frame, flags) => { queue.push({ frame: frame.slice(), flags }); wake?.(); });
-    const self = this;
-    return {
-      [Symbol.asyncIterator]() { return this; },
-      async next(): Promise<IteratorResult<ReceivedFrame>> {
-        for (;;) {
-          const f = queue.shift();
-          if (f) return { value: f, done: false };
-          if (self.closed) { off(); return { value: undefined, done: true }; }
-          await new Promise<void>((r) => { wake = r; setTimeout(r, 100); });
-          wake = null;
-        }
-      },
-      async return(): Promise<IteratorResult<ReceivedFrame>> { off(); return { value: undefined, done: true }; },
-    };
-  }
-
-  /**
    * Drains the EVENT and RX rings now, calling the listeners. Returns the number of
    * frames delivered (events are not counted). Never blocks, never throws for ring state.
    */
-  poll(): number {
+  override poll(): number {
     this.pollEvents();
-    const ring = this.rx.ring;
-    const u8 = ring.bus.u8;
-    let n = 0;
-    for (;;) {
-      let batch = 0;
-      while (batch < this.budget) {
-        const len = ring.peek();
-        if (len < 0) break;
-        const at = ring.peekOffset;
-        const flags = ring.tag;
-        for (const fn of this.frameListeners) fn(u8.subarray(at, at + len), flags);
-        batch++;
-      }
-      if (batch > 0) ring.release(); // the device may reuse the space now
-      // Rule 2 (src/core/ring.ts): HEAD may also have moved over a skipped wrap pad.
-      if (ring.headMoved()) this.rx.notifySpace(); // tell a device waiting for room (suppressed otherwise)
-      n += batch;
-      if (batch < this.budget) break;
-    }
-    return n;
+    return this.pollFrames();
   }
 
-  /**
-   * Worker form: waits until the device signals new frames or events (or `timeoutMs`),
-   * with the enable / re-check / park protocol. Returns false on timeout.
-   */
-  waitSync(timeoutMs = 1000): boolean {
-    return this.rx.dataWaiter.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
-  }
+  protected override hasWork(): boolean { return this.rx.ring.used() > 0 || this.events.ring.used() > 0; }
 
-  /** Stops the receive loop and closes the connection. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.rx.dataWaiter.wake(); // so the receive loop sees `closed`
+  protected override onClose(): void {
     try { this.conn.close(); } catch { /* the device is gone already */ }
   }
-
-  /** True once closed. */
-  get isClosed(): boolean { return this.closed; }
 
   private pollEvents(): void {
     const ring = this.events.ring;
@@ -340,37 +238,67 @@ export class VenetDriver {
       }
     }
   }
+}
 
-  private startLoop(): void {
-    if (this.looping || this.closed) return;
-    this.looping = true;
-    void (async () => {
-      await Promise.resolve(); // listeners added in the same tick see the first events too
-      await serveAsync(this.rx.dataWaiter, {
-        drain: () => this.poll(),
-        arrived: () => this.rx.ring.used() > 0 || this.events.ring.used() > 0,
-        running: () => !this.closed,
-        sliceMs: 250,
-      });
-      this.looping = false;
-    })();
+function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
+  return opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+}
+
+/** NEGOTIATE: 4 bytes each way for one queue pair (as before multiqueue), 8 with a pair count. */
+function negotiateCall(conn: Connection, features: number, queues: number, opts: { timeoutMs?: number }): { features: number; queues: number } {
+  const mq = queues > 1;
+  const req = new Uint8Array(mq ? NEGOTIATE_MQ_BYTES : NEGOTIATE_BYTES);
+  const v = new DataView(req.buffer);
+  v.setUint32(VENET_NEG_OFF_FEATURES, (mq ? features | VENET_F_MQ : features) >>> 0, true);
+  if (mq) v.setUint32(VENET_NEG_OFF_QUEUES, queues, true);
+  const out = conn.call(VENET_FUNC_NEGOTIATE, req, opts);
+  if (out.length < req.length) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
+  const r = new DataView(out.buffer, out.byteOffset, out.length);
+  const agreed = r.getUint32(VENET_NEG_OFF_FEATURES, true);
+  if (!mq) return { features: agreed, queues: 1 };
+  const granted = (agreed & VENET_F_MQ) !== 0 ? r.getUint32(VENET_NEG_OFF_QUEUES, true) : 1;
+  if (granted < 1 || granted > queues) throw vbusError('EPROTO', `venet: the device granted ${granted} queue pairs for ${queues} asked`, { granted, queues });
+  return { features: agreed, queues: granted };
+}
+
+/** QUERY, the multiqueue NEGOTIATE (if asked for), then the rings: EVENT first (the device answers its setup with the link state). */
+function setUp(conn: Connection, opts: VenetOptions): Opened {
+  const co = callOpts(opts);
+  const info = conn.call(VENET_FUNC_QUERY, undefined, co);
+  if (info.length < INFO_BYTES) {
+    throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
   }
+  let features = new DataView(info.buffer, info.byteOffset, info.length).getUint32(INFO_OFF_NEGOTIATED, true);
+  let queues = 1;
+  const want = opts.queues ?? 1;
+  if (want > 1) ({ features, queues } = negotiateCall(conn, features, want, co));
+  const txBytes = opts.txBytes ?? DEFAULT_TX, rxBytes = opts.rxBytes ?? DEFAULT_RX;
+  const events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
+  const rx = conn.rxQueue(VENET_QUEUE_RX, rxBytes);
+  const tx = conn.txQueue(VENET_QUEUE_TX, txBytes);
+  const others: Array<readonly [ShmRegion, ShmRegion]> = [];
+  for (let p = 1; p < queues; p++) {
+    const prx = conn.rxQueue(venetQueue(p, VENET_QUEUE_RX), rxBytes).region;
+    const ptx = conn.txQueue(venetQueue(p, VENET_QUEUE_TX), txBytes).region;
+    others.push([ptx, prx]);
+  }
+  return { info, events, tx, rx, features, queues, others };
 }
 
 /**
  * Opens venet device `deviceId` on the guest's bus: DEVOPEN with the venet version,
  * query, and ring setup. Throws VbusError (ENOENT for a missing device, ENOSPC when
- * the bus memory has no room for the rings, ...).
+ * the bus memory has no room for the rings, EINVAL for bad options, ...).
  */
-function callOpts(opts: VenetOptions | undefined): { timeoutMs?: number } {
-  return opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
-}
-
 export function openVenet(guest: GuestConnector, deviceId: number, opts?: VenetOptions): VenetDriver {
+  const q = opts?.queues ?? 1;
+  if (!Number.isInteger(q) || q < 1 || q > VENET_MAX_QUEUES) {
+    throw vbusError('EINVAL', `venet: queues ${q} must be an integer from 1 to ${VENET_MAX_QUEUES}`, { queues: q });
+  }
   checkInterface(guest, deviceId, VENET_INTERFACE, 'openVenet');
   const conn = guest.open(deviceId, VENET_VERSION, callOpts(opts));
   try {
-    return new VenetDriver(conn, opts);
+    return new VenetDriver(conn, opts, guest.busName);
   } catch (e) {
     try { conn.close(); } catch { /* keep the first error */ }
     throw e;

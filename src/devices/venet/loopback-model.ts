@@ -9,8 +9,9 @@
 import { DROPPED, NO_ROOM, VenetModelBase, type VenetInit, type VenetPort } from './model-base.js';
 
 export class VenetLoopbackModel extends VenetModelBase {
-  protected forward(src: VenetPort, at: number, len: number, flags: number): number {
-    const r = this.deliver(src, src.u8, at, len, flags);
+  /** Back on the pair it came from (the sender's own pair: abi.ts steering). */
+  protected forward(src: VenetPort, at: number, len: number, flags: number, pair: number): number {
+    const r = this.deliver(src, src.u8, at, len, flags, pair);
     if (r === DROPPED) this.stats.drops++;
     return r === NO_ROOM ? NO_ROOM : r;
   }

@@ -11,6 +11,13 @@
  * subclass; payload bytes are opaque and only copied. A corrupt ring makes its port
  * stop (counted once in `faults`); nothing here throws into the host.
  *
+ * Multiqueue (abi.ts, VENET_F_MQ): a port has up to `queues` TX/RX pairs (the admin's
+ * cap, fixed per port at NEGOTIATE). A pass serves every pair, starting one further
+ * each time and taking at most {@link PAIR_BUDGET} frames from a pair per round, so no
+ * pair starves another; a frame is delivered on the receiver's pair of the number it
+ * was sent on, modulo the receiver's pair count. A corrupt ring faults its pair only
+ * (the EVENT ring belongs to pair 0); the port's other pairs go on.
+ *
  * Platform-neutral: runs in the host thread and in a backend worker.
  */
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
@@ -19,6 +26,7 @@ import { deviceConsumer, deviceProducer, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST }
 import { ERRNO, vbusError } from '../../errors.js';
 import {
   VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
+  VENET_F_MQ, VENET_QUEUES_PER_PAIR, VENET_NEG_OFF_FEATURES, VENET_NEG_OFF_QUEUES, NEGOTIATE_MQ_BYTES,
   INFO_BYTES, INFO_OFF_CLIENT_MAC, INFO_OFF_HOST_MAC, INFO_OFF_MTU, INFO_OFF_LINK, INFO_OFF_FEATURES_CAP,
   INFO_OFF_NEGOTIATED, NEGOTIATE_BYTES, VENET_F_ALL, VENET_F_CSUM, VENET_F_TX_DONE, ETH_HEADER_BYTES,
   FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID, EVENT_BYTES, EVENT_OFF_CODE, EVENT_OFF_ARG, EVENT_LINK_UP,
@@ -36,29 +44,63 @@ export interface VenetInit {
   stats: SharedArrayBuffer;
 }
 
-/** One open connection: a port of the device. */
-export class VenetPort {
+/** Frames taken from one pair per round when a port has several (fairness between pairs). */
+export const PAIR_BUDGET = 256;
+
+/** One TX/RX queue pair of a port. */
+export class VenetQueuePair {
   /** Guest -> device frames (the guest's TX ring). */
   tx: ConsumerEnd | null = null;
   /** Device -> guest frames (the guest's RX ring). */
   rx: ProducerEnd | null = null;
-  /** Device -> guest events. */
-  ev: ProducerEnd | null = null;
-  negotiated = 0;
-  /** Link state last posted on the EVENT ring (null: none yet). */
-  linkShown: boolean | null = null;
   /** Records reserved in `rx` and not yet committed (this pass). */
   pendingRx = 0;
-  /** A ring of this port was found corrupt: the port moves nothing any more. */
+  /** A ring of this pair was found corrupt: the pair moves nothing any more. */
   faulted = false;
+  constructor(readonly port: VenetPort, readonly index: number) {}
+  /** True once the TX and RX rings exist and neither this pair nor its port faulted. */
+  get ready(): boolean { return this.tx !== null && this.rx !== null && !this.faulted && !this.port.faulted; }
+}
+
+/** One open connection: a port of the device. */
+export class VenetPort {
+  /** The port's queue pairs (pair 0 always; more after a multiqueue NEGOTIATE). */
+  readonly pairs: VenetQueuePair[] = [];
+  /** Device -> guest events (pair 0's). */
+  ev: ProducerEnd | null = null;
+  negotiated = 0;
+  /** Queue pairs this port may set up (1 until VENET_F_MQ is negotiated). */
+  queues = 1;
+  /** Link state last posted on the EVENT ring (null: none yet). */
+  linkShown: boolean | null = null;
+  /** The whole port stopped (a model error): it moves nothing any more. */
+  faulted = false;
+  /** The pair the next pass starts with (round robin). */
+  nextPair = 0;
   /** The port's bus memory bytes (cached view). */
   readonly u8: Uint8Array;
   constructor(readonly conn: DeviceConnection, readonly index: number) {
     this.u8 = conn.memory.u8;
+    this.pairs.push(new VenetQueuePair(this, 0));
   }
-  /** True once the TX and RX rings exist. */
-  get ready(): boolean { return this.tx !== null && this.rx !== null && !this.faulted; }
+  /** Pair 0's TX ring (guest -> device). */
+  get tx(): ConsumerEnd | null { return this.pairs[0]!.tx; }
+  /** Pair 0's RX ring (device -> guest). */
+  get rx(): ProducerEnd | null { return this.pairs[0]!.rx; }
+  /** True while some pair can move frames. */
+  get ready(): boolean {
+    for (const p of this.pairs) if (p.ready) return true;
+    return false;
+  }
+  /** Pair `n`, made when first named. */
+  pair(n: number): VenetQueuePair {
+    while (this.pairs.length <= n) this.pairs.push(new VenetQueuePair(this, this.pairs.length));
+    return this.pairs[n]!;
+  }
 }
+
+/** Frames a drain delivers before it publishes them (one commit and kick per receiver). */
+const EARLY_COMMIT = 64;
 
 /** Outcome of {@link VenetModelBase.deliver}. */
 export const DELIVERED = 0;
@@ -76,7 +118,7 @@ export abstract class VenetModelBase implements ConnectorModel {
    * features), so its driver need not negotiate again.
    */
   restoredPorts: SavedPort[] = [];
-  private readonly touched: VenetPort[] = [];
+  private readonly touched: VenetQueuePair[] = [];
   private readonly evBuf = new Uint8Array(EVENT_BYTES);
   private readonly evView = new DataView(this.evBuf.buffer);
 
@@ -87,12 +129,12 @@ export abstract class VenetModelBase implements ConnectorModel {
 
   /**
    * Where frames from `src` go: called for each valid frame while the link is up, with
-   * the payload at `src.u8[at .. at+len)` (still in the sender's ring) and its flags.
-   * Call {@link deliver} for each destination. Return NO_ROOM to leave the frame in the
-   * sender's ring (it is offered again when the destination frees space), anything else
-   * to consume it.
+   * the payload at `src.u8[at .. at+len)` (still in the sender's ring), its flags and
+   * the queue pair it was sent on. Call {@link deliver} for each destination (passing
+   * `pair` on, for steering). Return NO_ROOM to leave the frame in the sender's ring (it
+   * is offered again when the destination frees space), anything else to consume it.
    */
-  protected abstract forward(src: VenetPort, at: number, len: number, flags: number): number;
+  protected abstract forward(src: VenetPort, at: number, len: number, flags: number, pair: number): number;
 
   /** The MAC the guest of `port` is told in QUERY (default: `client_mac`). */
   protected portMac(_port: VenetPort): Uint8Array { return this.cfg.clientMac; }
@@ -110,7 +152,10 @@ export abstract class VenetModelBase implements ConnectorModel {
     }
     const saved = takeRestoredPort(this.restoredPorts, conn);
     const port = new VenetPort(conn, saved ? saved.index : this.portSeq++);
-    if (saved) port.negotiated = saved.negotiated;
+    if (saved) { port.negotiated = saved.negotiated; port.queues = saved.queues ?? 1; }
+    // A reset replays close/open/shm with the regions the connection has (conn-reset.ts):
+    // pairs above 0 among them were negotiated before, so the count carries over.
+    port.queues = Math.max(port.queues, ...conn.shms.map((r) => Math.floor(r.queue / VENET_QUEUES_PER_PAIR) + 1));
     this.ports.set(conn.id, port);
     this.portOpened(port);
   }
@@ -133,12 +178,21 @@ export abstract class VenetModelBase implements ConnectorModel {
     if (func === VENET_FUNC_NEGOTIATE) {
       if (payload.length < NEGOTIATE_BYTES || out.length < NEGOTIATE_BYTES) return -ERRNO.EINVAL;
       // Read the offer once (the guest can still write the slot), then answer in place.
-      const offered = new DataView(payload.buffer, payload.byteOffset, NEGOTIATE_BYTES).getUint32(0, true);
-      const agreed = offered & this.cfg.featuresCap & VENET_F_ALL;
+      const withQueues = payload.length >= NEGOTIATE_MQ_BYTES && out.length >= NEGOTIATE_MQ_BYTES;
+      const req = new DataView(payload.buffer, payload.byteOffset, withQueues ? NEGOTIATE_MQ_BYTES : NEGOTIATE_BYTES);
+      const offered = req.getUint32(VENET_NEG_OFF_FEATURES, true);
+      const wanted = withQueues ? req.getUint32(VENET_NEG_OFF_QUEUES, true) : 1;
+      if (wanted < 1) return -ERRNO.EINVAL;
+      // The count is fixed once a pair above 0 exists: its rings stay served as they are.
+      if (port.pairs.length <= 1) port.queues = (offered & VENET_F_MQ) !== 0 ? Math.min(wanted, this.cfg.queues) : 1;
+      const agreed = (offered & this.cfg.featuresCap & VENET_F_ALL) | (port.queues > 1 ? VENET_F_MQ : 0);
       port.negotiated = agreed;
       this.stats.setNegotiated(agreed);
-      new DataView(out.buffer, out.byteOffset, NEGOTIATE_BYTES).setUint32(0, agreed, true);
-      return NEGOTIATE_BYTES;
+      const r = new DataView(out.buffer, out.byteOffset, withQueues ? NEGOTIATE_MQ_BYTES : NEGOTIATE_BYTES);
+      r.setUint32(VENET_NEG_OFF_FEATURES, agreed, true);
+      if (!withQueues) return NEGOTIATE_BYTES;
+      r.setUint32(VENET_NEG_OFF_QUEUES, port.queues, true);
+      return NEGOTIATE_MQ_BYTES;
     }
     return -ERRNO.ENOSYS;
   }
@@ -147,10 +201,12 @@ export abstract class VenetModelBase implements ConnectorModel {
     const port = this.ports.get(conn.id);
     if (!port) throw vbusError('ENOTCONN', `no venet port for connection ${conn.id}`, { conn: conn.id });
     const mem = conn.memory;
-    if (region.queue === VENET_QUEUE_TX && region.kind === SHM_RING_TO_DEVICE && !port.tx) {
-      port.tx = deviceConsumer(mem, region);
-    } else if (region.queue === VENET_QUEUE_RX && region.kind === SHM_RING_TO_GUEST && !port.rx) {
-      port.rx = deviceProducer(mem, region);
+    const n = Math.floor(region.queue / VENET_QUEUES_PER_PAIR), role = region.queue % VENET_QUEUES_PER_PAIR;
+    const pair = n < port.queues ? port.pair(n) : null;
+    if (pair && role === VENET_QUEUE_TX && region.kind === SHM_RING_TO_DEVICE && !pair.tx) {
+      pair.tx = deviceConsumer(mem, region);
+    } else if (pair && role === VENET_QUEUE_RX && region.kind === SHM_RING_TO_GUEST && !pair.rx) {
+      pair.rx = deviceProducer(mem, region);
     } else if (region.queue === VENET_QUEUE_EVENT && region.kind === SHM_RING_TO_GUEST && !port.ev) {
       port.ev = deviceProducer(mem, region);
       this.showLink(port); // the first event says the current link state
@@ -180,7 +236,11 @@ export abstract class VenetModelBase implements ConnectorModel {
     this.portClosed(port);
   }
 
-  faulted(conn: DeviceConnection): boolean { return this.ports.get(conn.id)?.faulted === true; }
+  /** True when the port, or one of its pairs, stopped on a corrupt ring (a reset gets it back). */
+  faulted(conn: DeviceConnection): boolean {
+    const p = this.ports.get(conn.id);
+    return p !== undefined && (p.faulted || p.pairs.some((q) => q.faulted));
+  }
 
   attrChanged(name: string, value: string): void {
     applyAttr(this.cfg, name, value);
@@ -207,20 +267,45 @@ export abstract class VenetModelBase implements ConnectorModel {
     return n;
   }
 
-  /** Takes frames from `port`'s TX ring; returns how many it consumed. */
+  /**
+   * Takes frames from `port`'s TX rings; returns how many it consumed. With several
+   * pairs: rounds of at most PAIR_BUDGET frames per pair, starting one pair further each
+   * pass, until no pair moved.
+   */
   protected drainTx(port: VenetPort): number {
-    if (!port.ready) return 0;
-    const q = port.tx!;
+    if (port.faulted) return 0;
+    const pairs = port.pairs;
+    let n = 0;
+    if (pairs.length === 1) n = this.drainPair(pairs[0]!, Infinity);
+    else {
+      const first = port.nextPair++ % pairs.length;
+      for (let moved = 1; moved > 0;) {
+        moved = 0;
+        for (let i = 0; i < pairs.length; i++) moved += this.drainPair(pairs[(first + i) % pairs.length]!, PAIR_BUDGET);
+        n += moved;
+      }
+    }
+    if (n > 0) {
+      if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
+    }
+    return n;
+  }
+
+  /** Takes at most `budget` frames from `pair`'s TX ring; returns how many it consumed. */
+  private drainPair(pair: VenetQueuePair, budget: number): number {
+    if (!pair.ready) return 0;
+    const port = pair.port;
+    const q = pair.tx!;
     const ring = q.ring;
     const stats = this.stats;
     const maxFrame = this.cfg.mtu + ETH_HEADER_BYTES;
     const flagsOk = (port.negotiated & VENET_F_CSUM) !== 0 ? FRAME_F_CSUM_PARTIAL : 0;
     const up = this.cfg.enabled;
     let n = 0;
-    for (;;) {
+    while (n < budget) {
       const len = ring.peek();
       if (len < 0) {
-        if (ring.faulted) this.fault(port);
+        if (ring.faulted) this.faultPair(pair);
         break;
       }
       const at = ring.peekOffset;
@@ -230,42 +315,46 @@ export abstract class VenetModelBase implements ConnectorModel {
       } else {
         stats.rxFrames++;
         stats.rxBytes += len;
-        if (this.forward(port, at, len, flags) === NO_ROOM) {
+        if (this.forward(port, at, len, flags, pair.index) === NO_ROOM) {
           stats.rxFrames--; // offered again later
           stats.rxBytes -= len;
           ring.rewind();
           break;
         }
       }
-      if (ring.release() < 0) { this.fault(port); break; } // after the frame was copied out
+      if (ring.release() < 0) { this.faultPair(pair); break; } // after the frame was copied out
       n++;
+      // Publish what was delivered every EARLY_COMMIT frames: a sender that keeps its TX
+      // ring full would otherwise fill a receiver's RX ring with reserved, unpublished
+      // frames before the receiver sees one.
+      if (n % EARLY_COMMIT === 0) this.commitTouched();
     }
     if (ring.headMoved()) q.notifySpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
-    if (n > 0) {
-      if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
-    }
     return n;
   }
 
   /**
-   * Copies a frame from `src.u8[at .. at+len)` into `dst`'s RX ring (reserved now,
-   * committed at the end of the pass). Returns DELIVERED, NO_ROOM (ring full) or DROPPED
-   * (the port is down, faulted, or its ring can never hold the frame).
+   * Copies a frame from `src.u8[at .. at+len)` into `dst`'s RX ring of pair `pair`
+   * modulo its pair count (reserved now, committed at the end of the pass). Returns
+   * DELIVERED, NO_ROOM (ring full) or DROPPED (that pair is down or faulted, or its ring
+   * can never hold the frame).
    */
-  protected deliver(dst: VenetPort, src: Uint8Array, at: number, len: number, flags: number): number {
+  protected deliver(dstPort: VenetPort, src: Uint8Array, at: number, len: number, flags: number, pair = 0): number {
+    const pairs = dstPort.pairs;
+    const dst = pairs.length === 1 ? pairs[0]! : pairs[pair % pairs.length]!;
     if (!dst.ready) return DROPPED;
     const ring = dst.rx!.ring;
     if (len > ring.maxPayload) return DROPPED;
     // Flags a receiver sees: DATA_VALID only if it negotiated checksum offload (the frame
     // never left shared memory, so there is nothing to verify).
-    const tag = (dst.negotiated & VENET_F_CSUM) !== 0 && (flags & FRAME_F_CSUM_PARTIAL) !== 0 ? FRAME_F_DATA_VALID : 0;
+    const tag = (dstPort.negotiated & VENET_F_CSUM) !== 0 && (flags & FRAME_F_CSUM_PARTIAL) !== 0 ? FRAME_F_DATA_VALID : 0;
     const to = ring.reserve(len, tag);
     if (to < 0) {
-      if (ring.faulted) { this.fault(dst); return DROPPED; }
+      if (ring.faulted) { this.faultPair(dst); return DROPPED; }
       dst.rx!.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
       return NO_ROOM;
     }
-    const u8 = dst.u8;
+    const u8 = dstPort.u8;
     if (u8 === src) u8.copyWithin(to, at, at + len);
     else u8.set(src.subarray(at, at + len), to); // across buses: a copy, never shared memory
     if (dst.pendingRx++ === 0) this.touched.push(dst);
@@ -274,23 +363,30 @@ export abstract class VenetModelBase implements ConnectorModel {
     return DELIVERED;
   }
 
-  /** Publishes every port's delivered frames with one commit and one kick each. */
+  /** Publishes every pair's delivered frames with one commit and one kick each. */
   protected commitTouched(): void {
     const t = this.touched;
     for (let i = 0; i < t.length; i++) {
       const p = t[i]!;
       p.pendingRx = 0;
-      if (p.faulted || !p.rx) continue;
-      if (p.rx.ring.commit() < 0) { this.fault(p); continue; }
+      if (p.faulted || p.port.faulted || !p.rx) continue;
+      if (p.rx.ring.commit() < 0) { this.faultPair(p); continue; }
       p.rx.notifyData();
     }
     t.length = 0;
   }
 
-  /** Marks `port` faulted (counted once). */
+  /** Stops the whole `port` (a model error; counted once). */
   protected fault(port: VenetPort): void {
     if (port.faulted) return;
     port.faulted = true;
+    this.stats.faults++;
+  }
+
+  /** A ring of `pair` is corrupt: that pair stops, the port's others go on (counted once). */
+  protected faultPair(pair: VenetQueuePair): void {
+    if (pair.faulted || pair.port.faulted) return;
+    pair.faulted = true;
     this.stats.faults++;
   }
 
@@ -305,12 +401,13 @@ export abstract class VenetModelBase implements ConnectorModel {
   /** Pushes one event record, kicks the EVENT and RX signals. False if it did not fit. */
   protected postEvent(port: VenetPort, code: number, arg: number): boolean {
     const ev = port.ev;
-    if (!ev || port.faulted) return false;
+    const pair0 = port.pairs[0]!;
+    if (!ev || port.faulted || pair0.faulted) return false;
     this.evView.setUint32(EVENT_OFF_CODE, code, true);
     this.evView.setUint32(EVENT_OFF_ARG, arg >>> 0, true);
     const st = ev.ring.push(this.evBuf, 0);
     if (st < 0) {
-      if (ev.ring.faulted) this.fault(port);
+      if (ev.ring.faulted) this.faultPair(pair0); // the EVENT ring is pair 0's
       return false;
     }
     ev.notifyData();

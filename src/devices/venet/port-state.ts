@@ -12,6 +12,8 @@ export interface SavedPort {
   device: number;
   index: number;
   negotiated: number;
+  /** Queue pairs the port negotiated (absent: 1). */
+  queues?: number;
 }
 
 /** Removes and returns the saved port of the guest opening `conn`, if there is one. */

@@ -5,7 +5,8 @@
  *   counters   rx_frames, rx_bytes, tx_frames, tx_bytes, drops, faults
  *   negotiated the device's latest negotiated feature bits (its `negotiated` attribute)
  *   nextPort   the number the next new port gets
- *   ports      per open connection: bus, member, device id, port number, negotiated bits
+ *   ports      per open connection: bus, member, device id, port number, negotiated bits,
+ *              and `queues` (queue pairs) when the port negotiated more than one
  *   fdb        venet-switch only: learned MAC (48-bit number), port number, age in ms
  *   tap        venet-tap only: mtu and features_cap (set through venetTap(), not attributes)
  *
@@ -19,7 +20,7 @@ import { StateReader } from '../../state/read.js';
 import type { StateValue } from '../../state/codec.js';
 import type { Device } from '../../host/device.js';
 import { vbusError } from '../../errors.js';
-import { VENET_F_ALL, VENET_MAX_MTU, VENET_MIN_MTU, featuresToText } from './abi.js';
+import { VENET_F_ALL, VENET_F_MQ, VENET_MAX_MTU, VENET_MAX_QUEUES, VENET_MIN_MTU, featuresToText } from './abi.js';
 import type { VenetModelBase } from './model-base.js';
 import type { SavedPort } from './port-state.js';
 import { STAT_ATTRS, STAT_NEGOTIATED } from './stats.js';
@@ -43,7 +44,10 @@ function save(device: Device): StateValue {
   const counters: Record<string, number> = {};
   for (const [name, i] of STAT_ATTRS) counters[name] = Number(Atomics.load(words, i)); // flushed adds are visible
   const { ports, next } = m.openPorts();
-  const saved: SavedPort[] = ports.map((p) => ({ bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated }));
+  const saved: SavedPort[] = ports.map((p) => ({
+    bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated,
+    ...(p.queues > 1 ? { queues: p.queues } : {}), // absent means 1: states of single-queue ports read as before
+  }));
   const out: Record<string, StateValue> = {
     counters,
     negotiated: Number(Atomics.load(words, STAT_NEGOTIATED)),
@@ -60,11 +64,12 @@ function prepare(device: Device, data: StateValue): () => void {
   const r = new StateReader(data, `${device.deviceClass!.name} state`);
   const c = r.field('counters');
   const counters = STAT_ATTRS.map(([name, i]) => [i, c.field(name).int()] as const);
-  const negotiated = r.field('negotiated').int(0, VENET_F_ALL);
+  const negotiated = r.field('negotiated').int(0, VENET_F_ALL | VENET_F_MQ);
   const nextPort = r.field('nextPort').int(0, 0x7fffffff);
   const ports: SavedPort[] = r.field('ports').items().map((p) => ({
     bus: p.field('bus').str(), member: p.field('member').int(0, 0x7fffffff), device: p.field('device').int(0, 0x7fffffff),
-    index: p.field('index').int(0, nextPort), negotiated: p.field('negotiated').int(0, VENET_F_ALL),
+    index: p.field('index').int(0, nextPort), negotiated: p.field('negotiated').int(0, VENET_F_ALL | VENET_F_MQ),
+    ...(p.has('queues') ? { queues: p.field('queues').int(1, VENET_MAX_QUEUES) } : {}),
   }));
   const isSwitch = m instanceof VenetSwitchModel;
   const fdb = isSwitch ? r.field('fdb').items().map((e) => ({ mac: e.field('mac').int(0, 0xffffffffffff), port: e.field('port').int(0, nextPort), age: e.field('age').int() })) : [];

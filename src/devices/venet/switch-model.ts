@@ -216,12 +216,12 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     return n;
   }
 
-  protected forward(src: VenetPort, at: number, len: number, flags: number): number {
-    return this.switchFrame(src, src.u8, at, len, flags);
+  protected forward(src: VenetPort, at: number, len: number, flags: number, pair: number): number {
+    return this.switchFrame(src, src.u8, at, len, flags, pair);
   }
 
   /** Learns the source, forwards to the known port or floods; `u8[at .. at+len)` is the frame. */
-  private switchFrame(src: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number): number {
+  private switchFrame(src: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair = 0): number {
     // Header read once into locals: the decision never re-reads guest memory.
     const dstKey = macKey(u8, at + ETH_OFF_DST);
     const srcKey = macKey(u8, at + ETH_OFF_SRC);
@@ -235,7 +235,7 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
           this.fdb.delete(dstKey);
         } else {
           if (e.port === src) { this.stats.drops++; return DROPPED; } // filtered: it is on the sender's own port
-          this.sendTo(e.port, u8, at, len, flags);
+          this.sendTo(e.port, u8, at, len, flags, pair);
           return DELIVERED;
         }
       }
@@ -250,13 +250,13 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
       if (p === src) continue;
       if (!p.ready) continue;
       reached++;
-      this.sendTo(p, u8, at, len, flags);
+      this.sendTo(p, u8, at, len, flags, pair);
     }
     if (this.externals.size > 0) {
       for (const ext of this.externals.values()) {
         if (ext === src || !ext.up) continue;
         reached++;
-        this.sendTo(ext, u8, at, len, flags);
+        this.sendTo(ext, u8, at, len, flags, pair);
       }
     }
     if (reached === 0) this.stats.drops++; // flooded to nobody (no other port is up): it went nowhere, counted
@@ -264,9 +264,9 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   }
 
   /** One copy of a frame to one port; a frame that finds no room is dropped and counted. */
-  private sendTo(p: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number): void {
+  private sendTo(p: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair: number): void {
     if (p instanceof VenetPort) {
-      if (this.deliver(p, u8, at, len, flags) !== DELIVERED) this.stats.drops++;
+      if (this.deliver(p, u8, at, len, flags, pair) !== DELIVERED) this.stats.drops++;
     } else if (p.send(u8, at, len, flags)) {
       this.stats.txFrames++;
       this.stats.txBytes += len;
