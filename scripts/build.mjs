@@ -24,6 +24,17 @@ function run(cmd, args) {
 const t0 = Date.now();
 // Hashed before building, so an edit made while the build runs leaves the stamp stale.
 const inputs = buildInputsHash(root);
+// --if-stale (npm's `prepare` and `pretest`): nothing to do when dist/ is the build of
+// these very inputs, so `npm ci` (which runs `prepare`) followed by `npm test`, or
+// `npm pack` (`prepack`, then `prepare`), builds once, not twice.
+if (process.argv.includes('--if-stale')) {
+  let built = null;
+  try { built = JSON.parse(readFileSync(join(root, STAMP_PATH), 'utf8')).inputs; } catch { /* no stamp: build */ }
+  if (built === inputs) {
+    log('dist/ is up to date');
+    process.exit(0);
+  }
+}
 mkdirSync(join(root, 'build'), { recursive: true });
 // Two builds of the same sources: `release` over a shared memory (the default
 // transport) and `message` over a private one (the message transport, where

@@ -6,7 +6,7 @@
  * decode tables, queue layouts, backend protocol, platform installers the entries call
  * themselves) is reachable only through `internal.ts`, which the package's `exports` map
  * does not list. Adding a name here makes it API: README.md must document it
- * (test/package.test.ts checks every exported name appears there).
+ * (test/public-api.test.ts checks every exported name appears there).
  */
 
 // Errors.

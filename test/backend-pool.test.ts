@@ -119,6 +119,22 @@ describe('backend pool', () => {
     expect(backendRunner().threads()).toEqual([]);
   });
 
+  it('pins beyond one per core are served by the shared threads; every pinned device is still served', async () => {
+    const h = newHost();
+    const bus = h.createBus('pp', { memoryBytes: 1 << 22 });
+    const n = coreCount() + 1;
+    for (let i = 0; i < n; i++) h.link(bus, backendDevice(h, `pin${i}`, 'test-pool-echo', true));
+    const { g, handles } = await guestWith(h, 'pp', n);
+    for (let i = 0; i < n; i++) await traffic(g, handles[i]!, 40 + i);
+    const threads = h.backendThreads();
+    const pinned = threads.filter((t) => t.pinned);
+    expect(pinned).toHaveLength(coreCount());
+    for (const t of pinned) expect(t.devices).toHaveLength(1);
+    expect(threads.filter((t) => !t.pinned).flatMap((t) => t.devices)).toHaveLength(1);
+    await h.connector.release();
+    expect(backendRunner().threads()).toEqual([]);
+  });
+
   it('a device that faults, or cannot start, on a shared thread costs only itself', async () => {
     const errors: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { errors.push(a.map(String).join(' ')); });

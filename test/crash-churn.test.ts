@@ -71,6 +71,8 @@ describe.each(['host', 'backend'] as const)('crash churn in the %s placement', (
     process.on('uncaughtException', onErr);
     process.on('unhandledRejection', onErr);
     try {
+      await settle();
+      const start = process.memoryUsage().rss;
       await churn(h, bus, 0, 8); // warm-up: the endpoint, backends, code paths and caches exist now
       await settle();
       const ep = h.connector.endpoint(bus);
@@ -97,7 +99,7 @@ describe.each(['host', 'backend'] as const)('crash churn in the %s placement', (
       // warm-up's and the churn's guests did, until they died).
       const kb = (n: number) => (n / 1024).toFixed(1);
       console.log(`crash churn (${placement}): ${N} guests in ${ms} ms, exits ${JSON.stringify(codes)}, ways ${JSON.stringify(ways)}; ` +
-        `RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MB (${kb((after.rss - before.rss) / N)} KB per crashed guest), ` +
+        `RSS ${(start / 2 ** 20).toFixed(1)} MB before any guest, ${(before.rss / 2 ** 20).toFixed(1)} after 8 warm-up guests -> ${(after.rss / 2 ** 20).toFixed(1)} MB (${kb((after.rss - before.rss) / N)} KB per crashed guest), ` +
         `JS heap ${(before.heapUsed / 2 ** 20).toFixed(1)} -> ${(after.heapUsed / 2 ** 20).toFixed(1)} MB (${kb((after.heapUsed - before.heapUsed) / N)} KB per guest), ` +
         `external ${(before.external / 2 ** 20).toFixed(1)} -> ${(after.external / 2 ** 20).toFixed(1)} MB`);
     } finally {

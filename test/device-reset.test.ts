@@ -22,8 +22,8 @@ const RUNS = process.env.VBUS_LONG === '1' ? 25 : 3;
 let host: VbusHost | undefined;
 afterEach(async () => { if (host) { await host.connector.release(); host.release(); host = undefined; } });
 
-function rig(placement: 'host' | 'backend'): { h: VbusHost; bus: Bus; lo: Device; disk: Device; faults: Array<{ device: string; f: ConnFaultReport }> } {
-  const h = new VbusHost();
+function rig(placement: 'host' | 'backend', transport: 'shared' | 'message' = 'shared'): { h: VbusHost; bus: Bus; lo: Device; disk: Device; faults: Array<{ device: string; f: ConnFaultReport }> } {
+  const h = new VbusHost({ transport });
   host = h;
   registerVenetClasses(h);
   h.registerClass(vdiskClass);
@@ -170,6 +170,24 @@ describe.each(['host', 'backend'] as const)('a faulted connection in the %s plac
     expect(await g.cmd('echo', { sizes: SIZES, seed: 15 })).toMatchObject({ ok: true, got: SIZES.length, bad: 0 });
     console.log(`bus reset (${placement}): good guest traffic back ${recoverMs.toFixed(1)} ms after the reset`);
   }, 120_000);
+});
+
+describe('on the message transport (no SharedArrayBuffer; host placement)', () => {
+  it('venet and vdisk: fault found, reset(), traffic byte-exact; a bus reset leaves healthy connections alone', async () => {
+    const { h, bus } = rig('host', 'message');
+    const g = await goodGuest(h, bus);
+    expect(await g.cmd('echo', { sizes: SIZES, seed: 1 })).toMatchObject({ ok: true, got: SIZES.length, bad: 0 });
+    await g.cmd('corrupt', { target: 'net-tx', word: 'tail', value: 0x00ff_fff8 });
+    expect(await g.cmd('waitFault', { which: 'net' })).toMatchObject({ ok: true, seen: true, reason: 'ring-index' });
+    expect((await g.cmd('reset', { which: 'net' })).ok).toBe(true);
+    expect(await g.cmd('echo', { sizes: SIZES, seed: 2 })).toMatchObject({ ok: true, got: SIZES.length, bad: 0 });
+    await g.cmd('corrupt', { target: 'disk-req', word: 'magic', value: 5 });
+    expect(await g.cmd('waitFault', { which: 'disk' })).toMatchObject({ ok: true, seen: true, reason: 'ring-header' });
+    expect((await g.cmd('reset', { which: 'disk' })).ok).toBe(true);
+    expect(await g.cmd('diskIo', { blocks: 4, at: 0, seed: 3 })).toMatchObject({ ok: true, bad: 0 });
+    expect(bus.reset()).toMatchObject({ members: 1, connections: 0 });
+    expect(await g.cmd('echo', { sizes: SIZES, seed: 4 })).toMatchObject({ ok: true, got: SIZES.length, bad: 0 });
+  }, 60_000);
 });
 
 describe('vconsole and vrng (host placement)', () => {

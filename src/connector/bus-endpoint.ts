@@ -209,6 +209,9 @@ export class BusEndpoint implements VerbContext {
     const gen = this.nextGen++;
     placement?.reportFaultsTo((f) => this.server.onDeviceFault(f));
     const dev: EndpointDevice = { id, iface, ifaceBytes: ifaceUtf8, gen, model, placement, conns: new Set() };
+    placement?.reportConnFaultsTo((connId) => {
+      for (const c of dev.conns) if (c.id === connId && !c.fault && c.open) this.markFault(c, checkRings(this.memory, c.shms) ?? deviceFault());
+    });
     this.devices.set(id, dev);
     this.tables.setDevice(this.devTab, id, gen);
     for (const m of this.registry.all()) m.postEvent(EV_DEVADD, encodeDevAdd(id, ifaceUtf8));

@@ -34,4 +34,6 @@ export interface DevicePlacement {
   resetConnection(connId: number): Promise<number>;
   /** Where device faults seen in the placement go (the endpoint's reporter). */
   reportFaultsTo(fn: FaultReporter): void;
+  /** Where the placement says a connection's model stopped it (a corrupt ring): the endpoint marks it NEEDS_RESET. */
+  reportConnFaultsTo(fn: (connId: number) => void): void;
 }

@@ -12,8 +12,11 @@
  *   d. one spin for the whole group over every member's PENDING word (one budget, not
  *      one per bus);
  *   e. park on every doorbell at once (one outstanding Atomics.waitAsync per member,
- *      kept across rounds, never stacked) until any fires or the slice ends; a slice
- *      that ended sweeps every member.
+ *      kept across rounds, never stacked) until any fires, a member joins, or the slice
+ *      ends; a slice that ended sweeps every member.
+ *
+ * The host runs one group for all its buses; each backend pool thread runs one for all
+ * its devices (src/connector/backend/pool-thread.ts).
  *
  * Trust: each member's words are in its own bus memory, written by its own guests. A
  * hostile guest can keep its doorbell raised (the loop then runs round after round, and

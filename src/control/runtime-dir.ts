@@ -47,6 +47,15 @@ export function socketPath(name: string, dir = runtimeDir()): string {
 }
 
 /**
+ * Path of runtime `name`'s migration socket (`listenForMigration`, src/migrate): beside
+ * its owner socket, in the private runtime directory, so only its user can move buses in.
+ */
+export function migrationPath(name: string, dir = runtimeDir()): string {
+  checkName(name, 'runtime');
+  return join(dir, `${name}.migrate`);
+}
+
+/**
  * Creates `dir` with `mode` if missing; then checks it is a real directory of the
  * current user that no one else can write. EACCES otherwise, naming what is wrong.
  */

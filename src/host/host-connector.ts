@@ -92,6 +92,7 @@ export class HostConnector {
         for (const { id, device } of bus.devices()) this.addDevice(st, bus, id, device);
       } catch (e) {
         this.states.delete(bus);
+        for (const p of st.proxies.values()) this.track(this.stopProxy(p)); // the devices placed before the failure
         void endpoint.release();
         throw e;
       }

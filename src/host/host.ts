@@ -72,8 +72,8 @@ export interface JoinOptions {
 export interface PlacementOptions {
   /**
    * Backend placement only: serve the device on a backend thread of its own instead of a
-   * shared pool thread (a hot device). Pinned threads are capped at the cores; linking
-   * one more pinned device fails with EBUSY.
+   * shared pool thread (a hot device). Pinned threads are capped at the cores; a pin
+   * beyond that is served by the shared threads (`/sys/vbus/backends` shows where).
    */
   pin?: boolean;
 }

@@ -33,6 +33,12 @@ export interface ListenOptions {
   timeoutMs?: number;
   /** Largest total of images one migration may bring (default 1 GiB). */
   maxImageBytes?: number;
+  /**
+   * Called with each class a migration names that is not registered here, before the
+   * checks (a runtime registers its built-in classes on demand this way); it may
+   * register it or leave it missing (then the migration is refused, ENOENT).
+   */
+  onMissingClass?(className: string): void;
   /** Called once a migration's guests were started here. */
   onMigrated?(m: MigratedIn): void;
   /** Called when a migration was refused or failed here (it changed nothing). */
@@ -103,6 +109,7 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     let hello: Hello;
     try {
       hello = checkHello(readJson<unknown>(first, 'HELLO', from), opts.maxImageBytes ?? 1 << 30);
+      for (const d of hello.devices) if (!host.deviceClass(d.cls)) opts.onMissingClass?.(d.cls);
       checkRestorable(host, helloAsSnapshot(hello), `migration from ${from}`);
     } catch (e) {
       if (e instanceof VbusError) { opts.onFailed?.(e); await refuse(ch, e); return; }

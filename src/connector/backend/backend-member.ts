@@ -28,6 +28,8 @@ class BackendConnection implements DeviceConnection, ServedSlot {
   readonly payloadView: Uint8Array;
   inflight: InFlight | null = null; // a backend answers synchronously
   readonly live = true;
+  /** The host was told the model stopped this connection (until a reset). */
+  faultTold = false;
   constructor(
     readonly id: number,
     readonly memory: BusMemory,
@@ -143,6 +145,7 @@ export class BackendMember implements GroupMember {
     } catch (e) {
       return e instanceof VbusError ? -e.errno : -ERRNO.EIO;
     }
+    c.faultTold = false;
     return 0;
   }
 
@@ -212,6 +215,8 @@ export class BackendMember implements GroupMember {
     for (const c of this.conns.values()) {
       if (!c.open || c.shms.length === 0) continue;
       try { n += this.model.poll(c); } catch { /* a failing poll only stops this device's progress */ }
+      // The model stopped the connection (a corrupt ring): the host marks it NEEDS_RESET now, not at its next sweep.
+      if (!c.faultTold && this.model.faulted?.(c)) { c.faultTold = true; this.notify({ t: 'conn-fault', connId: c.id }); }
     }
     this.polled += n;
     return n;

@@ -70,6 +70,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   /** The backend is gone without a stop (failed to start, or its thread died). */
   private dead = false;
   private faults: FaultReporter = logDeviceFault;
+  private connFaults: (connId: number) => void = () => {};
   /** Resets asked of the backend and not answered yet, by request number. */
   private readonly resets = new Map<number, (status: number) => void>();
   private resetSeq = 0;
@@ -112,6 +113,7 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
     this.handle.onNotice((n) => {
       if (n.t === 'fault') { this.faults(n.fault); return; }
       if (n.t === 'reset-done') { this.resets.get(n.req)?.(n.status); this.resets.delete(n.req); return; }
+      if (n.t === 'conn-fault') { this.connFaults(n.connId); return; }
       const d = this.directs.get(n.connId);
       if (!d) return;
       d.backendDone = true; // the backend will not touch it again
@@ -137,6 +139,8 @@ export class BackendProxy implements ConnectorModel, DevicePlacement {
   }
 
   reportFaultsTo(fn: FaultReporter): void { this.faults = fn; }
+
+  reportConnFaultsTo(fn: (connId: number) => void): void { this.connFaults = fn; }
 
   resetConnection(connId: number): Promise<number> {
     if (this.stopping || !this.directs.has(connId)) return Promise.resolve(-ENODEV);

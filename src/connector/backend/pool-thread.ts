@@ -31,8 +31,8 @@ export interface PoolThreadData {
   spin?: { initial?: number; max?: number; fixed?: number };
 }
 
-/** A shared thread's spin: it owns a core while it spins, and the spin gate keeps spinners below the cores. */
-const POOL_SPIN = { initial: 4096, max: 1 << 17 };
+/** The thread's spin, once for all its devices (the host's budget: a long spin holds the one lease a 2-core gate has, which the guest waiting for its answer wanted). */
+const POOL_SPIN = { initial: 256, max: 4096 };
 
 interface Entry {
   member: BackendMember | null;

@@ -7,8 +7,8 @@
  * Assignment: a new device goes to a new shared thread while fewer than the cap exist
  * and every existing one already serves a device, otherwise to the shared thread that
  * serves the fewest devices. A pinned device gets a thread of its own, which serves
- * nothing else; pinned threads are capped at the cores too (EBUSY beyond), so the pool
- * never runs more than twice the cores. Links of one device whose model spans buses
+ * nothing else; pinned threads are capped at the cores too (a pin beyond that is served
+ * by the shared threads), so the pool never runs more than twice the cores. Links of one device whose model spans buses
  * (BackendStart.share) all go to the thread that runs that model. A device that stops frees its share; a thread
  * left with no device is ended at once (the next device starts a new one).
  *
@@ -94,13 +94,9 @@ export class BackendPool implements BackendRunner {
 
   private choose(pin: boolean, start: BackendStart): PoolThread {
     const max = this.maxThreads;
-    if (pin) {
-      const pinned = this.live.filter((t) => t.pinned).length;
-      if (pinned >= max) {
-        throw vbusError('EBUSY', `${pinned} backend devices are pinned already, one per core (${max}); unpin one, or place this device unpinned`, { pinned, cores: max });
-      }
-      return this.spawn(true, start.spin);
-    }
+    // Pins beyond one per core share the pool instead (the admin view shows where each device runs):
+    // starting a device never fails for want of a thread.
+    if (pin && this.live.filter((t) => t.pinned).length < max) return this.spawn(true, start.spin);
     const shared = this.live.filter((t) => !t.pinned);
     let best: PoolThread | undefined;
     for (const t of shared) if (!best || t.devices.size < best.devices.size) best = t;

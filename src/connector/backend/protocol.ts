@@ -49,6 +49,8 @@ export type BackendControl =
 export type BackendNotice =
   | { t: 'closed'; connId: number }
   | { t: 'reset-done'; connId: number; req: number; status: number }
+  /** The model stopped this connection (ConnectorModel.faulted): the host marks it NEEDS_RESET. */
+  | { t: 'conn-fault'; connId: number }
   /** A device model misbehaved in the backend (reported once, by the host). */
   | { t: 'fault'; fault: DeviceFault };
 

@@ -33,7 +33,7 @@ export interface BackendThreadInfo {
 }
 
 export interface BackendRunner {
-  /** Starts serving a device. Throws EBUSY when a pin cannot get a thread of its own. */
+  /** Starts serving a device (a pin beyond one per core is served by the shared threads). */
   start(start: BackendStart, opts?: BackendStartOptions): BackendHandle;
   /** The threads running now and the devices each serves. */
   threads(): BackendThreadInfo[];

@@ -99,6 +99,9 @@ export class VenetPort {
   }
 }
 
+/** Frames a drain delivers before it publishes them (one commit and kick per receiver). */
+const EARLY_COMMIT = 64;
+
 /** Outcome of {@link VenetModelBase.deliver}. */
 export const DELIVERED = 0;
 export const NO_ROOM = 1;
@@ -321,6 +324,10 @@ export abstract class VenetModelBase implements ConnectorModel {
       }
       if (ring.release() < 0) { this.faultPair(pair); break; } // after the frame was copied out
       n++;
+      // Publish what was delivered every EARLY_COMMIT frames: a sender that keeps its TX
+      // ring full would otherwise fill a receiver's RX ring with reserved, unpublished
+      // frames before the receiver sees one.
+      if (n % EARLY_COMMIT === 0) this.commitTouched();
     }
     if (ring.headMoved()) q.notifySpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
     return n;
