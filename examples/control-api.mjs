@@ -1,8 +1,8 @@
 // A program that runs its own host and lets `vbus` administer it: the control socket
 // through the API. Run: node examples/control-api.mjs  (then, in another shell:
 // vbus --runtime api-example tree /sys/vbus). With --once it asks itself and exits.
-import { VbusHost, vrngClass } from '../dist/src/index.js';
-import { ControlServer, ControlClient } from '../dist/src/control/index.js';
+import { VbusHost, vrngClass } from 'vbus';
+import { ControlServer, ControlClient } from 'vbus/control';
 
 const host = new VbusHost();
 host.registerClass(vrngClass);

@@ -1,7 +1,7 @@
 // Device state as a versioned contract: save a device, write the file, load it into a
 // fresh device of another runtime; a state of a version the class does not load is
 // refused naming both versions. Run: node examples/device-state.mjs
-import { VbusHost, vdiskClass, saveDeviceState, loadDeviceState, encodeDeviceState, decodeDeviceState } from '../dist/src/index.js';
+import { VbusHost, vdiskClass, saveDeviceState, loadDeviceState, encodeDeviceState, decodeDeviceState } from 'vbus';
 
 const host = new VbusHost();
 host.registerClass(vdiskClass);

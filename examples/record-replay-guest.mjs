@@ -1,5 +1,5 @@
 // The guest of examples/record-replay.mjs: reads 32 random bytes 10 times, then exits.
-import { joinBus, openRng } from '../dist/src/index.js';
+import { joinBus, openRng } from 'vbus';
 
 const guest = await joinBus();
 const rng = openRng(guest, 0);

@@ -2,7 +2,7 @@
 // same class, alone. Run: node examples/record-replay.mjs
 import {
   VbusHost, vrngClass, recordDevice, encodeRecording, decodeRecording, replayRecording, SHIPPED_CLASSES,
-} from '../dist/src/index.js';
+} from 'vbus';
 
 const host = new VbusHost();
 host.registerClass(vrngClass);

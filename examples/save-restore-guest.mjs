@@ -1,6 +1,6 @@
 // The guest of examples/save-restore.mjs: a program that keeps its state serialisable.
 // It counts entropy reads; on save it hands the count over, on resume it goes on from it.
-import { joinBus, openRng } from '../dist/src/index.js';
+import { joinBus, openRng } from 'vbus';
 
 const guest = await joinBus();
 const st = guest.resumed ?? { ticks: 0 };                // what onSave returned, on a restored run

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VbusHost, vrngClass, saveBuses, restoreBuses } from '../dist/src/index.js';
+import { VbusHost, vrngClass, saveBuses, restoreBuses } from 'vbus';
 
 const host = new VbusHost();
 host.registerClass(vrngClass);

@@ -38,6 +38,9 @@ for (const dir of ['src', 'assembly']) {
   cpSync(join(root, 'dist', dir), join(out, 'dist', dir), { recursive: true, filter: keepJs });
 }
 
+// The topology files the demo page builds from (web/demo.js fetches demo.yaml).
+cpSync(join(root, 'examples', 'topologies'), join(out, 'examples', 'topologies'), { recursive: true });
+
 // The service-worker shim, from its package (the script registers itself, so it must be
 // served from the pages' own folder: a service worker controls only pages below it).
 const require = createRequire(import.meta.url);

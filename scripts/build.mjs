@@ -24,6 +24,17 @@ function run(cmd, args) {
 const t0 = Date.now();
 // Hashed before building, so an edit made while the build runs leaves the stamp stale.
 const inputs = buildInputsHash(root);
+// --if-stale (npm's `prepare` and `pretest`): nothing to do when dist/ is the build of
+// these very inputs, so `npm ci` (which runs `prepare`) followed by `npm test`, or
+// `npm pack` (`prepack`, then `prepare`), builds once, not twice.
+if (process.argv.includes('--if-stale')) {
+  let built = null;
+  try { built = JSON.parse(readFileSync(join(root, STAMP_PATH), 'utf8')).inputs; } catch { /* no stamp: build */ }
+  if (built === inputs) {
+    log('dist/ is up to date');
+    process.exit(0);
+  }
+}
 mkdirSync(join(root, 'build'), { recursive: true });
 // Two builds of the same sources: `release` over a shared memory (the default
 // transport) and `message` over a private one (the message transport, where
@@ -45,5 +56,21 @@ writeFileSync(join(root, 'src/core/core-wasm.generated.ts'),
   `export const CORE_MESSAGE_WASM_BASE64 = '${b64Msg}';\n`);
 
 run('node_modules/typescript/bin/tsc', ['-p', 'tsconfig.json']);
+
+// The topology reader's two libraries (yaml, ajv) as one self-contained ES module for
+// the demo page, which loads dist/ unbundled and so cannot resolve package names
+// (src/topology/libs.ts says why only these are bundled).
+const { build: esbuild } = await import('esbuild');
+await esbuild({
+  entryPoints: [join(root, 'dist/src/topology/libs.js')],
+  outfile: join(root, 'dist/src/topology/libs.browser.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
 writeFileSync(join(root, STAMP_PATH), JSON.stringify({ inputs }) + '\n');
 log(`done in ${Date.now() - t0} ms`);

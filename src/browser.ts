@@ -8,17 +8,6 @@
 import { installPlatform } from './platform/index.js';
 import { browserPlatform } from './platform/browser.js';
 
-export * from './errors.js';
-export * from './core/index.js';
-export * from './connector/index.js';
-export * from './guest/index.js';
-export * from './host/index.js';
-export * from './admin/index.js';
-export * from './platform/index.js';
-export * from './devices/index.js';
-export * from './state/index.js';
-export * from './record/index.js';
-export * from './snapshot/index.js';
-export * from './transport/index.js';
+export * from './public-api.js';
 
 installPlatform(browserPlatform);

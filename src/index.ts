@@ -1,7 +1,8 @@
 /**
- * vbus on Node: the public API. See README.md for the concepts and a walk through the
- * data path. Browsers import `browser.ts` instead (same API, Web Workers); keep the two
- * export lists alike (test/platform-entries.test.ts compares them).
+ * vbus on Node: the public API (the names are listed once, in `public-api.ts`). See
+ * README.md for the concepts and a walk through the data path. Browsers import
+ * `browser.ts` instead (same API, Web Workers; test/platform-entries.test.ts compares
+ * the two). The project's own tests and tools reach internals through `internal.ts`.
  */
 import { installPlatform } from './platform/index.js';
 import { nodePlatform } from './platform/node.js';
@@ -16,18 +17,7 @@ import { installConsoleEndpoints } from './devices/vconsole/endpoint.js';
 import { nodeBlockingReceive } from './platform/node-blocking.js';
 import { setBlockingReceive } from './transport/mirror.js';
 
-export * from './errors.js';
-export * from './core/index.js';
-export * from './connector/index.js';
-export * from './guest/index.js';
-export * from './host/index.js';
-export * from './admin/index.js';
-export * from './platform/index.js';
-export * from './devices/index.js';
-export * from './state/index.js';
-export * from './record/index.js';
-export * from './snapshot/index.js';
-export * from './transport/index.js';
+export * from './public-api.js';
 
 installPlatform(nodePlatform);
 setBlockingReceive(nodeBlockingReceive);

@@ -3,7 +3,7 @@
 // and what a hostile writer of the shared words can and cannot do.
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { AdaptiveSpin, SpinGate, HANDOFF, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/index.js';
+import { AdaptiveSpin, SpinGate, HANDOFF, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/internal.js';
 
 function gate(capacity: number): SpinGate {
   return new SpinGate(new Int32Array(new SharedArrayBuffer(64 * 4)), capacity);

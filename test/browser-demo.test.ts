@@ -5,16 +5,35 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from '../dist/src/demo/serve.js';
+import { loadTopologyFile } from '../dist/src/topology/load-file.js';
 import { launchChromium } from './helpers/chromium.js';
 import type { Chromium } from './helpers/chromium.js';
+import { ROOT, startRuntime, vbus } from './helpers/cli.js';
 
 interface LogLine { guest: string; event: string; text: string }
 interface Sample {
   guestFramesPerSec: number; callsPerSec: number; raised: number; suppressed: number;
   guest: { framesRx: number; diskReads: number; diskWrites: number; diskMismatches: number; framesBad: number; rngBytes: number };
 }
-interface DemoState { state: string; error: string | null; samples: number; tree: string; log: LogLine[]; last: Sample | null }
+interface PageTopology { file: string; name: string; buses: string[]; devices: string[]; links: string[]; guests: string[] }
+interface DemoState { state: string; error: string | null; samples: number; tree: string; log: LogLine[]; last: Sample | null; topology: PageTopology | null }
+
+/** A `/sys/vbus` tree without the member ids under each bus's `members` (the guests' ids are the runtime's to choose). */
+function withoutMembers(tree: string): string {
+  const out: string[] = [];
+  let skipDeeperThan = -1;
+  for (const line of tree.trim().split('\n')) {
+    const depth = line.search(/[|`]-- /);
+    if (skipDeeperThan >= 0 && depth > skipDeeperThan) continue;
+    skipDeeperThan = line.endsWith('-- members') ? depth : -1;
+    out.push(line);
+  }
+  return out.join('\n');
+}
 
 type Win = { vbusDemo: DemoState & { lab: { guests: Map<string, { counters: { framesRx: number } }>; host: { device(n: string): { attr(a: string): string } } } } };
 
@@ -72,6 +91,30 @@ describe('demo page in Chromium', () => {
       await hasLog(page, 'guest-left', 'probe', 'virtual-block #1');
       await hasLog(page, 'guest-right', 'probe', 'virtual-console #1');
       await hasLog(page, 'guest-right', 'probe', 'virtual-entropy #2');
+
+      // What runs came from examples/topologies/demo.yaml, fetched and planned by the
+      // code `vbus run` uses: the page names the file, its buses, devices, links and
+      // guests are the file's, and its tree is the one `vbus run` builds from that file.
+      const file = 'examples/topologies/demo.yaml';
+      const planned = await loadTopologyFile(join(ROOT, file));
+      const shown = (await readDemo(page)).topology;
+      expect(shown).toEqual({
+        file, name: planned.name, buses: planned.buses.map((b) => b.name), devices: planned.devices.map((d) => d.name),
+        links: planned.links.map((l) => `${l.bus}/${l.device}`), guests: planned.guests.map((g) => g.name),
+      });
+      expect(await page.textContent('#topology')).toContain(file);
+      const pageTree = await page.evaluate(() => (window as unknown as { vbusDemo: { lab: { tree(): string } } }).vbusDemo.lab.tree());
+      const runtimeDir = mkdtempSync(join(tmpdir(), 'vbus-page-twin-'));
+      const rt = await startRuntime(file, { VBUS_RUNTIME_DIR: runtimeDir }, ['--name', 'page-twin']);
+      try {
+        const cli = vbus(['--runtime', 'page-twin', 'tree', '/sys/vbus'], { VBUS_RUNTIME_DIR: runtimeDir });
+        expect(cli.status).toBe(0);
+        expect(withoutMembers(pageTree)).toBe(withoutMembers(cli.stdout));
+        expect(pageTree).toContain('members');
+      } finally {
+        await rt.stop();
+        rmSync(runtimeDir, { recursive: true, force: true });
+      }
 
       // Frames cross the switch both ways: each guest receives only frames the other sent
       // (a switch never returns a frame to its sender's port), and sw0 counts deliveries.
@@ -140,6 +183,23 @@ describe('demo page in Chromium', () => {
       await page.click('button[data-action="stop-guest"][data-guest="guest-left"]');
       await hasLog(page, 'guest-left', 'exit', 'exited with code 0');
       expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a topology file the page cannot run is refused before anything starts, naming the file, the line and the rule', async () => {
+    const server = await startServer({ port: 0, isolate: true });
+    try {
+      // uplink.yaml's guests are Node programs (the v86 ping peer): the page refuses them.
+      const { page } = await open(`${server.url}?topology=uplink.yaml`);
+      await page.waitForFunction(() => (window as unknown as Win).vbusDemo?.state === 'error', null, T);
+      const d = await readDemo(page);
+      expect(d.error).toMatch(/^EINVAL: topology examples\/topologies\/uplink\.yaml has \d+ error/);
+      expect(d.error).toMatch(/examples\/topologies\/uplink\.yaml:\d+:\d+: \/guests\/0\/script: script: guest script \/dist\/src\/v86\/ping-peer-node\.js cannot run in this page/);
+      expect(d.topology).toBeNull();
+      expect(page.workers()).toHaveLength(0);
       await page.close();
     } finally {
       await server.close();

@@ -22,6 +22,14 @@ describe('browser import graph', () => {
     expect(g.visited).toContain('/dist/src/demo/lab.js');
     expect(g.visited).toContain('/dist/src/demo/demo-guest.js');
     expect(g.visited).toContain('/dist/src/devices/venet/switch-model.js');
+    // The demo page plans its topology file with the code `vbus run` uses, and the
+    // parser and schema library it gets are the bundled ones.
+    expect(g.visited).toContain('/dist/src/topology/plan-text.js');
+    expect(g.visited).toContain('/dist/src/topology/validate.js');
+    expect(g.visited).toContain('/dist/src/topology/build.js');
+    expect(g.visited).toContain('/dist/src/topology/libs.browser.js');
+    expect(g.visited).not.toContain('/dist/src/topology/load-file.js');
+    expect(g.visited).not.toContain('/dist/src/topology/libs.js');
     expect(g.visited).not.toContain('/dist/src/demo/topology.js');
     expect(g.visited).not.toContain('/dist/src/platform/node.js');
   });

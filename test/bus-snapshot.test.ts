@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { saveBuses, restoreBuses, decodeSnapshot, encodeSnapshot, type ConsoleModel, type VbusHost } from '../dist/src/index.js';
+import { saveBuses, restoreBuses, decodeSnapshot, encodeSnapshot, type ConsoleModel, type VbusHost } from '../dist/src/internal.js';
 import { drive } from './helpers/scripted.js';
 import { useHosts } from './helpers/state-host.js';
 

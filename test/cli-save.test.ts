@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeSnapshot } from '../dist/src/index.js';
+import { decodeSnapshot } from '../dist/src/internal.js';
 import { ROOT, startRuntime, vbus } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vbus-cli-save-'));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { wire } from '../dist/src/index.js';
+import { wire } from '../dist/src/internal.js';
 import { SCRIPTED_URL, type Scripted } from './helpers/scripted.js';
 import { makeBus as makeBusOn, releaseBuses } from './helpers/endpoint-bus.js';
 import { TRANSPORTS } from './helpers/transports.js';

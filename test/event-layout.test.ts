@@ -6,7 +6,7 @@ import {
   EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_ADD_OFF_DEVID, EV_ADD_OFF_IFACE_LEN, EV_ADD_OFF_IFACE, EV_ADD_BYTES,
   EV_DROP_OFF_DEVID, EV_DEV_OFF_DEVID, EV_DEV_OFF_HANDLE, EV_DEV_OFF_CODE, EV_DEV_OFF_ARG, EV_DEV_BYTES, EV_DROP_BYTES,
 } from '../dist/assembly/layout/event.js';
-import { BusEndpoint, BusMemory, GuestConnector, RingConsumer, RingProducer } from '../dist/src/index.js';
+import { BusEndpoint, BusMemory, GuestConnector, RingConsumer, RingProducer } from '../dist/src/internal.js';
 
 const eps: BusEndpoint[] = [];
 afterEach(async () => { for (const ep of eps.splice(0)) await ep.release(); });

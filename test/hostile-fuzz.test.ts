@@ -1,17 +1,22 @@
 // The hostile-guest suite: a fuzzer guest (test/fixtures/guest-fuzzer.mjs) opens every
-// shipped device class it can on its bus (venet-loopback, venet-switch, vdisk in memory,
-// vconsole, vrng; the loopback and the disk in host and in backend placement) and stores
+// shipped device class it can on its bus (venet-loopback, venet-switch, venet-tap bridged
+// to a UDP socket the test owns and feeds, vdisk in memory and on a file, vconsole, vrng;
+// the loopback and both disks in host and in backend placement; the tap is host-only) and stores
 // seeded random words into every region of its bus memory while forging requests. On
 // another bus of the same host, well-behaved guests check their traffic byte for byte.
 // It must show: no host exception, no lost or corrupt frame or block on the other bus,
 // and, after the storm, a new guest joins the fuzzed bus and its calls succeed (no
 // destroyBus). Seeded; a short pass by default, VBUS_LONG=1 for a long one.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VbusHost, registerVenetClasses, vdiskClass, vconsoleClass, vrngClass, type Bus } from '../dist/src/index.js';
 import { drive } from './helpers/scripted.js';
 import { venetGuest, VENET_GUEST_URL } from './helpers/venet.js';
 import { randomOps, replay, VDISK_GUEST_URL } from './helpers/vdisk-workload.js';
 import { fillPayload, checksumBytes } from '../dist/src/testing/index.js';
+import { udpEnd } from './helpers/tap-scenarios.js';
 
 const LONG = process.env.VBUS_LONG === '1';
 const STORM_MS = LONG ? 60_000 : 3_000;
@@ -19,7 +24,11 @@ const FUZZER_URL = new URL('./fixtures/guest-fuzzer.mjs', import.meta.url);
 const DISK = 1 << 20;
 
 let host: VbusHost | undefined;
-afterEach(async () => { if (host) { await host.connector.release(); host.release(); host = undefined; } });
+const cleanups: Array<() => void> = [];
+afterEach(async () => {
+  if (host) { await host.connector.release(); host.release(); host = undefined; }
+  for (const c of cleanups.splice(0)) c();
+});
 
 function addDevice(h: VbusHost, bus: Bus, name: string, type: string, placement: 'host' | 'backend', attrs: Record<string, string> = {}) {
   const dev = h.createDevice(name);
@@ -42,12 +51,21 @@ describe.each(['host', 'backend'] as const)('a fuzzer guest storms its bus (loop
       host.registerClass(vdiskClass);
       host.registerClass(vconsoleClass);
       host.registerClass(vrngClass);
-      const fz = host.createBus('fz', { memoryBytes: 8 << 20 });
+      const fz = host.createBus('fz', { memoryBytes: 16 << 20 });
       addDevice(host, fz, 'fz-lo', 'venet-loopback', placement);
       addDevice(host, fz, 'fz-sw', 'venet-switch', 'host');
       addDevice(host, fz, 'fz-disk', 'vdisk', placement, { capacity: String(DISK) });
       addDevice(host, fz, 'fz-con', 'vconsole', 'host');
       addDevice(host, fz, 'fz-rng', 'vrng', 'host');
+      // A tap bridged to a UDP socket the test owns: frames the fuzzer sends out arrive
+      // there, and the test sends seeded datagrams in while the storm lasts.
+      const far = await udpEnd();
+      cleanups.push(() => far.close());
+      const tap = addDevice(host, fz, 'fz-tap', 'venet-tap', 'host', { ifname: `udp:127.0.0.1:0,peer=127.0.0.1:${far.port}` });
+      tap.setAttr('enabled', '1');
+      const dir = mkdtempSync(join(tmpdir(), 'vbus-fuzz-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      addDevice(host, fz, 'fz-file', 'vdisk', placement, { src_path: join(dir, 'disk.img'), capacity: String(DISK) });
       const good = host.createBus('good', { memoryBytes: 8 << 20 });
       addDevice(host, good, 'good-lo', 'venet-loopback', placement);
       addDevice(host, good, 'good-disk', 'vdisk', placement, { capacity: String(DISK) });
@@ -61,6 +79,17 @@ describe.each(['host', 'backend'] as const)('a fuzzer guest storms its bus (loop
       await fuzzer.waitEvent((e) => e.event === 'ready');
       const seed = placement === 'host' ? 0xf022 : 0xf023;
       fuzzer.guest.postMessage({ cmd: 'storm', seed, ms: STORM_MS });
+      const tapPort = Number(/^udp:[^,]*:(\d+)/.exec(tap.attr('ifname'))![1]);
+      let datagramsIn = 0;
+      const feeder = setInterval(() => {
+        for (let i = 0; i < 8; i++) {
+          const d = new Uint8Array(14 + ((datagramsIn * 37) % 1500));
+          fillPayload(0xda7a, datagramsIn, d, 0, d.length);
+          far.sock.send(d, tapPort, '127.0.0.1');
+          datagramsIn++;
+        }
+      }, 5);
+      cleanups.push(() => clearInterval(feeder));
 
       // The other bus's traffic, in rounds, while the storm lasts.
       const shadow = new Uint8Array(DISK);
@@ -86,7 +115,10 @@ describe.each(['host', 'backend'] as const)('a fuzzer guest storms its bus (loop
       const t0 = Date.now();
       const storm = await fuzzer.waitEvent((e) => e.event === 'storm', STORM_MS + 30_000).catch(() => fuzzer.events.filter((e) => e.event === 'progress').at(-1) ?? { writes: 0, forged: 0 });
       expect(Number(storm.writes)).toBeGreaterThan(1000);
-      if (storm.event === 'storm') expect(storm.opened).toEqual(['virtual-ethernet', 'virtual-ethernet', 'virtual-block', 'virtual-console', 'virtual-entropy']);
+      clearInterval(feeder);
+      if (storm.event === 'storm') {
+        expect(storm.opened).toEqual(['virtual-ethernet', 'virtual-ethernet', 'virtual-block', 'virtual-console', 'virtual-entropy', 'virtual-ethernet', 'virtual-block']);
+      }
       console.log(`storm report after ${Date.now() - t0} ms`);
       await fuzzer.guest.terminate();
 
@@ -102,13 +134,22 @@ describe.each(['host', 'backend'] as const)('a fuzzer guest storms its bus (loop
       const back = await fresh.cmd('io', { dev: diskId, op: 'read', offset: 4096, len: 4096 });
       const want = new Uint8Array(4096); fillPayload(9, 0, want, 0, 4096);
       expect(back).toMatchObject({ result: 'ok', hash: checksumBytes(0x811c9dc5, want, 0, 4096) });
+      // The file-backed disk too (the last block device on the bus).
+      const fileId = seen.filter((x) => x.type === 'virtual-block').at(-1)!.id;
+      expect(fileId).not.toBe(diskId);
+      expect((await fresh.cmd('open', { dev: fileId, queueDepth: 8, timeoutMs: 10_000 })).ok).toBe(true);
+      expect((await fresh.cmd('io', { dev: fileId, op: 'write', offset: 8192, len: 4096, seed: 9 })).result).toBe('ok');
+      expect(await fresh.cmd('io', { dev: fileId, op: 'read', offset: 8192, len: 4096 })).toMatchObject({ result: 'ok', hash: checksumBytes(0x811c9dc5, want, 0, 4096) });
       const fnet = drive(host.spawnGuest(fz, VENET_GUEST_URL));
       await fnet.waitEvent((e) => e.event === 'ready');
       expect((await fnet.cmd('open', { dev: 0, opts: { timeoutMs: 10_000 } })).ok).toBe(true);
       expect(await fnet.cmd('echo', { sizes: [60, 1514, 14], seed: 4 })).toMatchObject({ ok: true, got: 3, bad: 0 });
 
       expect(hostErrors).toEqual([]);
+      let datagramsOut = 0;
+      for (;;) { try { await far.next(1); datagramsOut++; } catch { break; } }
       console.log(`hostile fuzz (${placement}): ${storm.writes} writes, ${storm.forged} requests forged, opened ${JSON.stringify(storm.opened)}, ${storm.regions} regions, ` +
+        `tap: ${datagramsIn} datagrams fed in, ${datagramsOut} frames out; ` +
         `fuzzer-side errors ${storm.errors}; other bus: ${frames} frames and ${diskOps} disk ops in ${rounds} rounds, 0 lost or corrupt; host exceptions ${hostErrors.length}; new guest served`);
     } finally {
       process.off('uncaughtException', onErr);

@@ -99,18 +99,44 @@ describe('the packed package', () => {
     expect(deep.stdout).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 
+  it('exposes the public API only: internal names are absent and deep imports are refused', async () => {
+    writeFileSync(join(project, 'surface.mjs'), [
+      "import * as vbus from 'vbus';",
+      "import * as browser from 'vbus/browser';",
+      "import * as control from 'vbus/control';",
+      'const probe = (spec) => import(spec).then(() => \'loaded\', (e) => e.code);',
+      "const internals = ['wire', 'BusEndpoint', 'DecodeTables', 'SlotServer', 'ServeGroup', 'BackendProxy', 'DeviceRecorder', 'installPlatform', 'installBackendRunner', 'setBlockingReceive', 'REQ_OFF_OP', 'CPL_BYTES', 'VDISK_Q_REQUEST', 'INFO_OFF_MTU', 'ringRecordBytes', 'platform'];",
+      'console.log(JSON.stringify({',
+      '  names: Object.keys(vbus).sort(), browserNames: Object.keys(browser).sort(),',
+      '  leaked: internals.filter((n) => vbus[n] !== undefined || browser[n] !== undefined),',
+      '  control: typeof control.ControlServer,',
+      "  deep: await Promise.all(['vbus/internal', 'vbus/dist/src/internal.js', 'vbus/dist/src/connector/wire.js', 'vbus/dist/src/index.js'].map(probe)),",
+      '}));',
+    ].join('\n'));
+    const out = JSON.parse(sh(process.execPath, ['surface.mjs'], project, 60_000).trim().split('\n').pop()!);
+    expect(out.leaked).toEqual([]);
+    expect(out.names).toEqual(Object.keys(await import('../dist/src/index.js')).sort());
+    expect(out.browserNames).toEqual(out.names);
+    expect(out.names).toEqual(expect.arrayContaining(['VbusHost', 'joinBus', 'VbusError', 'adminView', 'openVenet', 'saveBuses', 'deviceConsumer', 'ProducerEnd']));
+    expect(out.control).toBe('function');
+    expect(out.deep).toEqual(Array(4).fill('ERR_PACKAGE_PATH_NOT_EXPORTED'));
+  });
+
   it('its types compile in a strict consumer without skipLibCheck', () => {
     writeFileSync(join(project, 'consumer.ts'), [
       "import { VbusHost, VbusError, registerVenetClasses, joinBus, adminView, type DeviceClassSpec, type GuestExit } from 'vbus';",
       "import { DeviceHarness, MockGuest, Prng, Sequence, Verifier } from 'vbus/testing';",
       "import * as browser from 'vbus/browser';",
+      "import { ControlServer, ControlClient } from 'vbus/control';",
+      '// @ts-expect-error internals are not in the types either',
+      "import { BusEndpoint } from 'vbus';",
       'const host: VbusHost = new VbusHost();',
       'registerVenetClasses(host);',
       "const spec: DeviceClassSpec = { name: 'x', interfaces: ['x'], create: () => ({ call: (_c, _f, _p, out) => { out[0] = 1; return 1; } }) };",
       "const e: VbusError = new VbusError('EINVAL', 'x');",
       'const n: number = new Prng(1).next();',
       'const done: (x: GuestExit) => number = (x) => x.code;',
-      'void [spec, e, n, done, joinBus, adminView, DeviceHarness, MockGuest, Sequence, Verifier, browser.VbusHost];',
+      'void [spec, e, n, done, joinBus, adminView, DeviceHarness, MockGuest, Sequence, Verifier, browser.VbusHost, ControlServer, ControlClient, BusEndpoint];',
     ].join('\n'));
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [], noEmit: true, skipLibCheck: false, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true },

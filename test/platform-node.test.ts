@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   spawnWorker, workerContext, platform, randomBytes, hrtime, checkSharedMemory,
   isCrossOriginIsolated, isNodeRuntime, BusMemory, VbusError, RingConsumer, RingProducer, Notifier,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import { EchoHost } from '../dist/src/demo/echo-host.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);

@@ -2,12 +2,16 @@
 // a fresh device of the same class replays it alone (no guest, no endpoint) to the same
 // return values, replies, ring bytes, signals, events and final counters; twice the same.
 // A damaged recording is refused; a recorded hostile write replays to the same fault.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  recordDevice, replayRecording, encodeRecording, decodeRecording, encodeDeviceState, SHIPPED_CLASSES,
+  recordDevice, replayRecording, encodeRecording, decodeRecording, encodeDeviceState, SHIPPED_CLASSES, venetTap,
   type ConsoleModel, type VbusHost, type Device, type Recording,
 } from '../dist/src/index.js';
 import { ok, stateGuest, useHosts } from './helpers/state-host.js';
+import { udpEnd, udpPort } from './helpers/tap-scenarios.js';
 import { eventually } from './helpers/venet.js';
 import type { Scripted } from './helpers/scripted.js';
 
@@ -78,6 +82,79 @@ describe('record and replay, per shipped class', () => {
     const r = replayTwice(rec);
     expect((r.final.data as any).counters.writes).toBe(64);
     expect(new DataView((r.final.data as any).contents.buffer).getUint32(31 * 4096, true)).toBe(0x501f);
+  });
+
+  it('vdisk backed by a file: replays against a copy of the file as it was when recording started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vbus-rec-file-'));
+    try {
+      const file = join(dir, 'disk.img');
+      const img = Buffer.alloc(1 << 20);
+      for (let i = 0; i < img.length / 4; i++) img.writeUInt32LE((i ^ 0x00abc000) >>> 0, i * 4);
+      writeFileSync(file, img);
+      copyFileSync(file, join(dir, 'as-recorded.img'));
+      const word = (blk: number) => ((blk * 1024) ^ 0x00abc000) >>> 0; // the image's first word of a 4 KiB block
+      const { rec } = await recordRun('vdisk', { src_path: file, capacity: String(1 << 20) }, async (_h, g, id) => {
+        await ok(g, 'openDisk', { dev: id });
+        expect((await ok(g, 'readTags', { dev: id, len: 4096, blocks: [0, 100, 200] })).tags).toEqual([word(0), word(100), word(200)]);
+        await ok(g, 'writeBlocks', { dev: id, len: 4096, blocks: Array.from({ length: 32 }, (_, i) => i), tag: 0x7000 });
+        expect((await ok(g, 'readTags', { dev: id, len: 4096, blocks: [0, 31, 100] })).tags).toEqual([0x7000, 0x701f, word(100)]);
+      });
+      expect(rec.initial.attrs['src_path']).toBe(file);
+      // Against copies of the file as it was: the same replies, ring bytes and counters, twice.
+      for (const n of [1, 2]) {
+        const copy = join(dir, `replay${n}.img`);
+        copyFileSync(join(dir, 'as-recorded.img'), copy);
+        const r = replayRecording(rec, { classes: SHIPPED_CLASSES, files: { [file]: copy } });
+        expect(r.mismatches).toEqual([]);
+        expect(r.ok).toBe(true);
+        expect(r.final.attrs['src_path']).toBe(file); // named as recorded
+        expect((r.final.data as any).counters.writes).toBe(32);
+        expect(readFileSync(copy).readUInt32LE(31 * 4096)).toBe(0x701f); // the replay wrote into its copy
+      }
+      // Against the file as the run left it, the first read (block 0) already differs.
+      const after = join(dir, 'after.img');
+      copyFileSync(file, after);
+      const bad = replayRecording(rec, { classes: SHIPPED_CLASSES, files: { [file]: after }, stopAtFirst: true });
+      expect(bad.ok).toBe(false);
+      expect(bad.mismatches[0]!.what).toMatch(/bytes written/); // the read reply the device put in the ring
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('venet-tap: its socket side is recorded as inputs; the replay needs no socket', async () => {
+    const peer = await udpEnd();
+    try {
+      const { rec } = await recordRun('venet-tap', { ifname: `udp:127.0.0.1:0,peer=127.0.0.1:${peer.port}` }, async (_h, g, id, dev) => {
+        dev.setAttr('enabled', '1'); // the socket opens inside the recording
+        const port = udpPort(await venetTap(dev).whenOpen());
+        const n = await ok(g, 'openNet', { dev: id });
+        await ok(g, 'sendFrames', { dev: id, dst: '02:00:00:00:00:99', from: 0, count: 20, len: 100 });
+        for (let i = 0; i < 20; i++) expect(new DataView((await peer.next()).buffer).getUint32(14, true)).toBe(i); // guest -> wire
+        const mac = Buffer.from(String(n.mac).split(':').map((x) => parseInt(x, 16)));
+        for (let i = 0; i < 20; i++) {
+          const f = Buffer.alloc(80);
+          mac.copy(f, 0);
+          f.writeUInt16BE(0x88b5, 12);
+          f.writeUInt32LE(1000 + i, 14);
+          peer.sock.send(f, port, '127.0.0.1');
+        }
+        expect((await ok(g, 'frames', { dev: id, atLeast: 20 })).seqs).toEqual(Array.from({ length: 20 }, (_, i) => 1000 + i)); // wire -> guest
+        dev.setAttr('enabled', '0'); // and closes inside it
+      });
+      expect(rec.steps.some((st) => st.k === 'entry' && st['name'] === 'wireFrame')).toBe(true);
+      const r = replayTwice(rec); // a replay opens nothing: the socket's answers come from the recording
+      expect((r.final.data as any).counters).toMatchObject({ tx_frames: 20, rx_frames: 20 });
+      // A tap whose socket is already open cannot be recorded: the replay could not open it.
+      const h = makeHost();
+      const open = h.createDevice('t1');
+      h.setType(open, 'venet-tap');
+      open.setAttr('ifname', 'udp:127.0.0.1:0');
+      open.setAttr('enabled', '1');
+      expect(() => recordDevice(open)).toThrow(/EBUSY: cannot record t1 now: its socket is open, outside the recording/);
+    } finally {
+      peer.close();
+    }
   });
 
   it('vconsole: a stream both ways through the memory endpoint', async () => {

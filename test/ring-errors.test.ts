@@ -5,8 +5,8 @@ import { describe, it, expect } from 'vitest';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, Notifier, Waiter, Status, VbusError, ERRNO,
   MAX_BUS_BYTES, createRing, createSignal, destroyRing, formatRing, ringMaxPayload, ringRegionBytes,
-} from '../dist/src/index.js';
-import type { ErrnoCode } from '../dist/src/index.js';
+} from '../dist/src/internal.js';
+import type { ErrnoCode } from '../dist/src/internal.js';
 import { Prng } from './fixtures/prng.mjs';
 
 /** Runs `fn`, which must throw a VbusError `code` whose message contains every `names`. */

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, Status, FaultReason,
   forEachPacked, formatRing, ringRecordBytes, ringRegionBytes,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import { Prng, Sequence, Verifier } from './fixtures/prng.mjs';
 import { guardedRing, guardedBuffer } from './fixtures/canary.mjs';
 

@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, forEachPacked, Status,
   createRing, ringRecordBytes,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import { Sequence, Verifier, fillPayload, checkPayload } from './fixtures/prng.mjs';
 
 const SEED = 0x7e57;

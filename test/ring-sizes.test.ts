@@ -5,7 +5,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, forEachPacked, Status,
   ringMaxPayload, ringRecordBytes, ringRegionBytes,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import { fillPayload, checkPayload } from './fixtures/prng.mjs';
 import { guardedRing, fillCanary, checkCanary, checkCanaryRange, CANARY_BYTES } from './fixtures/canary.mjs';
 

@@ -14,8 +14,8 @@ import { Worker } from 'node:worker_threads';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, Notifier, Waiter, Status,
   createSignal, readSignalStats, ringRecordBytes,
-} from '../dist/src/index.js';
-import type { SpinPolicy } from '../dist/src/index.js';
+} from '../dist/src/internal.js';
+import type { SpinPolicy } from '../dist/src/internal.js';
 import { Sequence, Verifier, checksumRecord } from './fixtures/prng.mjs';
 import { guardedRing } from './fixtures/canary.mjs';
 

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import {
   BusMemory, RingProducer, RingConsumer, IovList, forEachPacked, Status,
   ringMaxPayload, ringRecordBytes, ringRegionBytes, createRing,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import {
   RING_OFF_TAIL, RING_OFF_RESERVE, RING_OFF_CACHED_HEAD, RING_OFF_HEAD, RING_OFF_READ, RING_OFF_CACHED_TAIL,
 } from '../dist/assembly/layout/ring.js';

@@ -5,13 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'vbus-scale-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Row { case: string; impl: string; opsPerSec: number; fairness?: number; guests?: number; bytes: number; note?: string }
+interface Row { case: string; impl: string; opsPerSec: number; fairness?: number; guests?: number; bytes: number; note?: string; backendThreads?: number }
 
 describe('npm run bench -- scale --quick', () => {
   it('writes rows for every impl and N, and the plot', () => {
@@ -32,7 +33,13 @@ describe('npm run bench -- scale --quick', () => {
       }
     }
     for (const c of ['switch-2guests-64B', 'switch-4guests-64B', 'vdisk-1guests-4k', 'vdisk-4guests-4k']) {
-      expect(rows.find((x) => x.case === c)?.opsPerSec, c).toBeGreaterThan(0);
+      for (const impl of ['vbus-host', 'vbus-backend']) expect(rows.find((x) => x.case === c && x.impl === impl)?.opsPerSec, `${c} ${impl}`).toBeGreaterThan(0);
+    }
+    // Backend rows say how many pool threads served them: at least one, at most one per core.
+    const cores = availableParallelism();
+    for (const r of rows.filter((x) => x.impl === 'vbus-backend')) {
+      expect(r.backendThreads, `${r.case} backendThreads`).toBeGreaterThanOrEqual(1);
+      expect(r.backendThreads!).toBeLessThanOrEqual(cores);
     }
     expect(rows.map((r) => r.case)).toEqual(expect.arrayContaining(['mem-idle-bus', 'mem-idle-guest']));
     const svg = readFileSync(join(dir, 'scale.svg'), 'utf8');

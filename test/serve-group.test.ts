@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIG_OFF_PENDING } from '../dist/assembly/layout/signal.js';
 import { SLOT_OFF_RSEQ } from '../dist/assembly/layout/callslot.js';
-import { BusEndpoint, BusMemory, Notifier, ServeGroup, Waiter, createSignal, wire, type GuestBoot } from '../dist/src/index.js';
+import { BusEndpoint, BusMemory, Notifier, ServeGroup, Waiter, createSignal, wire, type GuestBoot } from '../dist/src/internal.js';
 
 const eps: BusEndpoint[] = [];
 afterEach(async () => { for (const ep of eps.splice(0)) await ep.release(); });

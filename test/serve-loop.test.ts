@@ -4,7 +4,7 @@
 // a busy drain is followed by another with notification still off (the producer's raises
 // stay suppressed), and an always-busy async loop still lets timers run.
 import { describe, expect, it } from 'vitest';
-import { BusMemory, Notifier, SpinGate, Waiter, createSignal, serveAsync, serveSync } from '../dist/src/index.js';
+import { BusMemory, Notifier, SpinGate, Waiter, createSignal, serveAsync, serveSync } from '../dist/src/internal.js';
 
 function fresh() {
   const bus = BusMemory.create({ bytes: 65536 });

@@ -5,7 +5,7 @@
 // many cores the machine has (test/adaptive-spin.test.ts tests the gate).
 import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { BusMemory, Notifier, Waiter, SpinGate, createSignal, destroySignal, readSignalStats } from '../dist/src/index.js';
+import { BusMemory, Notifier, Waiter, SpinGate, createSignal, destroySignal, readSignalStats } from '../dist/src/internal.js';
 
 function fresh(policy = {}) {
   const bus = BusMemory.create({ bytes: 65536 });

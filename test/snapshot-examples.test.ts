@@ -1,6 +1,6 @@
-// The README's samples for device state, record/replay and save/restore
-// (examples/device-state.mjs, record-replay.mjs, save-restore.mjs) run and print what
-// they say.
+// The README's samples for device state, record/replay, save/restore and migration
+// (examples/device-state.mjs, record-replay.mjs, save-restore.mjs, migrate.mjs) run and
+// print what they say.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ describe('README samples: save, restore, record and replay', () => {
   it('each program\'s guest is a file beside it that it starts', () => {
     expect(readFileSync(join(ROOT, 'examples/record-replay.mjs'), 'utf8')).toContain('./record-replay-guest.mjs');
     expect(readFileSync(join(ROOT, 'examples/save-restore.mjs'), 'utf8')).toContain('./save-restore-guest.mjs');
+    expect(readFileSync(join(ROOT, 'examples/migrate.mjs'), 'utf8')).toContain('./save-restore-guest.mjs');
     for (const f of ['examples/record-replay-guest.mjs', 'examples/save-restore-guest.mjs']) expect(existsSync(join(ROOT, f)), f).toBe(true);
   });
 
@@ -38,5 +39,15 @@ describe('README samples: save, restore, record and replay', () => {
     expect(Number(m![1])).toBe(saved); // the guest's own count and the device's agree at the safe point
     expect(Number(m![2])).toBe(saved + 5);
     expect(Number(m![3])).toBeGreaterThanOrEqual(saved + 5); // the device counts on from its saved counters
+  });
+
+  it('examples/migrate.mjs moves a bus with a running guest to another process, which continues it', () => {
+    const out = run('examples/migrate.mjs');
+    expect(out, out).toMatch(/^migrated lan0: downtime [\d.]+ ms; buses left here: 0$/m);
+    const m = /^target: resumed at (\d+) reads, now (\d+); the device served (\d+)$/m.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(3); // it went on from the count it had, not from 0
+    expect(Number(m![2])).toBe(Number(m![1]) + 5);
+    expect(Number(m![3])).toBeGreaterThanOrEqual(Number(m![2])); // the device's counters came along
   });
 });

@@ -2,9 +2,9 @@
 // LINK_DOWN / LINK_UP on the EVENT ring and stops / restarts traffic; the admin's
 // `features_cap` caps what a guest negotiates, and `negotiated` shows the result.
 import { describe, expect, it } from 'vitest';
-import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID } from '../dist/src/index.js';
+import { VENET_F_CSUM, VENET_F_TX_DONE, FRAME_F_CSUM_PARTIAL, FRAME_F_DATA_VALID } from '../dist/src/internal.js';
 import { counter, eventually, useLoopbackHosts, venetGuest } from './helpers/venet.js';
-import { adminView } from '../dist/src/index.js';
+import { adminView } from '../dist/src/internal.js';
 import { PLACED_TRANSPORTS } from './helpers/transports.js';
 
 const setup = useLoopbackHosts();

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamFrameDecoder, writeStreamPrefix } from '../dist/src/index.js';
+import { StreamFrameDecoder, writeStreamPrefix } from '../dist/src/internal.js';
 import { switchRig, type SwitchRig } from './helpers/switch-rig.js';
 import { udpPort } from './helpers/tap-scenarios.js';
 import { eventually } from './helpers/tap-peer.js';
 import { PEER_MAC, arpRequest, checkArpReply, checkEchoReply, echoRequest, macBytes } from './helpers/wire-host.js';
-import { adminView } from '../dist/src/index.js';
+import { adminView } from '../dist/src/internal.js';
 
 let rig: SwitchRig | undefined;
 afterEach(async () => { await rig?.release(); rig = undefined; });

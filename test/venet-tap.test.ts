@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   VbusError, VbusHost, StreamFrameDecoder, formatTapEndpoint, parseTapEndpoint, registerVenetClasses,
   installTapTransport, tapTransport, venetTap, VENET_F_ALL, VENET_F_TX_DONE,
-} from '../dist/src/index.js';
+} from '../dist/src/internal.js';
 import { Prng } from './fixtures/prng.mjs';
 import { inetChecksum } from './fixtures/net-responder.mjs';
 import { eventually, startSocat, type Socat } from './helpers/tap-peer.js';
 import { responderGuest, socatUdpExchange, tapRig, udpEnd, udpPort, type TapRig } from './helpers/tap-scenarios.js';
-import { adminView } from '../dist/src/index.js';
+import { adminView } from '../dist/src/internal.js';
 
 const rigs: TapRig[] = [];
 const cleanups: Array<() => unknown> = [];

@@ -3,7 +3,7 @@
 // appear in bus B's memory; each bus has its own counters and bucket).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSPORTS, type Transport } from './helpers/transports.js';
-import { VbusHost, vrngClass, EntropyModel, type Bus, type Device } from '../dist/src/index.js';
+import { VbusHost, vrngClass, EntropyModel, type Bus, type Device } from '../dist/src/internal.js';
 import { TokenBucket } from '../dist/src/devices/vrng/token-bucket.js';
 import { drive, type Scripted } from './helpers/scripted.js';
 

@@ -1,14 +1,30 @@
-// The demo page: a DemoLab (dist/src/demo/lab.js) on this main thread, guests as module
-// Web Workers (./demo-guest.js), controls to make buses and devices, link and unlink
-// them, start and stop guests; live plots from the signal counters and device counters;
-// the /sys/vbus tree redrawn on every change. `window.vbusDemo` exposes the state for tests.
+// The demo page: a DemoLab (dist/src/demo/lab.js) on this main thread, built from the
+// same topology file as `npm start` and `vbus run` (examples/topologies/demo.yaml,
+// fetched from the server and planned by the same code), guests as module Web Workers
+// (./demo-guest.js), controls to make buses and devices, link and unlink them, start
+// and stop guests; live plots from the stats region's counters; the /sys/vbus tree
+// redrawn on every change. `window.vbusDemo` exposes the state for tests.
 import { loadCoreModule, loadMessageCoreModule } from './dist/src/browser.js';
 import { DemoLab } from './dist/src/demo/lab.js';
+import { fetchTopology } from './dist/src/topology/fetch.js';
+import { topologyLibs } from './dist/src/topology/libs.browser.js';
 import { checkIsolation, setState as setPageState, showError as showPageError } from './page-status.js';
 import { choosePageTransport, describeTransport } from './transport-mode.js';
 
 const $ = (id) => document.getElementById(id);
-const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0, transport: null, isolation: null };
+const demo = { state: 'loading', error: null, samples: 0, last: null, tree: '', log: [], renders: 0, transport: null, isolation: null, topology: null };
+
+/** The topology the page builds (`?topology=NAME.yaml` picks another file of examples/topologies/). */
+const TOPOLOGY_URL = new URL(`./examples/topologies/${new URLSearchParams(location.search).get('topology') ?? 'demo.yaml'}`, import.meta.url);
+/**
+ * The file's guests run the demo guest; its Node entry (the script as demo.yaml names
+ * it, relative to the file) becomes the page's Web Worker entry. Resolved against the
+ * file, not this module, so the page never treats the Node entry as a worker it loads.
+ */
+const NODE_DEMO_GUEST = new URL('../../dist/src/demo/guest-node.js', TOPOLOGY_URL);
+const PAGE_DEMO_GUEST = new URL('./demo-guest.js', import.meta.url);
+const guestScript = (url) => (url.href === NODE_DEMO_GUEST.href ? PAGE_DEMO_GUEST
+  : `guest script ${url.pathname} cannot run in this page: it runs the demo guest only (script: ../../dist/src/demo/guest-node.js, started as demo-guest.js in a Web Worker)`);
 window.vbusDemo = demo;
 
 const setState = (state) => setPageState(demo, state);
@@ -172,11 +188,16 @@ function tick() {
   if (demo.samples % 4 === 0) render(); // guest counters in the list
 }
 
-/** The starting point: two buses joined by a switch, a disk, a console, an entropy source and a guest per bus. */
-function buildDefault() {
-  lab.buildStandardTopology();
-  lab.startGuest('left', 'guest-left');
-  lab.startGuest('right', 'guest-right');
+/** The starting point: the topology file's classes, buses, devices, links, then its guests. */
+function buildFromFile(topo) {
+  lab.build(topo);
+  for (const g of topo.guests) lab.startGuest(g.bus, g.name, g.data ?? {}, g.url);
+  demo.topology = {
+    file: topo.file, name: topo.name, buses: topo.buses.map((b) => b.name), devices: topo.devices.map((d) => d.name),
+    links: topo.links.map((l) => `${l.bus}/${l.device}`), guests: topo.guests.map((g) => g.name),
+  };
+  const link = el('a', { href: TOPOLOGY_URL.href, textContent: topo.file });
+  $('topology').replaceChildren('Built from ', link, ` (${topo.name}): ${topo.buses.length} buses, ${topo.devices.length} devices, ${topo.links.length} links, ${topo.guests.length} guests — the file npm start and vbus run use.`);
 }
 
 async function main() {
@@ -185,8 +206,11 @@ async function main() {
   demo.transport = mode.transport;
   demo.isolation = mode.isolation;
   document.body.dataset.transport = mode.transport;
-  await (mode.transport === 'shared' ? loadCoreModule() : loadMessageCoreModule());
-  lab = new DemoLab({ guestUrl: new URL('./demo-guest.js', import.meta.url), transport: mode.transport });
+  const [topo] = await Promise.all([
+    fetchTopology(TOPOLOGY_URL, topologyLibs, { script: guestScript }),
+    mode.transport === 'shared' ? loadCoreModule() : loadMessageCoreModule(),
+  ]);
+  lab = new DemoLab({ guestUrl: PAGE_DEMO_GUEST, transport: mode.transport, registerClasses: false });
   demo.lab = lab;
   $('live').hidden = false;
   plots = {
@@ -208,7 +232,7 @@ async function main() {
     lab.host.events.on(ev, () => render());
   }
   lab.onLog(appendLog);
-  buildDefault();
+  buildFromFile(topo);
   render();
   lab.sample();
   setInterval(tick, 500);

@@ -92,3 +92,13 @@ export const SHM_RING_TO_GUEST = 2;
 /** A plain buffer for bulk data that ring descriptors point into. */
 export const SHM_BUFFER = 3;
 export const SHM_KIND_MAX = 3;
+
+// DEVCALL functions from CONN_FUNC_MIN up are the connector's own: the host answers them
+// for every device (a model never sees them), always on the member's own call slot.
+export const CONN_FUNC_MIN = 0x7fffff00;
+/** Reply: RVAL0 = CONN_STATUS_* bits, RVAL1 = fault reason (CONN_FAULT_*), RVAL2 = queue, RVAL3 = resets so far. */
+export const CONN_FUNC_STATUS = 0x7fffff01;
+/** Re-formats the connection's rings from the host's own record of them and clears its fault. */
+export const CONN_FUNC_RESET = 0x7fffff02;
+/** Status bit: the connection is faulted and needs a reset (virtio's DEVICE_NEEDS_RESET). */
+export const CONN_STATUS_NEEDS_RESET = 1;

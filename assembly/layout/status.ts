@@ -34,3 +34,8 @@ export const FAULT_RECORD = 2;
 export const FAULT_HEADER = 3;
 /** The producer's private cursor is inconsistent with its published index. */
 export const FAULT_CURSOR = 4;
+/**
+ * Never written by the core: what an end records when the FAULT word holds a value that
+ * is none of the reasons above (a peer overwrote it), so no message is built from it.
+ */
+export const FAULT_MARKED = 5;

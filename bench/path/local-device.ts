@@ -14,7 +14,7 @@ import {
   REQ_BYTES, REQ_OFF_BUF, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_OFF_HI, REQ_OFF_OFF_LO, REQ_OFF_OP,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS,
   type ConnectorModel, type DeviceConnection, type ShmRegion,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../src/connector/device-queues.js';
 import { createModel as createLoopback } from '../../src/devices/venet/loopback-model.js';
 import { createModel as createEcho } from '../call/echo-model.js';

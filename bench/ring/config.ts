@@ -1,5 +1,5 @@
 /** Sizes, capacities and durations of the ring bench, in one place. */
-import { ringRecordBytes } from '../../src/index.js';
+import { ringRecordBytes } from '../../src/internal.js';
 
 /** Record payload sizes of the one-way cases. */
 export const ONEWAY_SIZES = [16, 64, 1500, 65536] as const;

@@ -10,7 +10,7 @@
  * - postMessage: a MessageChannel echo (the main thread awaits each answer).
  */
 import { MessageChannel } from 'node:worker_threads';
-import { createSignal, destroySignal, parkedWord, Notifier, Waiter, type BusMemory } from '../../src/index.js';
+import { createSignal, destroySignal, parkedWord, Notifier, Waiter, type BusMemory } from '../../src/internal.js';
 import { waitForWord } from '../harness/peer.js';
 import { CTL, CTL_BYTES, PING_STOP, type RttCmd, type RttImpl } from './protocol.js';
 import type { RingPeer } from './oneway.js';

@@ -6,7 +6,7 @@
  * host-thread device model drains it. The ring's bytes travel in batched postMessage
  * (src/transport/); nothing is shared.
  */
-import { DeviceRxQueue, VbusHost, type DeviceConnection, type GuestWorker } from '../../src/index.js';
+import { deviceConsumer, VbusHost, type ConsumerEnd, type DeviceConnection, type GuestWorker } from '../../src/index.js';
 
 const GUEST_URL = new URL('../workers/ring-message-guest.js', import.meta.url);
 /** Ring capacity: a few records of the largest size in flight. */
@@ -19,13 +19,13 @@ export async function runMessageOneway(size: number, count: number): Promise<{ s
   let done: (() => void) | null = null;
   const finished = new Promise<void>((r) => { done = r; });
   const scratch = new Uint8Array(Math.max(size, 8));
-  const queues = new Map<number, DeviceRxQueue>();
+  const queues = new Map<number, ConsumerEnd>();
   const host = new VbusHost({ transport: 'message' });
   host.registerClass({
     name: 'bench-sink',
     interfaces: ['bench-sink'],
     create: () => ({
-      shm(conn: DeviceConnection, region) { queues.set(conn.id, new DeviceRxQueue(conn.memory, region)); },
+      shm(conn: DeviceConnection, region) { queues.set(conn.id, deviceConsumer(conn.memory, region)); },
       poll(conn: DeviceConnection) {
         const q = queues.get(conn.id);
         if (!q) return 0;
@@ -34,7 +34,7 @@ export async function runMessageOneway(size: number, count: number): Promise<{ s
           if (len !== size || new Uint32Array(scratch.buffer, 0, 1)[0] !== got) bad++;
           got++; n++;
         }
-        if (n > 0) q.kickSpace();
+        if (n > 0) q.notifySpace();
         if (got >= count) done?.();
         return n;
       },

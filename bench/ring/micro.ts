@@ -10,7 +10,7 @@ import Benchmark from 'benchmark';
 import { RingBuffer } from 'ringbuf.js';
 import {
   BusMemory, createRing, RingProducer, RingConsumer, IovList, ringRecordBytes,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 import { JsRingProducer, JsRingConsumer, jsRingBytes } from '../baselines/js-ring.js';
 import type { Row } from '../harness/types.js';
 import { batchSize, ringCapacity } from './config.js';

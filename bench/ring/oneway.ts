@@ -11,7 +11,7 @@ import { RingBuffer } from 'ringbuf.js';
 import {
   BusMemory, createRing, destroyRing, createSignal, destroySignal, RingProducer, Notifier,
   IovList, Status, ringRecordBytes,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 import { JsRingProducer, JsSignal, jsRingBytes, JS_SIGNAL_BYTES, JS_FULL } from '../baselines/js-ring.js';
 import { Peer, waitForWord } from '../harness/peer.js';
 import { CTL, CTL_BYTES, type OnewayCmd, type OnewayImpl, type PeerCmd, type PeerReply } from './protocol.js';

@@ -3,14 +3,15 @@
  *
  * - calls-Nguests: N guests, each on its own bus with its own 8-byte echo device, all
  *   calling at once for the same window. `vbus-host` (models in the host thread),
- *   `vbus-backend` (each device in a backend worker), against `postMessage` (N workers
- *   each asking the main thread to echo) and `piscina` (N concurrent tasks on a pool of
- *   one thread per core). Aggregate calls/s, per-call p50/p99 (every 8th call timed),
- *   and fairness: the lowest guest's count ÷ the mean.
- *   N = 1, 4, 16, 64, 256 (backend placement up to 64: one backend thread per device
- *   until backends become a pool).
- * - switch-Nguests-64B: N = 2, 4, 16 guests on N buses joined by one venet-switch, each
- *   sending 64-byte frames to the next guest; aggregate frames/s received.
+ *   `vbus-backend` (the devices in the backend pool: at most one thread per core, each
+ *   serving many devices), against `postMessage` (N workers each asking the main thread
+ *   to echo) and `piscina` (N concurrent tasks on a pool of one thread per core).
+ *   Aggregate calls/s, per-call p50/p99 (every 8th call timed), and fairness: the
+ *   lowest guest's count ÷ the mean. N = 1, 4, 16, 64, 256 in both placements.
+ *   `backendThreads` (and the note) says how many pool threads served the N devices.
+ * - switch-Nguests-64B: N = 2, 4, 16 guests on N buses joined by one venet-switch (in
+ *   the host thread, or in one backend pool thread), each sending 64-byte frames to the
+ *   next guest; aggregate frames/s received.
  * - vdisk-Nguests-4k: N = 1, 4, 16 guests on N buses sharing one memory-backed vdisk,
  *   each keeping 4 random 4 KiB reads in flight; aggregate IOPS (one queue per bus: the
  *   disk has no multiqueue yet).
@@ -38,14 +39,13 @@ const DISK_GUEST = new URL('./disk-guest.js', import.meta.url);
 const PM_WORKER = new URL('./pm-worker.js', import.meta.url);
 const PISCINA_TASK = new URL('../workers/call-piscina.js', import.meta.url);
 
-/** Backend devices beyond this would wait for a thread of the backend pool (one per device today). */
-const BACKEND_MAX = 64;
-
 export interface ScaleRow extends Row {
   /** Lowest worker's count ÷ mean count over the window. */
   fairness?: number;
   /** N: guests (or workers, or concurrent tasks). */
   guests?: number;
+  /** Backend pool threads that served the devices (backend placement). */
+  backendThreads?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -92,7 +92,7 @@ class Fleet {
   }
 }
 
-function summarise(kase: string, impl: string, n: number, bytes: number, runs: Array<{ results: WindowResult[]; secs: number }>, note: string): ScaleRow {
+function summarise(kase: string, impl: string, n: number, bytes: number, runs: Array<{ results: WindowResult[]; secs: number }>, note: string, backendThreads?: number): ScaleRow {
   const rates = runs.map((r) => r.results.reduce((a, x) => a + x.count, 0) / r.secs);
   const fair = runs.map((r) => {
     const c = r.results.map((x) => x.count);
@@ -102,9 +102,10 @@ function summarise(kase: string, impl: string, n: number, bytes: number, runs: A
   const samples = runs.flatMap((r) => r.results.flatMap((x) => Array.from(x.samples)));
   const errors = runs.reduce((a, r) => a + r.results.reduce((b, x) => b + x.errors, 0), 0);
   const row: ScaleRow = {
-    case: kase, impl, bytes, opsPerSec: median(rates), placement: 'unpinned', threads: n + 1, repeats: runs.length,
+    case: kase, impl, bytes, opsPerSec: median(rates), placement: 'unpinned', threads: n + 1 + (backendThreads ?? 0), repeats: runs.length,
     fairness: Number(median(fair).toFixed(3)), guests: n,
-    note: `${note}; fairness ${median(fair).toFixed(2)}${errors ? `; ${errors} errors` : ''}`,
+    ...(backendThreads !== undefined ? { backendThreads } : {}),
+    note: `${note}${backendThreads !== undefined ? `; ${backendThreads} backend pool threads` : ''}; fairness ${median(fair).toFixed(2)}${errors ? `; ${errors} errors` : ''}`,
   };
   if (bytes > 0) row.mbPerSec = (row.opsPerSec * bytes) / 1e6;
   if (samples.length > 0) { row.p50us = percentile(samples, 50); row.p99us = percentile(samples, 99); }
@@ -162,11 +163,11 @@ async function vbusCalls(placement: 'host' | 'backend', ns: number[], ms: number
   const rig = new CallRig(placement);
   try {
     for (const n of ns) {
-      if (placement === 'backend' && n > BACKEND_MAX) { tick(`calls ${impl} ${n}: skipped`); continue; }
       const f = await rig.grow(n);
       const runs = [];
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
-      rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling`));
+      const threads = placement === 'backend' ? rig.host.backendThreads().length : undefined;
+      rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling`, threads));
       tick(`calls ${impl} ${n}`);
     }
   } finally { await rig.close(); }
@@ -235,8 +236,9 @@ async function piscinaCalls(ns: number[], ms: number, repeat: number, tick: (l: 
   return rows;
 }
 
-async function switchFrames(ns: number[], ms: number, repeat: number, tick: (l: string) => void): Promise<ScaleRow[]> {
+async function switchFrames(placement: 'host' | 'backend', ns: number[], ms: number, repeat: number, tick: (l: string) => void): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
+  const impl = placement === 'host' ? 'vbus-host' : 'vbus-backend';
   for (const n of ns) {
     const host = new VbusHost();
     registerVenetClasses(host);
@@ -244,6 +246,7 @@ async function switchFrames(ns: number[], ms: number, repeat: number, tick: (l: 
     try {
       const sw = host.createDevice('sw');
       host.setType(sw, 'venet-switch');
+      host.setPlacement(sw, placement);
       const guests: GuestWorker[] = [];
       const ready: Promise<{ mac: string }>[] = [];
       for (let i = 0; i < n; i++) {
@@ -260,13 +263,14 @@ async function switchFrames(ns: number[], ms: number, repeat: number, tick: (l: 
       await Promise.all(guests.map((g, i) => { const p = waitMessage(g, (m) => m.learned); g.postMessage({ dst: macs[(i + 1) % n] }); return p; }));
       const runs = [];
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
-      rows.push(summarise(`switch-${n}guests-64B`, 'vbus-host', n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}`));
+      const threads = placement === 'backend' ? host.backendThreads().length : undefined;
+      rows.push(summarise(`switch-${n}guests-64B`, impl, n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}`, threads));
     } finally {
       f.end();
       await host.connector.release();
       host.release();
     }
-    tick(`switch ${n}`);
+    tick(`switch ${impl} ${n}`);
   }
   return rows;
 }
@@ -296,7 +300,8 @@ async function sharedDisk(placement: 'host' | 'backend', ns: number[], ms: numbe
       await Promise.all(starts);
       const runs = [];
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
-      rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest`));
+      const threads = placement === 'backend' ? host.backendThreads().length : undefined;
+      rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest`, threads));
     } finally {
       f.end();
       await host.connector.release();
@@ -350,7 +355,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const ms = opts.quick ? 150 : 500;
   const repeat = opts.quick ? 1 : Math.min(3, opts.repeat);
   const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
-  const total = ns.length * 4 + netNs.length + diskNs.length * 2 + 1;
+  const total = ns.length * 4 + netNs.length * 2 + diskNs.length * 2 + 1;
   let done = 0;
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: ScaleRow[] = [];
@@ -360,7 +365,8 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   if (want('calls', 'vbus-backend')) rows.push(...await vbusCalls('backend', ns, ms, repeat, tick));
   if (want('calls', 'postMessage')) rows.push(...await postMessageCalls(ns, ms, repeat, tick));
   if (want('calls', 'piscina')) rows.push(...await piscinaCalls(ns, ms, repeat, tick));
-  if (want('switch', 'vbus-host')) rows.push(...await switchFrames(netNs, ms, repeat, tick));
+  if (want('switch', 'vbus-host')) rows.push(...await switchFrames('host', netNs, ms, repeat, tick));
+  if (want('switch', 'vbus-backend')) rows.push(...await switchFrames('backend', netNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-host')) rows.push(...await sharedDisk('host', diskNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-backend')) rows.push(...await sharedDisk('backend', diskNs, ms, repeat, tick));
   rows.sort((a, b) => a.case.localeCompare(b.case, 'en', { numeric: true }));

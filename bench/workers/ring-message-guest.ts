@@ -16,11 +16,11 @@ guest.onMessage(() => {
   for (let i = 0; i < count; i++) {
     first[0] = i;
     while (tx.ring.push(rec) < 0) { // FULL: wake the device, then wait for space (re-check after enable)
-      tx.kick();
-      if (tx.space.parkSync(() => tx.ring.push(rec) >= 0, 1000) === 'ready') break;
+      tx.notifyData();
+      if (tx.spaceWaiter.parkSync(() => tx.ring.push(rec) >= 0, 1000) === 'ready') break;
     }
-    if ((i & 63) === 63) tx.kick();
+    if ((i & 63) === 63) tx.notifyData();
   }
-  tx.kick();
+  tx.notifyData();
 });
 guest.post({ ready: true });

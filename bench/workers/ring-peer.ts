@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { BusMemory, RingConsumer, Waiter, Notifier, parkedWord, ringRecordBytes, serveSync } from '../../src/index.js';
+import { BusMemory, RingConsumer, Waiter, Notifier, parkedWord, ringRecordBytes, serveSync } from '../../src/internal.js';
 import { REC_HEADER_BYTES } from '../../assembly/layout/ring.js';
 import { JsRingConsumer, JsSignal, JS_EMPTY } from '../baselines/js-ring.js';
 import { pinSelf, unpinSelf } from '../harness/pin.js';

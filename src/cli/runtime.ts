@@ -1,6 +1,7 @@
 /**
  * A runtime as `vbus run` makes it: a host built from a topology, its guests started,
- * its control socket listening (and its stats region published). `stop()` undoes all
+ * its control socket listening, its migration socket too (NAME.migrate beside it:
+ * buses other runtimes move here with `vbus migrate`), and its stats region published. `stop()` undoes all
  * of it: socket closed and removed, guests stopped, the host released.
  */
 import type { Topology } from '../topology/types.js';
@@ -13,6 +14,10 @@ import { decodeSnapshot } from '../snapshot/format.js';
 import { restoreBuses } from '../snapshot/restore.js';
 import { readSnapshotFile } from '../snapshot/node-file.js';
 import type { DeviceClassSpec } from '../host/device-class.js';
+import { listenForMigration, type MigrationListener } from '../migrate/target.js';
+import { migrationPath } from '../control/runtime-dir.js';
+import { existsSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * `vbus run --restore FILE`: registers the built-in classes the snapshot's devices
@@ -68,10 +73,19 @@ export async function startRuntime(topo: Topology, opts: { name: string; restore
     host.release();
     throw e;
   }
+  // `vbus migrate … --to NAME` reaches this runtime here. Its control socket took the
+  // name, so a migration socket of that name left behind is a dead runtime's.
+  let migrations: MigrationListener | null = null;
+  const migrationSocket = migrationPath(opts.name, dirname(control.path));
   try {
+    if (existsSync(migrationSocket)) unlinkSync(migrationSocket);
+    migrations = await listenForMigration(host, { path: migrationSocket }, {
+      onMissingClass: (cls) => { const spec = BUILTIN_CLASSES.get(cls); if (spec) host.registerClass(stats.observe(spec)); },
+    });
     for (const g of topo.guests) host.spawnGuest(g.bus, g.url, { ...(g.data !== undefined ? { data: g.data } : {}), name: g.name });
   } catch (e) {
     clearInterval(sampler);
+    await migrations?.close();
     await control.close();
     await host.connector.release();
     host.release();
@@ -89,6 +103,8 @@ export async function startRuntime(topo: Topology, opts: { name: string; restore
       if (stopped) return;
       stopped = true;
       clearInterval(sampler);
+      await migrations?.close();
+      try { unlinkSync(migrationSocket); } catch { /* already gone */ }
       await control.close();
       await host.connector.release();
       host.release();

@@ -25,17 +25,21 @@
  * direct slot) outlive an unplug: they are returned when the guest closes the handle
  * that names them, or leaves.
  */
-import { SLOT_DEFAULT_PAYLOAD, SLOT_HEADER_BYTES } from '../../assembly/layout/callslot.js';
 import {
-  BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS, BUSCTL_WORDS, BUSCTL_BYTES,
+  SLOT_DEFAULT_PAYLOAD, SLOT_HEADER_BYTES, SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_IDLE, SLOT_DONE,
+  CONN_FUNC_STATUS, CONN_FUNC_RESET, CONN_STATUS_NEEDS_RESET,
+} from '../../assembly/layout/callslot.js';
+import {
+  BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS, BUSCTL_WORDS, BUSCTL_BYTES, BUSCTL_OFF_PENDING,
 } from '../../assembly/layout/busctl.js';
-import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX } from '../../assembly/layout/event.js';
+import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX, EV_DEVFAULT, EV_DEVRESET, CONN_FAULT_NO_QUEUE } from '../../assembly/layout/event.js';
 import { SIG_BYTES } from '../../assembly/layout/signal.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { ringRegionBytes } from '../core/ring.js';
-import { createSignal, destroySignal, restoreSignal, Waiter } from '../core/signal.js';
+import { createSignal, destroySignal, restoreSignal, wakeSignal, Waiter } from '../core/signal.js';
+import { formatRing } from '../core/ring.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
 import { mirrorHostBus } from '../transport/message-bus.js';
@@ -44,11 +48,14 @@ import type { ConnectorModel, GuestBoot } from './types.js';
 import type { DevicePlacement } from './placement.js';
 import { HostConnection, type EndpointDevice, type EndpointMember } from './endpoint-member.js';
 import { MemberRegistry } from './member-registry.js';
-import { SlotServer, type FaultReporter } from './slot-server.js';
+import { SlotServer, Deferred, type Answer, type FaultReporter } from './slot-server.js';
 import { dispatchVerb, type VerbContext } from './endpoint-verbs.js';
 import { freeShm } from './shm-placement.js';
 import { watchRing } from './ring-watcher.js';
-import { encodeDevAdd, encodeDevDrop, EMPTY_EVENT, ifaceBytes } from './event-records.js';
+import { encodeDevAdd, encodeDevDrop, encodeDevEvent, EMPTY_EVENT, ifaceBytes } from './event-records.js';
+import { checkRings, connFaultName, connFaultText, deviceFault, type ConnFault } from './conn-fault.js';
+import { formatConnRings, replayModel, wakeConnRings } from './conn-reset.js';
+import { restoreSlot } from './slot-region.js';
 import type { GroupMember, ServeGroup } from './serve-group.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
@@ -73,6 +80,34 @@ export interface BusEndpointOptions {
    * instead of a loop of its own. `spin` and `sweepMs` are then the group's.
    */
   group?: ServeGroup;
+  /** Told when the host finds a connection faulted (it now needs a reset). */
+  onConnFault?: (f: ConnFaultReport) => void;
+}
+
+/** A faulted connection, as the admin view and `onConnFault` see it (reason from the host's table). */
+export interface ConnFaultReport {
+  busName: string;
+  deviceId: number;
+  memberId: number;
+  handle: number;
+  /** CONN_FAULT_* number, its short name and its sentence. */
+  reason: number;
+  name: string;
+  text: string;
+  /** Queue number of the ring found corrupt, or -1. */
+  queue: number;
+  /** Resets of this connection so far. */
+  resets: number;
+}
+
+/** What a bus reset did (BusEndpoint.resetBus). */
+export interface BusResetReport {
+  /** Calls in flight or posted that were answered ECONNRESET. */
+  callsEnded: number;
+  /** Members whose slot, event ring and signal were re-formatted (each gets a resync). */
+  members: number;
+  /** Connections found faulted and reset. */
+  connections: number;
 }
 
 /** Bytes a region of `bytes` takes from the allocator (rounded up to REGION_ALIGN). */
@@ -108,6 +143,10 @@ export class BusEndpoint implements VerbContext {
   private loopDone: Promise<void> = Promise.resolve();
   /** Times a sweep found a request the pending bits did not name, and headers it restored. */
   readonly hidden = { requests: 0, headers: 0 };
+  /** Connection faults found, connection resets done, bus resets done. */
+  readonly faultStats = { found: 0, resets: 0, busResets: 0 };
+  private readonly onConnFault: ((f: ConnFaultReport) => void) | undefined;
+  private lastFaultCheck = 0;
 
   constructor(memory: BusMemory, busName: string, opts: BusEndpointOptions = {}) {
     this.memory = memory;
@@ -118,6 +157,7 @@ export class BusEndpoint implements VerbContext {
     }
     this.sweepMs = opts.sweepMs ?? 100;
     this.guestCallTimeoutMs = opts.guestCallTimeoutMs;
+    this.onConnFault = opts.onConnFault;
     if (memory.transport === 'message') mirrorHostBus(memory); // before any guest joins (src/transport/)
     this.tables = opts.tables ?? new DecodeTables(memory.module);
     const busctl = memory.allocRegion(BUSCTL_BYTES, 'bus control region');
@@ -287,6 +327,7 @@ export class BusEndpoint implements VerbContext {
     let n = 0;
     this.registry.forPending((m) => { if (this.server.serve(m, (op) => dispatchVerb(this, m, op))) n++; });
     this.registry.flushEvents();
+    this.maybeCheckFaults();
     return n;
   }
 
@@ -306,6 +347,7 @@ export class BusEndpoint implements VerbContext {
   /** After a park that timed out: find requests the pending words hid, restore overwritten headers. */
   private sweep(): void {
     this.verifyHeaders();
+    this.maybeCheckFaults();
     for (const m of this.registry.all()) if (this.server.holdsRequest(m)) { this.hidden.requests++; break; }
     this.servePending();
   }
@@ -341,7 +383,146 @@ export class BusEndpoint implements VerbContext {
   watch(conn: HostConnection, region: Parameters<VerbContext['watch']>[1], signal: number): void {
     watchRing(this.memory, conn, region, signal, () => !this.stopped, (e) => {
       this.server.modelErrno(e, { busName: this.busName, deviceId: conn.deviceId, memberId: conn.memberId, hook: 'poll' });
-    });
+    }, () => this.checkConn(conn));
+  }
+
+  // -------------------------------------------------------------------------------
+  // Faults and resets (virtio's NEEDS_RESET, per connection; and the whole bus)
+
+  /** Checks every connection at most once per sweep interval (also while the loop never parks). */
+  private maybeCheckFaults(): void {
+    const now = performance.now();
+    if (now - this.lastFaultCheck < this.sweepMs) return;
+    this.lastFaultCheck = now;
+    for (const d of this.devices.values()) for (const c of d.conns) this.checkConn(c);
+  }
+
+  /**
+   * Looks for a fault on one connection: its rings against the host's record of them,
+   * and (host placement) the model's own verdict. A fault found is recorded in host
+   * memory and told to the guest (DEVFAULT) and to `onConnFault`, once per fault.
+   */
+  checkConn(conn: HostConnection): void {
+    if (conn.fault || !conn.open) return;
+    const dev = conn.device;
+    const f = checkRings(this.memory, conn.shms)
+      ?? (dev.placement === undefined && dev.model.faulted?.(conn) ? deviceFault() : null);
+    if (f) this.markFault(conn, f);
+  }
+
+  private markFault(conn: HostConnection, f: ConnFault): void {
+    conn.fault = f;
+    this.faultStats.found++;
+    conn.member.postEvent(EV_DEVFAULT, encodeDevEvent(conn.deviceId, conn.handle, f.reason, f.queue));
+    try { this.onConnFault?.(this.report(conn, f)); } catch { /* a listener cannot break the data path */ }
+  }
+
+  private report(conn: HostConnection, f: ConnFault): ConnFaultReport {
+    return {
+      busName: this.busName, deviceId: conn.deviceId, memberId: conn.memberId, handle: conn.handle,
+      reason: f.reason, name: connFaultName(f.reason), text: connFaultText(f.reason), queue: f.queue, resets: conn.resets,
+    };
+  }
+
+  /** The faulted connections of device `id` on this bus (empty when none needs a reset). */
+  deviceFaults(id: number): ConnFaultReport[] {
+    const d = this.devices.get(id);
+    if (!d) return [];
+    const out: ConnFaultReport[] = [];
+    for (const c of d.conns) { this.checkConn(c); if (c.fault) out.push(this.report(c, c.fault)); }
+    return out;
+  }
+
+  /** VerbContext: CONN_FUNC_STATUS and CONN_FUNC_RESET (any other connector function: ENOSYS). */
+  connectorCall(conn: HostConnection, func: number): Answer {
+    if (func === CONN_FUNC_STATUS) {
+      this.checkConn(conn);
+      const f = conn.fault;
+      return { status: 0, rvals: [f ? CONN_STATUS_NEEDS_RESET : 0, f ? f.reason : 0, f ? f.queue : CONN_FAULT_NO_QUEUE, conn.resets] };
+    }
+    if (func === CONN_FUNC_RESET) return this.resetConnection(conn);
+    return { status: -ERRNO.ENOSYS };
+  }
+
+  /**
+   * Resets one connection (see conn-reset.ts): where the model runs, rings formatted and
+   * the model replayed; then the fault is cleared and the guest told (DEVRESET).
+   */
+  resetConnection(conn: HostConnection): Answer {
+    const dev = conn.device;
+    const done = (st: number): Answer => {
+      if (st < 0 || !conn.open) return { status: st < 0 ? st : -ERRNO.ENODEV };
+      conn.fault = null;
+      conn.resets++;
+      this.faultStats.resets++;
+      wakeConnRings(this.memory, conn.shms);
+      conn.member.postEvent(EV_DEVRESET, encodeDevEvent(conn.deviceId, conn.handle, 0, conn.resets));
+      return { status: 0, rvals: [0, 0, CONN_FAULT_NO_QUEUE, conn.resets] };
+    };
+    if (dev.placement) {
+      return new Deferred(dev.placement.resetConnection(conn.id).then((st) => done(st) as { status: number }), conn);
+    }
+    try {
+      formatConnRings(this.memory, conn.shms);
+      replayModel(dev.model, conn, conn.shms);
+    } catch (e) {
+      return { status: this.server.modelErrno(e, { busName: this.busName, deviceId: dev.id, memberId: conn.memberId, hook: 'reset' }) };
+    }
+    return done(0);
+  }
+
+  /**
+   * Admin reset of the bus's connector regions, without destroying the bus: the bus
+   * header, control region and doorbell (and backends' doorbells) are rewritten from the
+   * host's own record; every member's call slot gets its identity back (same generation,
+   * so the guest keeps it) and a call in flight or posted on it ends ECONNRESET; every
+   * event ring and signal is re-formatted and followed by a resync (the guest re-attaches
+   * its end when it finds the old one faulted); every connection the host finds faulted
+   * is reset (DEVRESET tells its guest). Healthy connections keep their traffic.
+   */
+  resetBus(): BusResetReport {
+    const mem = this.memory;
+    mem.restoreHeader();
+    this.writeBusctlHeader();
+    // Pending words cleared first: every request posted before is answered below, and one
+    // posted after sets its bit again (and a sweep finds it whatever the bits say).
+    for (let i = 0; i < BUSCTL_WORDS; i++) Atomics.store(mem.u32, ((this.busctl + BUSCTL_OFF_PENDING) >> 2) + i, 0);
+    restoreSignal(mem, this.doorbell);
+    for (const dev of this.devices.values()) if (dev.placement) restoreSignal(mem, dev.placement.sharedDoorbell);
+    const report: BusResetReport = { callsEnded: 0, members: 0, connections: 0 };
+    for (const m of [...this.registry.all()]) {
+      restoreSlot(mem, m.slot, m.slotGen);
+      const stIdx = (m.slot + SLOT_OFF_STATE) >> 2;
+      if (m.inflight && !m.inflight.answered) {
+        this.server.cut(m, -ERRNO.ECONNRESET);
+        report.callsEnded++;
+      } else {
+        const st = Atomics.load(mem.i32, stIdx);
+        if (st !== SLOT_IDLE && st !== SLOT_DONE) {
+          // Posted and never served (or a state nobody wrote honestly): answer it, so a guest parked on it wakes.
+          this.server.reply(m, Atomics.load(mem.u32, (m.slot + SLOT_OFF_SEQ) >> 2), { status: -ERRNO.ECONNRESET });
+          report.callsEnded++;
+        }
+      }
+      formatRing(mem, m.eventRing);
+      restoreSignal(mem, m.eventSignal);
+      m.reattachEvents(mem);
+      m.flush();
+      wakeSignal(mem, m.eventSignal);
+      report.members++;
+    }
+    for (const d of this.devices.values()) {
+      for (const c of [...d.conns]) {
+        this.checkConn(c);
+        if (!c.fault) continue;
+        const a = this.resetConnection(c);
+        if (a instanceof Deferred) void a.promise; // a backend answers later; the guest hears DEVRESET then
+        report.connections++;
+      }
+    }
+    this.faultStats.busResets++;
+    wakeSignal(mem, this.doorbell); // the loop sweeps now
+    return report;
   }
 
   /**

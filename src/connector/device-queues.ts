@@ -1,11 +1,13 @@
 /**
- * Device-side views of the rings a guest set up with DEVSHM: the mirror image of
- * src/guest/shm.ts. A device model gets them from `conn.shms` with {@link deviceQueue}.
+ * The device's ends of the rings a guest set up with DEVSHM (the guest holds the other
+ * end of each: src/guest/connection.ts). Both sides use the one queue pair of
+ * src/core/queue.ts; here the device takes its end of a region after checking the
+ * region's direction:
  *
- *  - {@link DeviceRxQueue}: a SHM_RING_TO_DEVICE ring; the device consumes what the guest
- *    sent and, when it freed space, tells a waiting guest with `kickSpace()`.
- *  - {@link DeviceTxQueue}: a SHM_RING_TO_GUEST ring; the device produces and raises the
- *    guest's data signal with `kick()` (suppressed while the guest is busy draining).
+ *  - {@link deviceConsumer}: a SHM_RING_TO_DEVICE ring; the device consumes what the guest
+ *    sent and, when it freed space, tells a waiting guest with `notifySpace()`.
+ *  - {@link deviceProducer}: a SHM_RING_TO_GUEST ring; the device produces and tells the
+ *    guest records arrived with `notifyData()` (suppressed while the guest is draining).
  *
  * The runtime calls the model's `poll(conn)` whenever a TO_DEVICE ring's data signal or a
  * TO_GUEST ring's space signal fires: in the host thread from an Atomics.waitAsync
@@ -14,32 +16,19 @@
 import { SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER } from '../../assembly/layout/callslot.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
-import { RingConsumer, RingProducer } from '../core/ring.js';
-import { Notifier } from '../core/signal.js';
+import { ConsumerEnd, ProducerEnd } from '../core/queue.js';
 import type { DeviceConnection, ShmRegion } from './types.js';
 
-export class DeviceRxQueue {
-  readonly ring: RingConsumer;
-  private readonly space: Notifier;
-  constructor(bus: BusMemory, readonly region: ShmRegion) {
-    if (region.kind !== SHM_RING_TO_DEVICE) throw vbusError('EINVAL', `region ${region.id} is not a guest-to-device ring`, { kind: region.kind });
-    this.ring = new RingConsumer(bus, { offset: region.offset, capacity: region.bytes });
-    this.space = new Notifier(bus, region.spaceSignal);
-  }
-  /** Tells the guest that space was freed (call after releasing records). */
-  kickSpace(): boolean { return this.space.raise(); }
+/** The device's end of a guest -> device ring (EINVAL for a region of another kind). */
+export function deviceConsumer(bus: BusMemory, region: ShmRegion): ConsumerEnd<ShmRegion> {
+  if (region.kind !== SHM_RING_TO_DEVICE) throw vbusError('EINVAL', `region ${region.id} is not a guest-to-device ring`, { kind: region.kind });
+  return new ConsumerEnd(bus, region);
 }
 
-export class DeviceTxQueue {
-  readonly ring: RingProducer;
-  private readonly data: Notifier;
-  constructor(bus: BusMemory, readonly region: ShmRegion) {
-    if (region.kind !== SHM_RING_TO_GUEST) throw vbusError('EINVAL', `region ${region.id} is not a device-to-guest ring`, { kind: region.kind });
-    this.ring = new RingProducer(bus, { offset: region.offset, capacity: region.bytes });
-    this.data = new Notifier(bus, region.dataSignal);
-  }
-  /** Raises the guest's data signal after committing records. */
-  kick(): boolean { return this.data.raise(); }
+/** The device's end of a device -> guest ring (EINVAL for a region of another kind). */
+export function deviceProducer(bus: BusMemory, region: ShmRegion): ProducerEnd<ShmRegion> {
+  if (region.kind !== SHM_RING_TO_GUEST) throw vbusError('EINVAL', `region ${region.id} is not a device-to-guest ring`, { kind: region.kind });
+  return new ProducerEnd(bus, region);
 }
 
 /** A shared buffer region as bytes. */

@@ -14,6 +14,7 @@ import { encodeDevAdd, encodeDevEvent, EMPTY_EVENT } from './event-records.js';
 import type { ServedSlot, InFlight } from './slot-server.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from './types.js';
 import type { DevicePlacement } from './placement.js';
+import type { ConnFault } from './conn-fault.js';
 
 export interface EndpointDevice {
   id: number;
@@ -35,6 +36,10 @@ export class HostConnection implements DeviceConnection {
   /** Wakes the ring watchers of this connection when it closes. */
   readonly watchers: Array<() => void> = [];
   open = true;
+  /** Set when the host found this connection faulted (NEEDS_RESET); cleared by a reset. Host memory only. */
+  fault: ConnFault | null = null;
+  /** Resets done on this connection (the guest's reset calls and bus resets). */
+  resets = 0;
   constructor(
     readonly memory: BusMemory,
     readonly busName: string,
@@ -62,7 +67,9 @@ export class EndpointMember implements ServedSlot {
   inflight: InFlight | null = null;
   /** False once the member left: its slot is freed and nothing is answered on it. */
   live = true;
-  readonly events: RingProducer;
+  /** The generation the host gave the call slot (restored by a bus reset; guest memory may say otherwise). */
+  slotGen = 0;
+  events: RingProducer;
   readonly eventNotifier: Notifier;
   /**
    * Events that did not fit the ring; flushed when it drains, in order. Bounded: a guest
@@ -129,6 +136,20 @@ export class EndpointMember implements ServedSlot {
       this.backlog.shift();
     }
     return true;
+  }
+
+  /**
+   * Bus reset: the event ring was re-formatted; a new producer end (the old one may be
+   * sticky-faulted), and the events still queued go after a resync of the whole bus.
+   */
+  reattachEvents(bus: BusMemory): void {
+    this.events = new RingProducer(bus, this.eventRing);
+    this.backlog.length = 0;
+    this.backlog.push({ type: EV_RESYNC_BEGIN, rec: EMPTY_EVENT });
+    for (const d of this.snapshot()) this.backlog.push({ type: EV_DEVADD, rec: encodeDevAdd(d.id, d.ifaceBytes) });
+    this.backlog.push({ type: EV_RESYNC_END, rec: EMPTY_EVENT });
+    this.resyncs++;
+    this.onBacklog();
   }
 
   private write(type: number, rec: Uint8Array): number {

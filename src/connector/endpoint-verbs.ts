@@ -6,7 +6,7 @@
  */
 import {
   OP_DEVOPEN, OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST,
-  CALL_DEVID, CALL_HANDLE, CALL_FUNC, CALL_LEN, CALL_ARG0, CALL_ARG1, CALL_ARG2,
+  CALL_DEVID, CALL_HANDLE, CALL_FUNC, CALL_LEN, CALL_ARG0, CALL_ARG1, CALL_ARG2, CONN_FUNC_MIN,
 } from '../../assembly/layout/callslot.js';
 import { ERRNO, VbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
@@ -23,6 +23,8 @@ export interface VerbContext {
   readonly server: SlotServer;
   device(id: number): EndpointDevice | undefined;
   closeConnection(conn: HostConnection, freeRegions: boolean): void;
+  /** DEVCALL of a function from CONN_FUNC_MIN up: the connector's own (status, reset). */
+  connectorCall(conn: HostConnection, func: number): Answer;
   /** Starts the host-thread watcher of a ring (no placement). */
   watch(conn: HostConnection, region: ShmRegion, signal: number): void;
 }
@@ -74,6 +76,7 @@ function devClose(ctx: VerbContext, m: EndpointMember, h: number): Answer {
 function devCall(ctx: VerbContext, m: EndpointMember, h: number, func: number, len: number): Answer {
   const conn = m.handles[h];
   if (!conn || !conn.open) return status(-ERRNO.ENOENT);
+  if (func >= CONN_FUNC_MIN) return ctx.connectorCall(conn, func); // never the model's
   const model = conn.device.model;
   if (!model.call) return status(-ERRNO.ENOSYS);
   const fc = faultCtx(ctx, m, conn.device, 'call', func);

@@ -50,10 +50,11 @@ export class MemberRegistry {
       placed.push(() => destroySignal(mem, eventSignal));
       const hTab = this.tables.allocHandleTable();
       placed.push(() => this.tables.freeTable(hTab));
-      formatSlot(mem, slot);
+      const slotGen = formatSlot(mem, slot);
       const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
       const m = new EndpointMember(memberId, bit, slot, hTab, events, eventSignal, payloadView, mem,
         () => [...this.devices()].sort((a, b) => a.id - b.id), () => this.scheduleFlush());
+      m.slotGen = slotGen;
       this.members.set(memberId, m);
       this.byBit[bit] = m;
       return m;

@@ -24,6 +24,11 @@ export interface DevicePlacement {
    * left): regions that the placement keeps for it may be returned now, never before.
    */
   released(connId: number): void;
+  /**
+   * Resets a connection where the model runs (see conn-reset.ts): resolves with 0 or a
+   * negative errno once the rings are formatted again and the model replayed.
+   */
+  resetConnection(connId: number): Promise<number>;
   /** Where device faults seen in the placement go (the endpoint's reporter). */
   reportFaultsTo(fn: FaultReporter): void;
 }

@@ -14,7 +14,7 @@ import type { ShmRegion } from './types.js';
 /** Longest park of a watcher before it polls anyway (the signal words are guest-writable). */
 export const WATCH_SLICE_MS = 250;
 
-export function watchRing(mem: BusMemory, conn: HostConnection, region: ShmRegion, signal: number, running: () => boolean, onPollError: (e: unknown) => void): void {
+export function watchRing(mem: BusMemory, conn: HostConnection, region: ShmRegion, signal: number, running: () => boolean, onPollError: (e: unknown) => void, afterPoll: () => void = () => {}): void {
   const model = conn.device.model;
   if (!model.poll) return;
   const w = new Waiter(mem, signal, { initial: 0, max: 2048 });
@@ -24,6 +24,7 @@ export function watchRing(mem: BusMemory, conn: HostConnection, region: ShmRegio
     drain: () => {
       before = guestIndex(mem, word);
       try { model.poll!(conn); } catch (e) { onPollError(e); } // a throwing model only stops its own progress
+      afterPoll(); // the endpoint looks for a fault the poll ran into
     },
     arrived: () => guestIndex(mem, word) !== before, // the guest moved while we were not listening
     running: () => conn.open && running(),

@@ -18,6 +18,9 @@
  * at the cost of one. Every member is swept at least once a slice (`sliceMs`), and a
  * member's wait that timed out wakes the loop for it.
  *
+ * The host runs one group for all its buses; each backend pool thread runs one for all
+ * its devices (src/connector/backend/pool-thread.ts).
+ *
  * Trust: each member's words are in its own bus memory, written by its own guests. A
  * hostile guest can keep its doorbell raised (the loop then runs round after round, and
  * gives the event loop a full turn every `yieldEvery` rounds) or never raise it (its own

@@ -40,3 +40,15 @@ export function retireSlot(mem: BusMemory, slot: number, final: number = SLOT_DO
 }
 
 
+
+/**
+ * Bus reset: rewrites a live slot's identity with the generation the host gave it (a
+ * guest that attached keeps its slot; one that overwrote the header cannot move it).
+ * The request and reply words are left to the caller. Version and generation are plain
+ * stores before the magic's Atomics.store, as in formatSlot.
+ */
+export function restoreSlot(mem: BusMemory, slot: number, gen: number): void {
+  mem.u32[(slot + SLOT_OFF_VERSION) >> 2] = SLOT_VERSION;
+  mem.u32[(slot + SLOT_OFF_GEN) >> 2] = gen;
+  Atomics.store(mem.u32, (slot + SLOT_OFF_MAGIC) >> 2, SLOT_MAGIC);
+}

@@ -53,8 +53,9 @@ export type GuestControlMessage =
   /** The host asks the guest to exit (GuestWorker.stop): its onStop handlers run, then exit 0. */
   | { type: 'vbus:stop' }
   // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
-  | { type: 'vbus:quiesce' | 'vbus:save'; req: number }
-  | { type: 'vbus:quiesced' | 'vbus:saved'; req: number; state?: unknown; error?: { code: string; message: string } };
+  // A save that was given up (a failed migration): 'vbus:continue' lets the guest carry on.
+  | { type: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue'; req: number }
+  | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; error?: { code: string; message: string } };
 
 /** A shared region set up by DEVSHM. */
 export interface ShmRegion {
@@ -122,4 +123,10 @@ export interface ConnectorModel {
   signal?(conn: DeviceConnection, region: ShmRegion): void;
   /** The connection is gone (DEVCLOSE, guest exit, or unplug). */
   close?(conn: DeviceConnection): void;
+  /**
+   * True once the model stopped this connection because one of its rings was corrupt
+   * (its ring ends are sticky). The host then marks the connection NEEDS_RESET even if
+   * the ring memory looks right again. A reset replays close/open/shm (conn-reset.ts).
+   */
+  faulted?(conn: DeviceConnection): boolean;
 }

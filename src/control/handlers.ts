@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { saveSnapshotFile } from '../snapshot/node-file.js';
+import { migrate } from '../migrate/source.js';
 import { pathToFileURL } from 'node:url';
 import { vbusError } from '../errors.js';
 import type { VbusHost } from '../host/host.js';
@@ -108,6 +109,17 @@ export function handle(ctx: HandlerContext, op: string, args: Record<string, unk
       if (!isAbsolute(file)) throw vbusError('EINVAL', `save: file path ${file} must be absolute (the client resolves it)`, { file });
       // Within the client's default 5 s request deadline: guests get 3 s to answer each step.
       return saveSnapshotFile(ctx.host, buses as string[], file, { timeoutMs: 3000 }).then((bytes) => ({ file, bytes, buses }));
+    }
+    case 'migrate': {
+      if (scope) ownerOnly(op, scope);
+      const to = str(args, 'to');
+      const buses = args['buses'];
+      if (!Array.isArray(buses) || buses.length === 0 || !buses.every((b) => typeof b === 'string')) throw vbusError('EINVAL', 'migrate: buses must be a non-empty list of bus names', {});
+      if (!isAbsolute(to)) throw vbusError('EINVAL', `migrate: target socket ${to} must be an absolute path (the client resolves a runtime name)`, { to });
+      // Within the client's default 5 s request deadline: 2 s per guest answer and per target answer.
+      return migrate(ctx.host, buses as string[], { path: to }, { timeoutMs: 2000, replyTimeoutMs: 2000 }).then((r) => ({
+        buses: r.buses, target: r.target, downtimeMs: r.downtimeMs, rounds: r.rounds, precopyBytes: r.precopyBytes, stopBytes: r.stopBytes, stateBytes: r.stateBytes, totalMs: r.totalMs,
+      }));
     }
     default:
       throw vbusError('ENOSYS', `unknown operation ${JSON.stringify(op)}`, { op });

@@ -43,11 +43,16 @@ export interface ControlOps {
   stop: { args: Record<string, never>; result: null };
   /** Saves buses with their devices and guests to a snapshot file (src/snapshot); the guests stop. Owner only. */
   save: { args: { buses: string[]; file: string }; result: { file: string; bytes: number; buses: string[] } };
+  /**
+   * Moves running buses to the runtime listening at migration socket `to` (src/migrate);
+   * the guests continue there. Owner only.
+   */
+  migrate: { args: { buses: string[]; to: string }; result: { buses: string[]; target: string; downtimeMs: number; rounds: number; precopyBytes: number; stopBytes: number; stateBytes: number; totalMs: number } };
 }
 
 export type ControlOp = keyof ControlOps;
 
-export const CONTROL_OPS: readonly ControlOp[] = ['hello', 'ls', 'tree', 'cat', 'readlink', 'write', 'mkdir', 'rmdir', 'ln', 'rm', 'modprobe', 'rmmod', 'spawn', 'grant', 'stats', 'stop', 'save'];
+export const CONTROL_OPS: readonly ControlOp[] = ['hello', 'ls', 'tree', 'cat', 'readlink', 'write', 'mkdir', 'rmdir', 'ln', 'rm', 'modprobe', 'rmmod', 'spawn', 'grant', 'stats', 'stop', 'save', 'migrate'];
 
 export interface HelloResult {
   v: number;

@@ -21,15 +21,22 @@ export function uid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : -1;
 }
 
+/**
+ * Environment variables as these read them. Declared here rather than as
+ * `NodeJS.ProcessEnv` so that the shipped types (`vbus/control`) compile without
+ * @types/node.
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
+
 /** The runtime directory (not created). */
-export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
+export function runtimeDir(env: Env = process.env): string {
   if (env['VBUS_RUNTIME_DIR']) return env['VBUS_RUNTIME_DIR'];
   if (env['XDG_RUNTIME_DIR']) return join(env['XDG_RUNTIME_DIR'], 'vbus');
   return `/tmp/vbus-${uid()}`;
 }
 
 /** The grant directory (not created). */
-export function grantDir(env: NodeJS.ProcessEnv = process.env): string {
+export function grantDir(env: Env = process.env): string {
   return env['VBUS_GRANT_DIR'] || `/tmp/vbus-grants-${uid()}`;
 }
 
@@ -37,6 +44,15 @@ export function grantDir(env: NodeJS.ProcessEnv = process.env): string {
 export function socketPath(name: string, dir = runtimeDir()): string {
   checkName(name, 'runtime');
   return join(dir, `${name}.sock`);
+}
+
+/**
+ * Path of runtime `name`'s migration socket (`listenForMigration`, src/migrate): beside
+ * its owner socket, in the private runtime directory, so only its user can move buses in.
+ */
+export function migrationPath(name: string, dir = runtimeDir()): string {
+  checkName(name, 'runtime');
+  return join(dir, `${name}.migrate`);
 }
 
 /**

@@ -8,6 +8,8 @@ export {
 export type { RingDescriptor } from './ring.js';
 export { createSignal, destroySignal, readSignalStats, parkedWord, Notifier, Waiter, wakeSignal } from './signal.js';
 export type { Recheck } from './signal.js';
+export { ProducerEnd, ConsumerEnd } from './queue.js';
+export type { QueueRegion } from './queue.js';
 export { serveSync, serveAsync } from './serve-loop.js';
 export type { ServeLoop } from './serve-loop.js';
 export type { SignalStats, WaitResult } from './signal.js';

@@ -20,7 +20,7 @@ import {
 import { vbusError } from '../errors.js';
 import type { BusMemory } from './bus-memory.js';
 import type { CoreExports } from './core-module.js';
-import { Status, FaultReason, faultText, statusName } from './status.js';
+import { Status, FaultReason, faultText, knownFaultReason, statusName } from './status.js';
 
 /** Where a ring lives. Plain data: post it to a worker, keep it in host tables. */
 export interface RingDescriptor {
@@ -146,7 +146,9 @@ abstract class RingEnd {
     const u32 = this.bus.u32;
     const headerOk = u32[(this.offset + RING_OFF_MAGIC) >> 2] === RING_MAGIC
       && u32[(this.offset + RING_OFF_CAPACITY) >> 2] === this.capacity;
-    this.faultReason = headerOk ? (this.core.ring_fault(this.offset) || FaultReason.INDEX) : FaultReason.HEADER;
+    const word = headerOk ? this.core.ring_fault(this.offset) : 0;
+    // The FAULT word is the peer's to write too: only a reason of our own table is kept.
+    this.faultReason = !headerOk ? FaultReason.HEADER : word === 0 ? FaultReason.INDEX : knownFaultReason(word);
     return Status.FAULT;
   }
 

@@ -22,6 +22,7 @@ export const FaultReason = {
   RECORD: S.FAULT_RECORD,
   HEADER: S.FAULT_HEADER,
   CURSOR: S.FAULT_CURSOR,
+  MARKED: S.FAULT_MARKED,
 } as const;
 
 const FAULT_TEXT: Record<number, string> = {
@@ -30,10 +31,20 @@ const FAULT_TEXT: Record<number, string> = {
   [S.FAULT_RECORD]: 'a record header runs past the published data or the ring end',
   [S.FAULT_HEADER]: "the ring's magic or capacity word was overwritten",
   [S.FAULT_CURSOR]: 'a private cursor is inconsistent with its published index',
+  [S.FAULT_MARKED]: "the ring's fault word holds no known reason (overwritten)",
 };
 
+/**
+ * A fault reason read from a ring's FAULT word (guest-writable) as one of the host's
+ * own reasons: an unknown value becomes MARKED, so no text is ever built from it.
+ */
+export function knownFaultReason(word: number): number {
+  return word >= S.FAULT_INDEX && word <= S.FAULT_CURSOR ? word : S.FAULT_MARKED;
+}
+
+/** Why a ring faulted, as a sentence from this table (a reason outside it reads as MARKED's). */
 export function faultText(reason: number): string {
-  return FAULT_TEXT[reason] ?? `unknown fault reason ${reason}`;
+  return FAULT_TEXT[reason] ?? FAULT_TEXT[S.FAULT_MARKED]!;
 }
 
 export function statusName(st: number): string {

@@ -113,7 +113,7 @@ export function runDemoGuest(guest: Guest): void {
           counters.framesTx += n;
           if (n < frames.length) {
             // TX ring full: ask for a space signal, re-check, then park without blocking the worker's loop.
-            await net.tx.space.parkAsync(() => net.tx.ring.used() <= net.tx.ring.capacity / 2, 50);
+            await net.tx.spaceWaiter.parkAsync(() => net.tx.ring.used() <= net.tx.ring.capacity / 2, 50);
           }
           if (++turns % 4 === 0) await macrotask(); // let the receive loop and host messages run
         }

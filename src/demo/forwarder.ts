@@ -3,7 +3,7 @@
  * output ring (main -> A -> B -> main). Reads in place (peek) and writes in place
  * (reserve/commit), so each hop is one copy. Stops after forwarding the TAG_END record.
  */
-import { BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, serveSync, type RingDescriptor } from '../index.js';
+import { BusMemory, RingConsumer, RingProducer, Notifier, Waiter, Status, serveSync, type RingDescriptor } from '../internal.js';
 import { nodeWorkerSelf } from '../platform/node-worker.js';
 import { TAG_END } from './records.js';
 

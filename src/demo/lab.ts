@@ -1,9 +1,11 @@
 /**
  * The demo's host side, platform-neutral: one VbusHost on the current thread (the
- * page's main thread or Node's), the demo classes registered and observed, guests
- * started from a given module URL, and a sampler that turns counters into rates. The
- * page (web/demo.js) and the Node topology (topology.ts) both drive this class; it
- * never blocks its thread (the connector waits with Atomics.waitAsync).
+ * page's main thread or Node's), built from a topology file ({@link DemoLab.build}: the
+ * same builder as `vbus run`) with every model observed, guests started from a given
+ * module URL, and a sampler that turns counters into rates. The page (web/demo.js,
+ * which fetches examples/topologies/demo.yaml) and `vbus demo` (topology.ts, which reads
+ * it) both drive this class; it never blocks its thread (the connector waits with
+ * Atomics.waitAsync).
  */
 import { VbusHost } from '../host/host.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
@@ -89,24 +91,27 @@ export interface LabOptions {
   logLimit?: number;
   /** Register the demo's classes (default true); false when a topology file brings its own ({@link DemoLab.build}). */
   registerClasses?: boolean;
-  /** Bus transport for the buses the lab creates (default: the host's choice). */
+  /** Bus transport of every bus the lab creates or builds (default: the host's choice). */
   transport?: BusTransport;
 }
 
 export class DemoLab {
-  readonly host = new VbusHost();
+  readonly host: VbusHost;
   readonly guests = new Map<string, LabGuest>();
   readonly log: LabLogEntry[] = [];
   /** Console lines written by guests, by device name. */
   readonly consoleLines: Array<{ device: string; line: string }> = [];
   /** The counters the page and `vbus demo` show: the stats region (src/stats), fed by every device's model. */
-  readonly stats = new HostStats(this.host);
+  readonly stats: HostStats;
   private readonly logListeners = new Set<(e: LabLogEntry) => void>();
   private readonly t0 = performance.now();
   private prev: Prev | null = null;
   private guestSeq = 0;
 
   constructor(private readonly opts: LabOptions) {
+    // The transport is the host's default, so buses a topology file declares get it too.
+    this.host = new VbusHost(opts.transport ? { transport: opts.transport } : {});
+    this.stats = new HostStats(this.host);
     if (opts.registerClasses !== false) for (const c of DEMO_CLASSES) this.host.registerClass(this.stats.observe(c.spec));
   }
 
@@ -120,9 +125,9 @@ export class DemoLab {
     for (const d of this.host.devices()) if (d.model instanceof ConsoleModel) this.watchConsole(d.name, d.model);
   }
 
-  /** Class names offered, with their descriptions. */
+  /** The classes registered (the demo's, or those the topology file loaded), with the demo's line on each. */
   classes(): Array<{ name: string; description: string }> {
-    return DEMO_CLASSES.map((c) => ({ name: c.spec.name, description: c.description }));
+    return this.host.classes().map((c) => ({ name: c.name, description: DEMO_CLASSES.find((d) => d.spec.name === c.name)?.description ?? '' }));
   }
 
   createBus(name: string, memoryBytes = LAB_BUS_BYTES): void {
@@ -163,24 +168,6 @@ export class DemoLab {
 
   link(bus: string, device: string): number { return this.host.link(bus, device); }
 
-  /**
-   * The standard topology of `npm start` and the demo page: buses `left` and `right`
-   * joined by the switch `sw0`, the disk `disk0` on the left, the console `con0` and the
-   * entropy source `rng0` on the right. Guests are started by the caller.
-   */
-  buildStandardTopology(): void {
-    this.createBus('left');
-    this.createBus('right');
-    this.createDevice('sw0', 'venet-switch');
-    this.createDevice('disk0', 'vdisk');
-    this.createDevice('con0', 'vconsole');
-    this.createDevice('rng0', 'vrng');
-    this.link('left', 'sw0');
-    this.link('right', 'sw0');
-    this.link('left', 'disk0');
-    this.link('right', 'con0');
-    this.link('right', 'rng0');
-  }
   unlink(bus: string, device: string): void { this.host.unlink(bus, device); }
 
   /** Unlinks a device everywhere and destroys it. */

@@ -9,8 +9,10 @@
  */
 import {
   BusMemory, createRing, createSignal, RingProducer, RingConsumer, Notifier, Waiter, Status,
-  readSignalStats, serveAsync, vbusError,
+  vbusError,
 } from '../index.js';
+import { readSignalStats } from '../core/signal.js';
+import { serveAsync } from '../core/serve-loop.js';
 import { spawnNodeWorker } from '../platform/node-worker.js';
 import type { ForwarderData, ForwarderReport } from './forwarder.js';
 import { TAG_DATA, TAG_END, checkRecord, recordSize, writeRecord } from './records.js';

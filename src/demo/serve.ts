@@ -60,6 +60,8 @@ function defaultRoot(): string {
  */
 const MOUNTS: ReadonlyArray<readonly [string, string]> = [
   ['/dist', 'dist'],
+  // The topology files the demo page builds from (the same ones `vbus run` reads).
+  ['/examples/topologies', join('examples', 'topologies')],
   ['/v86/lib', join('node_modules', 'v86', 'build')],
   ['/v86/image', join('build', 'v86-image')],
 ];

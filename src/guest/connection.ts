@@ -1,11 +1,17 @@
 /**
  * A guest's open connection to one device (the result of DEVOPEN).
  */
-import { OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER } from '../../assembly/layout/callslot.js';
+import {
+  OP_DEVCLOSE, OP_DEVCALL, OP_DEVSHM, OP_SHMSIGNAL, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER,
+  CONN_FUNC_STATUS, CONN_FUNC_RESET, CONN_STATUS_NEEDS_RESET,
+} from '../../assembly/layout/callslot.js';
+import { CONN_FAULT_NO_QUEUE } from '../../assembly/layout/event.js';
+import { connFaultName, connFaultText } from '../connector/conn-fault.js';
 import { ERRNO, VbusError, errnoName, STRERROR } from '../errors.js';
 import type { ShmRegion } from '../connector/types.js';
 import type { CallClient, CallOptions } from './call-client.js';
-import { RxQueue, SharedBuffer, TxQueue } from './shm.js';
+import { SharedBuffer } from './shm.js';
+import { ConsumerEnd, ProducerEnd } from '../core/queue.js';
 import type { SpinPolicy } from '../core/adaptive-spin.js';
 
 /** Turns a negative errno from the wire into a thrown VbusError naming the operation. */
@@ -50,9 +56,43 @@ function closedError(deviceId: number, what: string): VbusError {
   return new VbusError('EBADF', `${what} on device ${deviceId}: this connection was closed`, { deviceId });
 }
 
+/**
+ * What the host says of a connection's health (virtio's NEEDS_RESET), from
+ * {@link Connection.status} or a DEVFAULT/DEVRESET event. `reason` and `text` come from
+ * the connector's fixed table of reasons (src/connector/conn-fault.ts).
+ */
+export interface ConnectionStatus {
+  /** The host found the connection faulted: call the driver's reset() (or close and reopen). */
+  needsReset: boolean;
+  /** Short name of the reason ('ring-header', 'ring-index', ..., 'none'). */
+  reason: string;
+  /** The reason as a sentence. */
+  text: string;
+  /** Queue number of the ring found corrupt, or null. */
+  queue: number | null;
+  /** Resets of this connection so far. */
+  resets: number;
+}
+
+/** A DEVFAULT ('fault') or DEVRESET ('reset') event of one connection. */
+export interface ConnectionFaultEvent extends ConnectionStatus {
+  kind: 'fault' | 'reset';
+  deviceId: number;
+  handle: number;
+}
+
+/** Builds a status from the wire's numbers: every text from the table, none from the numbers themselves. */
+export function connectionStatus(needsReset: boolean, reason: number, queue: number, resets: number): ConnectionStatus {
+  const r = needsReset ? reason : 0;
+  return { needsReset, reason: connFaultName(r), text: connFaultText(r), queue: needsReset && queue !== (CONN_FAULT_NO_QUEUE >>> 0) ? queue : null, resets };
+}
+
 export class Connection {
   private closed = false;
   private readonly regions: ShmRegion[] = [];
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
+  /** The last status the host told (event or status call). */
+  private last: ConnectionStatus = connectionStatus(false, 0, 0, 0);
   constructor(
     private readonly client: CallClient,
     /** Device id on this bus. */
@@ -103,13 +143,13 @@ export class Connection {
     return out.subarray(0, failIfNegative(n, `call ${func} on device ${this.deviceId}`));
   }
 
-  /** DEVSHM: a ring the guest produces into (guest -> device). */
-  txQueue(queue: number, capacity: number, spin?: SpinPolicy): TxQueue {
-    return new TxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_DEVICE), spin);
+  /** DEVSHM: a ring the guest produces into (guest -> device); the guest holds its producer end. `spin`: of the space waiter. */
+  txQueue(queue: number, capacity: number, spin?: SpinPolicy): ProducerEnd<ShmRegion> {
+    return new ProducerEnd(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_DEVICE), spin);
   }
-  /** DEVSHM: a ring the device produces into (device -> guest). */
-  rxQueue(queue: number, capacity: number, spin?: SpinPolicy): RxQueue {
-    return new RxQueue(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_GUEST), spin);
+  /** DEVSHM: a ring the device produces into (device -> guest); the guest holds its consumer end. `spin`: of the data waiter. */
+  rxQueue(queue: number, capacity: number, spin?: SpinPolicy): ConsumerEnd<ShmRegion> {
+    return new ConsumerEnd(this.client.bus, this.shm(queue, capacity, SHM_RING_TO_GUEST), spin);
   }
   /** DEVSHM: a plain shared buffer of `bytes` bytes. */
   buffer(queue: number, bytes: number): SharedBuffer {
@@ -130,6 +170,49 @@ export class Connection {
   signal(region: ShmRegion): void {
     if (this.closed) throw closedError(this.deviceId, `signal shm ${region.id}`);
     failIfNegative(this.client.callSync({ op: OP_SHMSIGNAL, handle: this.handle, args: [region.id] }, null), `signal shm ${region.id}`);
+  }
+
+  /**
+   * Asks the host whether this connection needs a reset (virtio's NEEDS_RESET); the host
+   * checks its rings now. Goes through the member's own call slot, also for a device in
+   * a backend worker (the host keeps the fault state).
+   */
+  status(opts?: CallOptions): ConnectionStatus {
+    if (this.closed) throw closedError(this.deviceId, 'status');
+    failIfNegative(this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func: CONN_FUNC_STATUS, payload: null }, null, opts), `status of device ${this.deviceId}`);
+    const rv = this.client.rvals;
+    this.last = connectionStatus((rv[0]! & CONN_STATUS_NEEDS_RESET) !== 0, rv[1]!, rv[2]!, rv[3]!);
+    return this.last;
+  }
+
+  /** True when the last word from the host (event or status) said this connection needs a reset. */
+  get needsReset(): boolean { return this.last.needsReset; }
+
+  /**
+   * Resets the connection: the host re-formats its rings from its own record of them,
+   * the device starts the connection afresh, and the fault is cleared. The caller must
+   * attach new ends to the rings afterwards (the drivers' reset() does). Returns the
+   * number of resets so far. Throws VbusError (ENODEV once unplugged, ETIMEDOUT ...).
+   */
+  reset(opts?: CallOptions): number {
+    if (this.closed) throw closedError(this.deviceId, 'reset');
+    failIfNegative(this.client.callSync({ op: OP_DEVCALL, handle: this.handle, func: CONN_FUNC_RESET, payload: null }, null, opts), `reset device ${this.deviceId}`);
+    const resets = this.client.rvals[3]!;
+    this.last = connectionStatus(false, 0, 0, resets);
+    return resets;
+  }
+
+  /** Listens for this connection's DEVFAULT and DEVRESET events. Returns an unsubscribe function. */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /** @internal The guest connector routes this connection's DEVFAULT/DEVRESET here. */
+  deliverFault(e: ConnectionFaultEvent): void {
+    if (e.kind === 'fault') this.last = { needsReset: true, reason: e.reason, text: e.text, queue: e.queue, resets: this.last.resets };
+    else if (e.resets >= this.last.resets) this.last = connectionStatus(false, 0, 0, e.resets);
+    for (const fn of this.faultListeners) fn(e);
   }
 
   /** DEVCLOSE. Idempotent; errors from a device that is already gone are ignored. */

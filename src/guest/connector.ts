@@ -13,7 +13,8 @@
  * pollEvents() by a guest that keeps its thread busy.
  */
 import { OP_DEVOPEN } from '../../assembly/layout/callslot.js';
-import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END, EV_RECORD_MAX } from '../../assembly/layout/event.js';
+import { EV_DEVADD, EV_DEVDROP, EV_DEVEVENT, EV_SHUTDOWN, EV_RESYNC_BEGIN, EV_RESYNC_END, EV_RECORD_MAX, EV_DEVFAULT, EV_DEVRESET } from '../../assembly/layout/event.js';
+import { RING_MAGIC, RING_OFF_MAGIC, RING_OFF_FAULT, RING_OFF_CAPACITY } from '../../assembly/layout/ring.js';
 import { decodeDevAdd, decodeDevDrop, decodeDevEvent } from '../connector/event-records.js';
 import { VbusError, vbusError } from '../errors.js';
 import { BusMemory } from '../core/bus-memory.js';
@@ -24,7 +25,7 @@ import { Waiter } from '../core/signal.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
-import { Connection, openFailure } from './connection.js';
+import { Connection, connectionStatus, openFailure, type ConnectionFaultEvent } from './connection.js';
 
 /** A device as a guest sees it: an id on its bus and the interface type. */
 export interface GuestDevice {
@@ -50,13 +51,14 @@ export class GuestConnector {
   readonly bus: BusMemory;
   readonly boot: GuestBoot;
   readonly client: CallClient;
-  private readonly events: RingConsumer;
+  private events: RingConsumer;
   private readonly eventWaiter: Waiter;
   private readonly known = new Map<number, GuestDevice>();
   private readonly drivers = new Map<string, Driver>();
   private readonly bound = new Map<number, Driver>();
   private readonly conns = new Set<Connection>();
   private readonly eventListeners = new Set<(e: DeviceEvent) => void>();
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
   private readonly scratch = new Uint8Array(EV_RECORD_MAX);
   private pumping = false;
   private shutdown = false;
@@ -94,6 +96,16 @@ export class GuestConnector {
     return () => { this.eventListeners.delete(fn); };
   }
 
+  /**
+   * Listens for DEVFAULT ('fault': a connection of this guest needs a reset, with the
+   * host's reason) and DEVRESET ('reset': its rings were re-formatted) events, for every
+   * connection. Returns an unsubscribe function. Each Connection has `onFault` too.
+   */
+  onDeviceFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
   /** DEVOPEN device `id` with interface `version`. Throws ENOENT for an id not on this bus. */
   open(id: number, version = 1, opts?: CallOptions): Connection {
     const n = this.client.callSync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, opts);
@@ -112,6 +124,7 @@ export class GuestConnector {
   /** Processes queued events now. Returns how many were handled. */
   pollEvents(): number {
     let n = 0;
+    if (this.events.faulted) this.reattachEvents();
     for (;;) {
       const len = this.events.pop(this.scratch);
       if (len < 0) {
@@ -122,6 +135,19 @@ export class GuestConnector {
       this.dispatch(this.events.tag, this.scratch, len);
     }
     return n;
+  }
+
+  /**
+   * Our end of the event ring went sticky (a hostile store): once the host re-formatted
+   * the ring (an admin bus reset: magic and capacity right, fault word clear), attach a
+   * new end. The host follows a reset with a resync, so the device list ends up right.
+   */
+  private reattachEvents(): void {
+    const u32 = this.bus.u32;
+    const o = this.boot.events.offset;
+    if (Atomics.load(u32, (o + RING_OFF_MAGIC) >> 2) !== RING_MAGIC || u32[(o + RING_OFF_CAPACITY) >> 2] !== this.boot.events.capacity
+      || Atomics.load(u32, (o + RING_OFF_FAULT) >> 2) !== 0) return;
+    try { this.events = new RingConsumer(this.bus, this.boot.events); } catch { /* not formatted yet: next poll */ }
   }
 
   /** Starts delivering events from the worker's event loop. */
@@ -179,6 +205,14 @@ export class GuestConnector {
     } else if (type === EV_DEVEVENT) {
       const e: DeviceEvent | null = decodeDevEvent(rec, len);
       if (e) for (const fn of this.eventListeners) fn(e);
+    } else if (type === EV_DEVFAULT || type === EV_DEVRESET) {
+      const e = decodeDevEvent(rec, len);
+      if (!e) return;
+      const fault = type === EV_DEVFAULT;
+      const st = fault ? connectionStatus(true, e.code, e.arg, 0) : connectionStatus(false, 0, 0, e.arg);
+      const ev: ConnectionFaultEvent = { kind: fault ? 'fault' : 'reset', deviceId: e.deviceId, handle: e.handle, ...st };
+      for (const c of this.conns) if (c.handle === e.handle && c.deviceId === e.deviceId && c.isOpen) c.deliverFault(ev);
+      for (const fn of this.faultListeners) fn(ev);
     } else if (type === EV_SHUTDOWN) {
       this.shutdown = true;
       this.client.dead = true;

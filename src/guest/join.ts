@@ -42,8 +42,15 @@ export class Guest extends GuestConnector {
    * run gets it back as {@link resumed}.
    */
   onSave(fn: () => unknown): void { this.saveHook = fn; }
+  /**
+   * The save was given up after this guest quiesced or saved (a migration whose target
+   * failed, src/migrate): this run goes on, so start the work `onQuiesce` stopped.
+   * Resolve once running again.
+   */
+  onContinue(fn: () => unknown): void { this.continueHook = fn; }
   private quiesceHook: (() => unknown) | null = null;
   private saveHook: (() => unknown) | null = null;
+  private continueHook: (() => unknown) | null = null;
 
   /**
    * Asks the host to start `url` as a child guest on this guest's bus (it inherits the
@@ -85,9 +92,9 @@ export class Guest extends GuestConnector {
       void Promise.all(this.stopHandlers.map(async (fn) => fn())).then(() => this.exit(0), (e: unknown) => queueMicrotask(() => { throw e; }));
       return;
     }
-    if (isControl(m) && (m.type === 'vbus:quiesce' || m.type === 'vbus:save')) {
-      const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : this.saveHook;
-      const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : 'vbus:saved';
+    if (isControl(m) && (m.type === 'vbus:quiesce' || m.type === 'vbus:save' || m.type === 'vbus:continue')) {
+      const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : m.type === 'vbus:save' ? this.saveHook : this.continueHook;
+      const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : m.type === 'vbus:save' ? 'vbus:saved' : 'vbus:continued';
       Promise.resolve().then(() => hook?.()).then(
         (state) => this.ctx.postMessage({ type, req: m.req, state } satisfies GuestControlMessage),
         (e: unknown) => this.ctx.postMessage({ type, req: m.req, error: { code: e instanceof VbusError ? e.code : 'EIO', message: String((e as Error)?.message ?? e) } } satisfies GuestControlMessage),

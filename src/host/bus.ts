@@ -22,6 +22,7 @@ import { Emitter } from './emitter.js';
 import type { BusRegion, Link } from './link.js';
 import type { Member } from './member.js';
 import type { VbusHost } from './host.js';
+import type { BusResetReport } from '../connector/bus-endpoint.js';
 
 /** Events a bus emits (after the change is recorded). */
 export type BusEvents = {
@@ -81,6 +82,15 @@ export class Bus {
 
   /** Number of members. */
   get memberCount(): number { return this.memberSet.size; }
+
+  /**
+   * Resets the bus's connector regions without destroying it: header, control region,
+   * doorbell, every member's call slot (calls in flight end ECONNRESET), event ring and
+   * signal, from the host's own record of them; members re-sync their device lists, and
+   * connections the host finds faulted are reset (their guests hear DEVRESET). Returns
+   * what it did. ENOENT once the bus was destroyed. Admin: `1` to `/sys/vbus/instances/BUS/reset`.
+   */
+  reset(): BusResetReport { return this.host.connector.resetBus(this); }
 
   /** Destroys the bus (see {@link VbusHost.destroyBus}): EBUSY while it has members or devices. */
   release(): void { this.host.destroyBus(this); }

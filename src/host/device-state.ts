@@ -39,4 +39,11 @@ export interface DeviceStateSpec {
    * function does not fail.
    */
   prepare(device: Device, data: StateValue, version: number, attrs: Readonly<Record<string, string>>): () => void;
+  /**
+   * Large byte arrays of the state as live views (a memory disk's contents), keyed by
+   * the top-level field of `save`'s result that holds a copy of them. Optional. A live
+   * migration (src/migrate) copies them page by page while the device runs, then sends
+   * the state without them and only the pages that changed since.
+   */
+  images?(device: Device): Readonly<Record<string, Uint8Array>>;
 }

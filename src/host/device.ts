@@ -14,6 +14,7 @@ import { Emitter, reportListenerError } from './emitter.js';
 import type { Bus } from './bus.js';
 import type { Link } from './link.js';
 import type { VbusHost } from './host.js';
+import type { ConnFaultReport } from '../connector/bus-endpoint.js';
 
 /** Events a device emits. */
 export type DeviceEvents = {
@@ -33,6 +34,7 @@ export class Device {
   private cls: DeviceClass | null = null;
   private mdl: DeviceModel | null = null;
   private where: 'host' | 'backend' = 'host';
+  private pin = false;
   private readonly values = new Map<string, string>();
   private readonly byBus = new Map<Bus, Link>();
   private alive = true;
@@ -50,8 +52,10 @@ export class Device {
   get interfaceType(): string | null { return this.cls?.interfaceType ?? null; }
   /** Where the device's data path runs when linked: the host thread or a backend worker. */
   get placement(): 'host' | 'backend' { return this.where; }
+  /** In backend placement: whether the device has a backend thread of its own (see VbusHost.setPlacement). */
+  get pinned(): boolean { return this.pin; }
   /** @internal Use {@link VbusHost.setPlacement}. */
-  setPlacementInternal(p: 'host' | 'backend'): void { this.where = p; }
+  setPlacementInternal(p: 'host' | 'backend', pinned = false): void { this.where = p; this.pin = p === 'backend' && pinned; }
   /** False once destroyed. */
   get isAlive(): boolean { return this.alive; }
 
@@ -103,6 +107,16 @@ export class Device {
 
   /** Destroys the device (see {@link VbusHost.destroyDevice}): EBUSY while it is linked. */
   release(): void { this.host.destroyDevice(this); }
+
+  /**
+   * The device's connections that need a reset (virtio's NEEDS_RESET), on every bus it
+   * is linked to: bus, member, handle and the reason from the host's table. Empty when
+   * none does. The host checks the rings now.
+   */
+  faults(): ConnFaultReport[] { return this.host.connector.deviceFaults(this); }
+
+  /** 'needs-reset' while any connection of the device is faulted, else 'ok'. */
+  get status(): 'ok' | 'needs-reset' { return this.faults().length > 0 ? 'needs-reset' : 'ok'; }
 
   private noAttr(name: string) {
     return vbusError('ENOENT', `device ${this.name} has no attribute ${JSON.stringify(name)}${this.cls ? '' : ' (it has no type yet)'}`, { device: this.name, attribute: name });

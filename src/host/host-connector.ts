@@ -9,7 +9,7 @@
  * A member removed by the admin (`echo 0 > /proc/ID/vbus`) has its worker terminated.
  */
 import { vbusError } from '../errors.js';
-import { BusEndpoint, type BusEndpointOptions } from '../connector/bus-endpoint.js';
+import { BusEndpoint, type BusEndpointOptions, type BusResetReport, type ConnFaultReport } from '../connector/bus-endpoint.js';
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
 import { backendRunner } from '../connector/backend/runner.js';
 import { ServeGroup } from '../connector/serve-group.js';
@@ -38,6 +38,16 @@ export interface SpawnGuestOptions {
 export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
   data: true, resume: true, name: true, id: true, parent: true,
 } satisfies Record<keyof SpawnGuestOptions, true>);
+
+/** Share keys of devices whose backend model spans their buses (one model per device, see BackendModelSpec.shared). */
+const shareKeys = new WeakMap<Device, number>();
+let nextShareKey = 1;
+
+function shareKeyOf(device: Device): number {
+  let k = shareKeys.get(device);
+  if (k === undefined) { k = nextShareKey++; shareKeys.set(device, k); }
+  return k;
+}
 
 interface BusState {
   endpoint: BusEndpoint;
@@ -71,13 +81,18 @@ export class HostConnector {
   endpoint(bus: Bus): BusEndpoint {
     let st = this.states.get(bus);
     if (!st) {
-      const endpoint = new BusEndpoint(bus.memory, bus.name, { group: this.group, ...this.opts });
+      const endpoint = new BusEndpoint(bus.memory, bus.name, {
+        group: this.group,
+        onConnFault: (f) => { const d = bus.deviceById(f.deviceId); if (d) this.host.events.emit('device-fault', d, f); },
+        ...this.opts,
+      });
       st = { endpoint, proxies: new Map() };
       this.states.set(bus, st);
       try {
         for (const { id, device } of bus.devices()) this.addDevice(st, bus, id, device);
       } catch (e) {
         this.states.delete(bus);
+        for (const p of st.proxies.values()) this.track(this.stopProxy(p)); // the devices placed before the failure
         void endpoint.release();
         throw e;
       }
@@ -122,6 +137,22 @@ export class HostConnector {
     return g;
   }
 
+  /**
+   * Resets the bus's connector regions without destroying it (BusEndpoint.resetBus). A
+   * bus no guest was ever started on has nothing to reset: all counts 0.
+   */
+  resetBus(bus: Bus): BusResetReport {
+    if (!bus.isAlive) throw vbusError('ENOENT', `bus ${bus.name} was destroyed`, { bus: bus.name });
+    return this.states.get(bus)?.endpoint.resetBus() ?? { callsEnded: 0, members: 0, connections: 0 };
+  }
+
+  /** The faulted connections of `device` on every bus it is linked to (the host checks them now). */
+  deviceFaults(device: Device): ConnFaultReport[] {
+    const out: ConnFaultReport[] = [];
+    for (const l of device.links()) out.push(...(this.states.get(l.bus)?.endpoint.deviceFaults(l.id) ?? []));
+    return out;
+  }
+
   /** Running guests. */
   runningGuests(): GuestWorker[] { return [...this.guests.values()]; }
 
@@ -154,7 +185,9 @@ export class HostConnector {
     let placement: BackendProxy | undefined;
     if (device.placement === 'backend') {
       const spec = device.deviceClass!.backend!(device);
-      const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload);
+      const proxy = new BackendProxy(bus.memory, bus.name, id, spec, st.endpoint.slotPayload, {
+        pin: device.pinned, owner: this.host, ...(spec.shared ? { share: shareKeyOf(device) } : {}),
+      });
       this.startedBackends = true;
       st.proxies.set(id, proxy);
       // The host model hears attribute writes from the Device; the backend's model hears them through its proxy.

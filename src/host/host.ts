@@ -27,7 +27,8 @@ import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { STRERROR, VbusError, vbusError } from '../errors.js';
 import { HostConnector, SPAWN_GUEST_OPTION_KEYS, type SpawnGuestOptions } from './host-connector.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
-import { hasBackendRunner } from '../connector/backend/runner.js';
+import type { ConnFaultReport } from '../connector/bus-endpoint.js';
+import { backendRunner, hasBackendRunner } from '../connector/backend/runner.js';
 import { Bus } from './bus.js';
 import { Device } from './device.js';
 import { DeviceClass, DeviceClassSpec } from './device-class.js';
@@ -67,9 +68,20 @@ export interface JoinOptions {
   parent?: Member;
 }
 
+/** Options of {@link VbusHost.setPlacement}. */
+export interface PlacementOptions {
+  /**
+   * Backend placement only: serve the device on a backend thread of its own instead of a
+   * shared pool thread (a hot device). Pinned threads are capped at the cores; a pin
+   * beyond that is served by the shared threads (`/sys/vbus/backends` shows where).
+   */
+  pin?: boolean;
+}
+
 /** The keys of the option objects (the compiler checks each list is complete); others are refused. */
 const CREATE_BUS_OPTION_KEYS: readonly string[] = Object.keys({ memoryBytes: true, transport: true } satisfies Record<keyof CreateBusOptions, true>);
 const JOIN_OPTION_KEYS: readonly string[] = Object.keys({ id: true, parent: true } satisfies Record<keyof JoinOptions, true>);
+const PLACEMENT_OPTION_KEYS: readonly string[] = Object.keys({ pin: true } satisfies Record<keyof PlacementOptions, true>);
 
 /** Counts of live objects, for leak checks. */
 export interface HostStats {
@@ -103,6 +115,12 @@ export type HostEvents = {
    * console.error when neither this event nor the guest's onError has a listener.
    */
   'guest-error': (guest: GuestWorker, error: VbusError) => void;
+  /**
+   * The host found a connection of `device` faulted (a ring a guest corrupted): it needs
+   * a reset (the driver's reset(), or the bus's). `fault` names the bus, member, handle
+   * and the reason from the host's table.
+   */
+  'device-fault': (device: Device, fault: ConnFaultReport) => void;
 };
 
 /** Options of the {@link VbusHost} constructor. */
@@ -249,27 +267,43 @@ export class VbusHost {
   }
 
   /**
-   * Places a device's data path in the host thread (default) or in a backend worker
-   * (a piscina thread that blocks on the device's rings and serves its calls directly).
-   * ENOENT without a type, ENOTSUP if the class has no backend factory or the platform
-   * has no backend runner, EBUSY while the device is linked.
+   * Places a device's data path in the host thread (default) or in the backend pool (a
+   * pool thread that serves the device's calls and rings directly, shared with other
+   * backend devices; `{ pin: true }` gives it a thread of its own). ENOENT without a
+   * type, ENOTSUP if the class has no backend factory or the platform has no backend
+   * runner, EINVAL for a pin outside backend placement, EBUSY while the device is linked.
    */
-  setPlacement(device: Device | string, placement: 'host' | 'backend'): void {
+  setPlacement(device: Device | string, placement: 'host' | 'backend', opts: PlacementOptions = {}): void {
     this.live();
+    checkOptionKeys(opts, PLACEMENT_OPTION_KEYS, 'setPlacement');
     const dev = this.resolveDevice(device);
     if (placement !== 'host' && placement !== 'backend') {
       throw vbusError('EINVAL', `placement '${String(placement)}' must be 'host' or 'backend'`, { placement });
     }
+    if (opts.pin !== undefined && typeof opts.pin !== 'boolean') throw vbusError('EINVAL', `pin must be true or false, not ${String(opts.pin)}`, { pin: opts.pin });
+    if (opts.pin && placement !== 'backend') throw vbusError('EINVAL', `only a backend-placed device can be pinned to a thread (placement '${placement}')`, { placement });
     const cls = dev.deviceClass;
     if (!cls) throw vbusError('ENOENT', `device ${dev.name} has no type yet: set its type before its placement`, { device: dev.name });
     if (placement === 'backend' && !cls.backend) {
       throw vbusError('ENOTSUP', `class ${cls.name} cannot run in a backend worker (it has no backend factory)`, { cls: cls.name });
     }
     if (placement === 'backend' && !hasBackendRunner()) {
-      throw vbusError('ENOTSUP', 'this platform runs no backend workers (Node with piscina does); keep the device in the host thread', {});
+      throw vbusError('ENOTSUP', 'this platform runs no backend threads (Node does); keep the device in the host thread', {});
     }
     if (dev.links().length > 0) throw vbusError('EBUSY', `device ${dev.name} is linked: unlink it before changing its placement`, { device: dev.name });
-    dev.setPlacementInternal(placement);
+    dev.setPlacementInternal(placement, opts.pin === true);
+  }
+
+  /**
+   * The backend pool's threads that serve devices of this host, with those devices
+   * (`/sys/vbus/backends`). Empty where the platform has no backends.
+   */
+  backendThreads(): Array<{ thread: number; pinned: boolean; devices: Array<{ bus: string; id: number }> }> {
+    // No live() check: a released host's admin tree still lists (it simply has no threads).
+    if (!hasBackendRunner()) return [];
+    return backendRunner().threads()
+      .map((t) => ({ thread: t.id, pinned: t.pinned, devices: t.devices.filter((d) => d.owner === this).map((d) => ({ bus: d.busName, id: d.deviceId })) }))
+      .filter((t) => t.devices.length > 0);
   }
 
   /** Guests and the connector of this host (created on first use). */

@@ -1,5 +1,5 @@
 export { VbusHost, MAX_ID } from './host.js';
-export type { CreateBusOptions, JoinOptions, HostStats, HostEvents, VbusHostOptions } from './host.js';
+export type { CreateBusOptions, JoinOptions, PlacementOptions, HostStats, HostEvents, VbusHostOptions } from './host.js';
 export { Bus } from './bus.js';
 export type { BusEvents } from './bus.js';
 export { Device } from './device.js';

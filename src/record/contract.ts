@@ -19,4 +19,10 @@
 export interface RecordableModel {
   readonly recordSources?: readonly string[];
   readonly recordEntries?: readonly string[];
+  /**
+   * Why the device cannot be recorded from now, or null: state outside the device state
+   * that a replay could not rebuild (venet-tap: a socket already open). Recording then
+   * fails with EBUSY giving the reason.
+   */
+  recordRefusal?(): string | null;
 }

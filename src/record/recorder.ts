@@ -69,6 +69,8 @@ export class DeviceRecorder {
     if (!model) throw vbusError('ENOENT', `device ${device.name} has no type yet: nothing to record`, { device: device.name });
     if (device.links().length > 0) throw vbusError('EBUSY', `device ${device.name} is linked: start recording before linking it`, { device: device.name });
     if (device.placement !== 'host') throw vbusError('ENOTSUP', `device ${device.name} runs in a backend worker: record it in host placement`, { device: device.name });
+    const refusal = (device.model as RecordableModel | null)?.recordRefusal?.() ?? null;
+    if (refusal) throw vbusError('EBUSY', `cannot record ${device.name} now: ${refusal}`, { device: device.name });
     if (recording.has(model)) throw vbusError('EBUSY', `device ${device.name} is already being recorded`, { device: device.name });
     this.initialState = saveDeviceState(device); // ENOTSUP for a class without a state format
     this.model = model;

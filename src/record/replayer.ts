@@ -30,6 +30,14 @@ export interface ReplayOptions {
   classes: readonly DeviceClassSpec[];
   /** Stop at the first mismatch (default false: compare every step). */
   stopAtFirst?: boolean;
+  /**
+   * Backing files to replay against instead of the recorded ones, by recorded path: a
+   * file-backed vdisk reads and writes its file, so it replays against a copy of the
+   * file as it was when recording started (the replay writes into that copy). Every
+   * saved text equal to a recorded path (`src_path`, the state's `path`) is replaced in
+   * the initial state, and replaced back in the final state before it is compared.
+   */
+  files?: Readonly<Record<string, string>>;
 }
 
 export interface ReplayMismatch {
@@ -68,11 +76,27 @@ export function replayRecording(rec: Recording, opts: ReplayOptions): ReplayResu
     host.registerClass(spec);
     const device = host.createDevice(rec.device);
     host.setType(device, rec.cls);
-    loadDeviceState(device, rec.initial);
-    return new Replay(device.model as unknown as Model, rec, opts.stopAtFirst === true).run(() => saveDeviceState(device));
+    const files = new Map(Object.entries(opts.files ?? {}));
+    loadDeviceState(device, renamePaths(rec.initial, files));
+    const back = new Map([...files].map(([a, b]) => [b, a]));
+    return new Replay(device.model as unknown as Model, rec, opts.stopAtFirst === true).run(() => renamePaths(saveDeviceState(device), back));
   } finally {
     host.release();
   }
+}
+
+/** `state` with every attribute and top-level data text found in `paths` replaced by its mapping. */
+function renamePaths(state: DeviceState, paths: ReadonlyMap<string, string>): DeviceState {
+  if (paths.size === 0) return state;
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(state.attrs)) attrs[k] = paths.get(v) ?? v;
+  let data = state.data;
+  if (data !== null && typeof data === 'object' && !Array.isArray(data) && !(data instanceof Uint8Array)) {
+    const d: Record<string, StateValue> = {};
+    for (const [k, v] of Object.entries(data)) d[k] = typeof v === 'string' ? paths.get(v) ?? v : v;
+    data = d;
+  }
+  return { ...state, attrs, data };
 }
 
 class Replay {

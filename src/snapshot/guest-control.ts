@@ -16,7 +16,7 @@ function answers(g: GuestWorker): Map<number, (m: GuestControlMessage) => void> 
     const waiting = new Map<number, (m: GuestControlMessage) => void>();
     g.worker.onMessage((raw) => {
       const msg = raw as GuestControlMessage;
-      if (typeof msg !== 'object' || msg === null || (msg.type !== 'vbus:quiesced' && msg.type !== 'vbus:saved')) return;
+      if (typeof msg !== 'object' || msg === null || (msg.type !== 'vbus:quiesced' && msg.type !== 'vbus:saved' && msg.type !== 'vbus:continued')) return;
       const done = waiting.get(msg.req);
       if (done) { waiting.delete(msg.req); done(msg); }
     });
@@ -26,8 +26,8 @@ function answers(g: GuestWorker): Map<number, (m: GuestControlMessage) => void> 
   return m;
 }
 
-/** Asks guest `g` to quiesce or save; resolves with what its hook returned. ETIMEDOUT after `timeoutMs`. */
-export function askGuest(g: GuestWorker, what: 'vbus:quiesce' | 'vbus:save', timeoutMs: number): Promise<unknown> {
+/** Asks guest `g` to quiesce, save or continue; resolves with what its hook returned. ETIMEDOUT after `timeoutMs`. */
+export function askGuest(g: GuestWorker, what: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue', timeoutMs: number): Promise<unknown> {
   const req = nextReq++;
   const waiting = answers(g);
   return new Promise((resolve, reject) => {

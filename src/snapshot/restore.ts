@@ -20,7 +20,8 @@ import type { VbusHost } from '../host/host.js';
 import type { Member } from '../host/member.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
 import { loadDeviceState } from '../state/device-state.js';
-import { decodeSnapshot } from './format.js';
+import { loadableVersions } from '../state/contract.js';
+import { decodeSnapshot, type BusSnapshot } from './format.js';
 
 export interface RestoreResult {
   buses: Bus[];
@@ -32,15 +33,28 @@ export interface RestoreResult {
 /** Restores a snapshot's buses, devices and guests into `host`. `what` names the input in errors. */
 export function restoreBuses(host: VbusHost, bytes: Uint8Array, what = 'bus snapshot'): RestoreResult {
   const snap = decodeSnapshot(bytes, what);
-  for (const b of snap.buses) if (host.bus(b.name)) throw vbusError('EEXIST', `${what}: bus ${b.name} already exists here`, { bus: b.name });
-  for (const d of snap.devices) {
-    if (host.device(d.name)) throw vbusError('EEXIST', `${what}: device ${d.name} already exists here`, { device: d.name });
-    if (!host.deviceClass(d.state.cls)) throw vbusError('ENOENT', `${what}: device ${d.name} is of class ${d.state.cls}, which is not registered here`, { device: d.name, cls: d.state.cls });
-  }
-  for (const m of snap.members) if (host.member(m.id)) throw vbusError('EEXIST', `${what}: member ${m.id} already exists here`, { member: m.id });
+  const built = buildBuses(host, snap, what);
+  return { ...built, guests: startGuests(host, snap) };
+}
 
+/** Buses and devices a snapshot was built into, before its guests start (a migration's target waits here for the go). */
+export interface BuiltBuses {
+  buses: Bus[];
+  devices: Device[];
+  /** Unlinks and destroys what was built (the guests were not started). */
+  undo(): void;
+}
+
+/** Steps 1 and 2 of the module comment: checks, then buses and devices. A failure leaves nothing behind. */
+export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapshot'): BuiltBuses {
+  checkRestorable(host, snap, what);
   const buses: Bus[] = [];
   const devices: Device[] = [];
+  const undo = (): void => {
+    for (const bus of buses) for (const { device } of bus.devices()) { try { host.unlink(bus, device); } catch { /* undoing */ } }
+    for (const d of [...devices].reverse()) { try { host.destroyDevice(d); } catch { /* undoing */ } }
+    for (const b of buses) { try { host.destroyBus(b); } catch { /* undoing */ } }
+  };
   try {
     for (const b of snap.buses) buses.push(host.createBus(b.name, { memoryBytes: b.memoryBytes }));
     for (const d of snap.devices) {
@@ -60,12 +74,35 @@ export function restoreBuses(host: VbusHost, bytes: Uint8Array, what = 'bus snap
       bus._continueIdsFrom(b.nextId);
     });
   } catch (e) {
-    for (const bus of buses) for (const { device } of bus.devices()) { try { host.unlink(bus, device); } catch { /* undoing */ } }
-    for (const d of devices.reverse()) { try { host.destroyDevice(d); } catch { /* undoing */ } }
-    for (const b of buses) { try { host.destroyBus(b); } catch { /* undoing */ } }
+    undo();
     throw e;
   }
+  return { buses, devices, undo };
+}
 
+/**
+ * Step 1 alone: that no bus, device or member of the snapshot exists here (EEXIST),
+ * that every class is registered (ENOENT) and loads the saved state's version (ENOTSUP
+ * naming both). Changes nothing.
+ */
+export function checkRestorable(host: VbusHost, snap: BusSnapshot, what = 'bus snapshot'): void {
+  for (const b of snap.buses) if (host.bus(b.name)) throw vbusError('EEXIST', `${what}: bus ${b.name} already exists here`, { bus: b.name });
+  for (const d of snap.devices) {
+    if (host.device(d.name)) throw vbusError('EEXIST', `${what}: device ${d.name} already exists here`, { device: d.name });
+    const cls = host.deviceClass(d.state.cls);
+    if (!cls) throw vbusError('ENOENT', `${what}: device ${d.name} is of class ${d.state.cls}, which is not registered here`, { device: d.name, cls: d.state.cls });
+    if (cls.state) {
+      const versions = loadableVersions(cls.state);
+      if (!versions.includes(d.state.version)) {
+        throw vbusError('ENOTSUP', `${what}: ${cls.name} state version ${d.state.version} cannot be loaded into ${d.name}: this ${cls.name} writes version ${cls.state.version} and loads ${versions.join(', ')}${d.state.version > cls.state.version ? ' (the state is from a newer runtime)' : ''}`, { device: d.name, cls: cls.name, version: d.state.version, loads: versions });
+      }
+    }
+  }
+  for (const m of snap.members) if (host.member(m.id)) throw vbusError('EEXIST', `${what}: member ${m.id} already exists here`, { member: m.id });
+}
+
+/** Step 3: starts the snapshot's guests again, parents first, under their saved member ids. */
+export function startGuests(host: VbusHost, snap: BusSnapshot): Map<number, GuestWorker> {
   const guests = new Map<number, GuestWorker>();
   const members = new Map<number, Member>();
   for (const m of snap.members) {
@@ -82,5 +119,5 @@ export function restoreBuses(host: VbusHost, bytes: Uint8Array, what = 'bus snap
       members.set(m.id, host.join(bus, { id: m.id, ...(parent ? { parent } : {}) }));
     }
   }
-  return { buses, devices, guests };
+  return guests;
 }

@@ -7,8 +7,9 @@
  * occupancy before the drain (its high-water mark), the device-side index after it
  * (bytes moved since the ring was set up), the shm-signal counters (raised and
  * suppressed) and the FAULT word. All plain loads and stores on the thread that runs
- * the model; nothing is added per record. Host placement: a backend-placed model runs
- * in its worker and keeps its own counters (the device row shows its attributes).
+ * the model; nothing is added per record. A backend-placed model is wrapped the same
+ * way in its pool thread (src/connector/backend/backend-stats.ts): the host assigns its
+ * slots, the thread writes them.
  */
 import type { DeviceClassSpec } from '../host/device-class.js';
 import type { DeviceModel } from '../host/device-model.js';
@@ -21,6 +22,15 @@ import {
   RING_BYTES, RING_FAULTS, RING_HIGH_WATER, RING_RAISED, RING_SUPPRESSED, RING_USED, RING_WAKEUPS,
 } from './layout.js';
 import type { DeviceStats, RingStats, StatsRegion } from './region.js';
+
+/** A ring as the observer asks for its slot (the region's fields, and where the ring sits in its bus). */
+export type RingClaim = { bus: string; member: number; queue: number; direction: number; capacity: number; offset: number };
+
+/** Who assigns and frees ring slots (see DeviceObserver). */
+export interface RingSlots {
+  claim(dev: DeviceStats, ring: RingClaim): RingStats | null;
+  release(r: RingStats): void;
+}
 
 /** One call in this many has its latency measured (a clock read costs more than the counters). */
 export const LATENCY_SAMPLE_EVERY = 16;
@@ -49,7 +59,16 @@ export class DeviceObserver {
   private rings: WatchedRing[] = [];
   private sampleIn = LATENCY_SAMPLE_EVERY;
 
-  constructor(private readonly region: StatsRegion, readonly stats: DeviceStats) {}
+  /**
+   * `rings` assigns a ring its slot: the host claims one from the region; a backend
+   * thread is handed the slot the host claimed for it (src/connector/backend/backend-stats.ts).
+   * `null`: the ring goes uncounted.
+   */
+  constructor(
+    private readonly region: StatsRegion,
+    readonly stats: DeviceStats,
+    private readonly rings_: RingSlots = { claim: (d, r) => region.claimRing(d, r), release: (r) => region.releaseRing(r) },
+  ) {}
 
   /** Wraps the hooks of `model` in place (a hook the model lacks stays missing). */
   attach(model: DeviceModel): DeviceModel {
@@ -87,7 +106,7 @@ export class DeviceObserver {
     model.close = (conn) => { this.forget(conn.id); close?.(conn); };
     const release = model.release?.bind(model);
     model.release = () => {
-      for (const r of this.rings) this.region.releaseRing(r.stats);
+      for (const r of this.rings) this.rings_.release(r.stats);
       this.rings = [];
       this.region.releaseDevice(this.stats);
       release?.();
@@ -112,10 +131,11 @@ export class DeviceObserver {
 
   private watch(conn: DeviceConnection, region: ShmRegion): void {
     const toDevice = region.kind === SHM_RING_TO_DEVICE;
-    let stats: RingStats;
+    let stats: RingStats | null;
     try {
-      stats = this.region.claimRing(this.stats, { bus: conn.busName, member: conn.memberId, queue: region.queue, direction: toDevice ? DIR_TO_DEVICE : DIR_TO_GUEST, capacity: region.bytes });
+      stats = this.rings_.claim(this.stats, { bus: conn.busName, member: conn.memberId, queue: region.queue, direction: toDevice ? DIR_TO_DEVICE : DIR_TO_GUEST, capacity: region.bytes, offset: region.offset });
     } catch { return; } // no free slot: this ring goes uncounted, the data path is unaffected
+    if (!stats) return;
     const u32 = conn.memory.u32;
     const o = region.offset;
     const sig = region.dataSignal; // its producer's wake-ups of its consumer (the guest's for to-device, the device's for to-guest)
@@ -129,7 +149,7 @@ export class DeviceObserver {
   }
 
   private forget(connId: number): void {
-    for (const r of this.rings) if (r.connId === connId) this.region.releaseRing(r.stats);
+    for (const r of this.rings) if (r.connId === connId) this.rings_.release(r.stats);
     this.rings = this.rings.filter((r) => r.connId !== connId);
   }
 }
@@ -161,16 +181,33 @@ function moved(rings: WatchedRing[]): void {
   }
 }
 
-/** Claims a slot per device of the class and observes its model; `onDevice` learns each device's slot. */
+/**
+ * Claims a slot per device of the class and observes its model; `onDevice` learns each
+ * device's slot. A class with a backend factory gets its backend spec tagged with the
+ * device's slot, so a backend-placed model counts into the same slot from its thread.
+ */
 export function observeClass(spec: DeviceClassSpec, region: StatsRegion, onDevice?: (device: string, stats: DeviceStats) => void): DeviceClassSpec {
+  const slots = new WeakMap<object, DeviceStats>();
+  const backend = spec.backend;
   return {
     ...spec,
     create(device) {
       const model = spec.create(device);
       let stats: DeviceStats;
       try { stats = region.claimDevice(device.name); } catch { return model; } // region full: the device runs unobserved
+      slots.set(device, stats);
       onDevice?.(device.name, stats);
-      return new DeviceObserver(region, stats).attach(model);
+      const observed = new DeviceObserver(region, stats).attach(model);
+      const free = observed.release!; // attach always installs one (it frees the slot)
+      observed.release = () => { slots.delete(device); free(); };
+      return observed;
     },
+    ...(backend ? {
+      backend(device) {
+        const b = backend(device);
+        const stats = slots.get(device);
+        return stats ? { ...b, stats: { region, device: stats } } : b;
+      },
+    } : {}),
   };
 }

@@ -15,7 +15,8 @@ import { ERRNO, vbusError } from '../errors.js';
 import { GuestConnector, type DeviceEvent, type GuestDevice } from '../guest/connector.js';
 import { CallClient, type CallOptions, type Request } from '../guest/call-client.js';
 import { failIfNegative, openFailure } from '../guest/connection.js';
-import { RxQueue, SharedBuffer, TxQueue } from '../guest/shm.js';
+import { SharedBuffer } from '../guest/shm.js';
+import { ConsumerEnd, ProducerEnd } from '../core/queue.js';
 import type { ShmRegion } from '../connector/types.js';
 import type { Bus } from '../host/bus.js';
 import type { VbusHost } from '../host/host.js';
@@ -123,14 +124,14 @@ export class MockConnection {
     return (this.direct ?? this.client).callAsync({ op: OP_DEVCALL, handle: this.handle, func, payload }, out, withDeadline(opts));
   }
 
-  /** DEVSHM: a guest -> device ring. */
-  async txQueue(queue: number, capacity: number): Promise<TxQueue> {
-    return new TxQueue(this.client.bus, await this.shm(queue, capacity, SHM_RING_TO_DEVICE));
+  /** DEVSHM: a guest -> device ring (its producer end). */
+  async txQueue(queue: number, capacity: number): Promise<ProducerEnd<ShmRegion>> {
+    return new ProducerEnd(this.client.bus, await this.shm(queue, capacity, SHM_RING_TO_DEVICE));
   }
 
-  /** DEVSHM: a device -> guest ring. */
-  async rxQueue(queue: number, capacity: number): Promise<RxQueue> {
-    return new RxQueue(this.client.bus, await this.shm(queue, capacity, SHM_RING_TO_GUEST));
+  /** DEVSHM: a device -> guest ring (its consumer end). */
+  async rxQueue(queue: number, capacity: number): Promise<ConsumerEnd<ShmRegion>> {
+    return new ConsumerEnd(this.client.bus, await this.shm(queue, capacity, SHM_RING_TO_GUEST));
   }
 
   /** DEVSHM: a plain shared buffer. */

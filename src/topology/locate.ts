@@ -4,9 +4,11 @@
  * key; anything else at the value; a pointer that does not exist (a missing required
  * key) at the closest enclosing node.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import type { TopologyLibs } from './libs.js';
 
-export function locate(doc: Document, lc: LineCounter, pointer: string, key?: string): { line: number; col: number } | undefined {
+export function locate(libs: TopologyLibs, doc: Document, lc: LineCounter, pointer: string, key?: string): { line: number; col: number } | undefined {
+  const { isMap, isPair, isScalar, isSeq } = libs;
   const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = doc.contents;
   let at: Node | undefined = doc.contents ?? undefined;

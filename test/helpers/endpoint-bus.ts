@@ -1,6 +1,6 @@
 // A bus memory with a started BusEndpoint and a way to start scripted guests on it,
 // for connector tests that run below the VbusHost. releaseBuses() tears them all down.
-import { BusMemory, BusEndpoint, startGuest, type BusEndpointOptions, type GuestWorker } from '../../dist/src/index.js';
+import { BusMemory, BusEndpoint, startGuest, type BusEndpointOptions, type GuestWorker } from '../../dist/src/internal.js';
 import { drive, SCRIPTED_URL, type Scripted } from './scripted.js';
 import type { Transport } from './transports.js';
 

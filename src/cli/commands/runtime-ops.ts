@@ -1,4 +1,4 @@
-/** `vbus spawn`, `vbus grant`, `vbus stop`, `vbus ps`: the runtime's own operations. */
+/** `vbus spawn`, `vbus grant`, `vbus save`, `vbus migrate`, `vbus stop`, `vbus ps`: the runtime's own operations. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { withClient, type GlobalOptions } from '../connect.js';
@@ -27,6 +27,16 @@ export function runtimeCommands(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const r = await withClient(g, (c) => c.request('save', { buses: buses.split(',').filter((b) => b !== ''), file: resolve(file) }));
       process.stdout.write(g.json ? JSON.stringify(r) + '\n' : `saved ${r.buses.join(', ')} to ${r.file} (${r.bytes} bytes)\n`);
+    });
+  program.command('migrate').description('move running buses (comma-separated: a switch spans them) with their devices and guests to another runtime; the guests continue there')
+    .argument('<buses>', 'bus name, or names separated by commas')
+    .requiredOption('--to <runtime>', 'the target: a runtime name in your runtime directory, or the path of its migration socket')
+    .action(async (buses: string, o: { to: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { migrationPath } = await import('../../control/runtime-dir.js');
+      const to = o.to.includes('/') ? resolve(o.to) : migrationPath(o.to);
+      const r = await withClient(g, (c) => c.request('migrate', { buses: buses.split(',').filter((b) => b !== ''), to }));
+      process.stdout.write(g.json ? JSON.stringify(r) + '\n' : `migrated ${r.buses.join(', ')} to ${r.target}: downtime ${r.downtimeMs.toFixed(1)} ms, ${r.rounds} pre-copy rounds\n`);
     });
   program.command('stop').description('stop the runtime (its guests, devices, buses and socket)')
     .action(async (_o: unknown, cmd: Command) => {

@@ -15,9 +15,10 @@ import { vbusError } from '../../errors.js';
 import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { Status } from '../../core/status.js';
 import type { RingConsumer } from '../../core/ring.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import {
   CONSOLE_INTERFACE, CONSOLE_VERSION, DEFAULT_INPUT_RING, DEFAULT_OUTPUT_RING, QUEUE_INPUT, QUEUE_OUTPUT, TAG_DATA, TAG_EOF,
 } from './abi.js';
@@ -42,8 +43,9 @@ const encoder = new TextEncoder();
 export class GuestConsole implements AsyncIterable<Uint8Array> {
   /** Largest payload of one output record. */
   readonly maxChunk: number;
-  private readonly out: TxQueue;
-  private readonly inp: RxQueue;
+  private out: ProducerEnd<ShmRegion>;
+  private inp: ConsumerEnd<ShmRegion>;
+  private attachedResets = 0;
   private readonly readMax: number;
   private closed = false;
   private ended = false;
@@ -59,6 +61,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   constructor(readonly conn: Connection, opts: ConsoleOptions) {
     this.out = conn.txQueue(QUEUE_OUTPUT, opts.outputRing ?? DEFAULT_OUTPUT_RING);
     this.inp = conn.rxQueue(QUEUE_INPUT, opts.inputRing ?? DEFAULT_INPUT_RING);
+    // An admin's bus reset re-formatted a faulted connection's rings (DEVRESET): attach again.
+    conn.onFault((e) => { if (e.kind === 'reset' && e.resets > this.attachedResets) this.reattach(e.resets); });
     this.maxChunk = this.out.ring.maxPayload;
     this.readMax = opts.readChunk ?? 65536;
   }
@@ -95,7 +99,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       if (n > 0) { at += n; continue; }
       this.checkOpen();
       let again = 0; // the re-check pushes: space freed between our FULL and the enable is not missed
-      const r = this.out.space.parkSync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      const r = this.out.spaceWaiter.parkSync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
       if (r !== 'ready') this.stats.writeWaits++;
       if (r === 'timed-out') this.stats.slices++;
       at += again;
@@ -109,7 +113,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       if (n > 0) { at += n; continue; }
       this.checkOpen();
       let again = 0;
-      const r = await this.out.space.parkAsync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
+      const r = await this.out.spaceWaiter.parkAsync(() => (again = this.pushSome(bytes, at)) > 0, WAIT_SLICE_MS);
       if (r !== 'ready') this.stats.writeWaits++;
       if (r === 'timed-out') this.stats.slices++;
       at += again;
@@ -134,8 +138,8 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       u8.set(bytes.subarray(at + pushed, at + pushed + len), dst);
       pushed += len;
     }
-    if (pushed > 0) { ring.commit(); this.out.kick(); } // payload before the tail, tail before the kick
-    else this.out.kick(); // full: make sure the device is draining
+    if (pushed > 0) { ring.commit(); this.out.notifyData(); } // payload before the tail, tail before the kick
+    else this.out.notifyData(); // full: make sure the device is draining
     return pushed;
   }
 
@@ -162,7 +166,7 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       let got = this.tryRead();
       if (got !== undefined) return got;
       // The re-check reads: data published before the enable is seen.
-      const r = await this.inp.data.parkAsync(() => (got = this.tryRead()) !== undefined, WAIT_SLICE_MS);
+      const r = await this.inp.dataWaiter.parkAsync(() => (got = this.tryRead()) !== undefined, WAIT_SLICE_MS);
       if (r === 'ready') return got!;
       this.stats.readWaits++;
       if (r === 'timed-out') this.stats.slices++;
@@ -193,11 +197,11 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
       ring.release(); // skipped records, if any
       // A peek that found only a wrap pad released it itself: the device may be waiting
       // for exactly that space, so tell it whenever HEAD moved.
-      if (headOf(ring) !== headBefore) this.inp.kick();
+      if (headOf(ring) !== headBefore) this.inp.notifySpace();
       return undefined;
     }
     ring.release();
-    this.inp.kick(); // space freed: wakes a device that paused its endpoint
+    this.inp.notifySpace(); // space freed: wakes a device that paused its endpoint
     if (sawEof) this.ended = true; // the next read returns null
     return parts.length === 0 ? null : join(parts, total);
   }
@@ -237,10 +241,31 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
   // ----- lifetime -----
 
   /** Closes the console (DEVCLOSE). Pending reads resolve with null. Idempotent. */
+  /** True when the host said this connection needs a reset. */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (a call). */
+  status(): ConnectionStatus { return this.conn.status(); }
+
+  /**
+   * Resets the console's rings: bytes in them at the time are lost (the device keeps
+   * input it has not put on the ring yet); reads and writes go on afterwards.
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('EBADF', 'console: reset after close');
+    this.reattach(this.conn.reset());
+  }
+
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    this.out = this.out.renew();
+    this.inp = this.inp.renew();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.inp.data.wake(); // a parked reader sees the close
+    this.inp.dataWaiter.wake(); // a parked reader sees the close
     this.conn.close();
   }
 

@@ -19,7 +19,8 @@ import { RING_OFF_HEAD } from '../../../assembly/layout/ring.js';
 import { vbusError } from '../../errors.js';
 import { macrotask } from '../../core/macrotask.js';
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
-import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import { deviceConsumer, deviceProducer, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import type { DeviceModel } from '../../host/device-model.js';
 import {
   CONSOLE_VERSION, DEVICE_MAX_CHUNK, FUNC_INFO, INFO_BYTES, INFO_OFF_MAX_CHUNK, INFO_OFF_VERSION,
@@ -46,8 +47,8 @@ export class ConsoleModel implements DeviceModel {
   private ep: ConsoleEndpoint | null = null;
   private epState = 'closed';
   private conn: DeviceConnection | null = null;
-  private outRing: DeviceRxQueue | null = null;
-  private inRing: DeviceTxQueue | null = null;
+  private outRing: ConsumerEnd | null = null;
+  private inRing: ProducerEnd | null = null;
   /** Input waiting for room in the guest's ring; `pendingAt` is the offset into the first chunk. */
   private readonly pending: Uint8Array[] = [];
   private pendingAt = 0;
@@ -183,9 +184,9 @@ export class ConsoleModel implements DeviceModel {
   shm(conn: DeviceConnection, region: ShmRegion): void {
     if (conn !== this.conn) throw vbusError('EBADF', 'not the console\'s open connection');
     if (region.queue === QUEUE_OUTPUT && region.kind === SHM_RING_TO_DEVICE && !this.outRing) {
-      this.outRing = new DeviceRxQueue(conn.memory, region);
+      this.outRing = deviceConsumer(conn.memory, region);
     } else if (region.queue === QUEUE_INPUT && region.kind === SHM_RING_TO_GUEST && !this.inRing) {
-      this.inRing = new DeviceTxQueue(conn.memory, region);
+      this.inRing = deviceProducer(conn.memory, region);
       this.flushInput(); // input that waited for a guest
     } else {
       throw vbusError('EINVAL', `console queue ${region.queue} of kind ${region.kind} is not part of the ABI (or set up twice)`, { queue: region.queue, kind: region.kind });
@@ -230,7 +231,7 @@ export class ConsoleModel implements DeviceModel {
 
   // ----- data path -----
 
-  private maxChunk(ring: DeviceTxQueue | null): number {
+  private maxChunk(ring: ProducerEnd | null): number {
     return ring ? Math.min(DEVICE_MAX_CHUNK, ring.ring.maxPayload) : DEVICE_MAX_CHUNK;
   }
 
@@ -262,7 +263,7 @@ export class ConsoleModel implements DeviceModel {
     if (n > 0 && this.outRing) ring.release();
     // Also when nothing was taken: a peek that met only a wrap pad released it itself, and
     // the guest may be waiting for exactly that space.
-    if (Atomics.load(ring.bus.u32, headIdx) !== headBefore) q.kickSpace();
+    if (Atomics.load(ring.bus.u32, headIdx) !== headBefore) q.notifySpace();
     this.draining = false;
     return n;
   }
@@ -282,7 +283,7 @@ export class ConsoleModel implements DeviceModel {
         const at = ring.reserve(len, TAG_DATA);
         if (at < 0) {
           if (ring.faulted) { this.counters.drops++; this.inRing = null; this.epState = `error: input ring fault (${ring.fault})`; }
-          else q.kick(); // FULL may have published a wrap pad alone: the guest must consume it
+          else q.notifyData(); // FULL may have published a wrap pad alone: the guest must consume it
           break;
         }
         ring.bus.u8.set(c.subarray(this.pendingAt, this.pendingAt + len), at);
@@ -293,9 +294,9 @@ export class ConsoleModel implements DeviceModel {
       }
       if (this.pending.length === 0 && this.eofPending && this.inRing) {
         if (ring.reserve(0, TAG_EOF) >= 0) { this.eofPending = false; n++; }
-        else if (!ring.faulted) q.kick(); // as above: a wrap pad may be waiting for the guest
+        else if (!ring.faulted) q.notifyData(); // as above: a wrap pad may be waiting for the guest
       }
-      if (n > 0) { ring.commit(); q.kick(); }
+      if (n > 0) { ring.commit(); q.notifyData(); }
       this.flushing = false;
     }
     if (this.pending.length > 0) {

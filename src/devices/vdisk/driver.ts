@@ -20,8 +20,9 @@
  */
 import { ERRNO, STRERROR, VbusError, errnoName, vbusError } from '../../errors.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import type { SpinPolicy } from '../../core/adaptive-spin.js';
 import { ringRecordBytes } from '../../core/ring.js';
 import { readSignalStats } from '../../core/signal.js';
@@ -122,7 +123,11 @@ export class VdiskDriver {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
   private readonly dataBase: number;
-  private readonly alloc: ExtentAllocator;
+  private readonly dataBytes: number;
+  private alloc: ExtentAllocator;
+  /** Resets whose rings this driver attached to. */
+  private attachedResets = 0;
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
   private readonly slotSeg: Array<Seg | null>;
   private readonly slotUnit: Int32Array;
   private readonly gen: Uint32Array;
@@ -140,8 +145,8 @@ export class VdiskDriver {
   /** @internal Use {@link openVdisk}. */
   constructor(
     private readonly conn: Connection,
-    private readonly req: TxQueue,
-    private readonly cpl: RxQueue,
+    private req: ProducerEnd<ShmRegion>,
+    private cpl: ConsumerEnd<ShmRegion>,
     dataOffset: number,
     dataBytes: number,
     info: { capacity: number; blockSize: number; flags: number },
@@ -159,11 +164,61 @@ export class VdiskDriver {
     this.maxSegment = opts.maxSegment;
     this.timeoutMs = opts.timeoutMs;
     this.dataBase = dataOffset;
+    this.dataBytes = dataBytes;
     this.alloc = new ExtentAllocator(Math.floor(dataBytes / info.blockSize));
     this.slotSeg = new Array<Seg | null>(opts.queueDepth).fill(null);
     this.slotUnit = new Int32Array(opts.queueDepth);
     this.gen = new Uint32Array(opts.queueDepth);
     for (let i = opts.queueDepth - 1; i >= 0; i--) this.freeSlots.push(i);
+    // The host found this connection faulted (DEVFAULT): fail what is in flight now, as a
+    // corrupt ring would; an admin's bus reset (DEVRESET) re-formatted the rings: attach again.
+    conn.onFault((e) => {
+      if (e.kind === 'fault') this.breakDown(`the host found the connection faulted: ${e.text}`);
+      else if (e.resets > this.attachedResets && !this.closed) this.reattach(e.resets);
+      for (const fn of this.faultListeners) fn(e);
+    });
+  }
+
+  /** True when the host said this connection needs a reset (see {@link reset}). */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (asks it: a call). */
+  status(): ConnectionStatus { return this.conn.status({ timeoutMs: this.timeoutMs }); }
+
+  /** Listens for this device's 'fault' and 'reset' events. Returns an unsubscribe function. */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /**
+   * Resets the device's rings (virtio's device reset, for this connection): operations
+   * in flight fail with ECONNRESET (a write among them may or may not have reached the
+   * disk), the host re-formats the rings, the device starts the connection afresh and
+   * this driver attaches new ends; later operations work as before. Throws VbusError if
+   * the call fails (ENODEV once unplugged).
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('ECANCELED', 'vdisk: reset after close');
+    this.failAll(vbusError('ECONNRESET', 'vdisk: the device was reset with this operation in flight'));
+    this.reattach(this.conn.reset({ timeoutMs: this.timeoutMs }));
+  }
+
+  /** New ring ends and a clean request table after the host re-formatted the rings. */
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    if (this.inflight > 0 || this.waitHead < this.waitq.length) {
+      this.failAll(vbusError('ECONNRESET', 'vdisk: the device was reset with this operation in flight'));
+    }
+    this.req = this.req.renew();
+    this.cpl = this.cpl.renew();
+    // Nothing is in flight any more: the device forgot the old requests with their buffers.
+    this.alloc = new ExtentAllocator(Math.floor(this.dataBytes / this.blockSize));
+    this.freeSlots.length = 0;
+    for (let i = this.queueDepth - 1; i >= 0; i--) { this.slotSeg[i] = null; this.freeSlots.push(i); }
+    this.inflight = 0;
+    this.uncommitted = 0;
+    this.broken = null;
   }
 
   /** Counters of this driver (a snapshot). */
@@ -327,7 +382,7 @@ export class VdiskDriver {
     if (at < 0) {
       if (unit >= 0) this.alloc.release(unit, seg.units);
       if (at === Status.FAULT) this.breakDown(`request ring: ${this.req.ring.fault}`);
-      else this.req.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      else this.req.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     const idx = this.freeSlots.pop()!;
@@ -366,7 +421,7 @@ export class VdiskDriver {
     if (this.uncommitted === 0) return;
     this.uncommitted = 0;
     if (this.req.ring.commit() === Status.FAULT) { this.breakDown(`request ring: ${this.req.ring.fault}`); return; }
-    if (this.req.kick()) this.counts.kicks++;
+    if (this.req.notifyData()) this.counts.kicks++;
   }
 
   // ---- completions ----
@@ -389,7 +444,7 @@ export class VdiskDriver {
     }
     if (n > 0 && ring.release() === Status.FAULT) this.breakDown(`completion ring: ${ring.fault}`);
     // Rule 2 (src/core/ring.ts): completions or a skipped wrap pad freed space.
-    if (ring.headMoved()) this.cpl.kick(); // a device waiting to post more completions may go on
+    if (ring.headMoved()) this.cpl.notifySpace(); // a device waiting to post more completions may go on
     if (n > 0) this.startWaiting();
     return n;
   }
@@ -444,7 +499,7 @@ export class VdiskDriver {
 
   private async pump(): Promise<void> {
     try {
-      await serveAsync(this.cpl.data, {
+      await serveAsync(this.cpl.dataWaiter, {
         drain: () => this.drain(),
         arrived: () => this.cpl.ring.used() > 0, // arrived while we were enabling
         running: () => this.inflight > 0 && !this.closed && !this.broken,
@@ -459,7 +514,7 @@ export class VdiskDriver {
   private waitFor(op: Op): void {
     const deadline = Date.now() + this.timeoutMs;
     this.commitNow();
-    serveSync(this.cpl.data, {
+    serveSync(this.cpl.dataWaiter, {
       drain: () => {
         this.drain();
         this.commitNow(); // segments started by the drain
@@ -478,7 +533,7 @@ export class VdiskDriver {
   /** A ring is corrupt: every operation fails with EIO; the driver is unusable (close and reopen). */
   private breakDown(why: string): void {
     if (this.broken) return;
-    this.broken = vbusError('EIO', `vdisk: ${why}; close and reopen the device`);
+    this.broken = vbusError('EIO', `vdisk: ${why}; reset() the driver (or close and reopen the device)`);
     this.failAll(this.broken);
   }
 

@@ -12,7 +12,8 @@
  */
 import { SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../../assembly/layout/callslot.js';
 import { Status } from '../../core/status.js';
-import { DeviceRxQueue, DeviceTxQueue } from '../../connector/device-queues.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import { deviceConsumer, deviceProducer } from '../../connector/device-queues.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
 import { ERRNO, vbusError } from '../../errors.js';
 import {
@@ -61,8 +62,8 @@ const MAX_PER_POLL = 1024;
 const EARLY_COMMIT = 16;
 
 interface Queues {
-  req: DeviceRxQueue | null;
-  cpl: DeviceTxQueue | null;
+  req: ConsumerEnd | null;
+  cpl: ProducerEnd | null;
   data: ShmRegion | null;
   faulted: boolean;
   /** A FLUSH in progress (async): nothing after it starts until it completes. */
@@ -136,10 +137,10 @@ class VdiskModelImpl implements VdiskModel {
     if (region.kind !== want) throw vbusError('EINVAL', `vdisk: queue ${region.queue} must be region kind ${want}, not ${region.kind}`, { queue: region.queue, kind: region.kind });
     if (region.queue === VDISK_Q_REQUEST) {
       if (q.req) throw vbusError('EEXIST', 'vdisk: the request ring is already set up');
-      q.req = new DeviceRxQueue(conn.memory, region);
+      q.req = deviceConsumer(conn.memory, region);
     } else if (region.queue === VDISK_Q_COMPLETE) {
       if (q.cpl) throw vbusError('EEXIST', 'vdisk: the completion ring is already set up');
-      q.cpl = new DeviceTxQueue(conn.memory, region);
+      q.cpl = deviceProducer(conn.memory, region);
     } else {
       if (q.data) throw vbusError('EEXIST', 'vdisk: the data buffer is already set up');
       q.data = region;
@@ -180,7 +181,7 @@ class VdiskModelImpl implements VdiskModel {
       const at = tx.reserve(CPL_BYTES);
       if (at < 0) { // completion ring full (or corrupt): keep the request for the next poll
         if (at === Status.FAULT || rx.rewind() === Status.FAULT) q.faulted = true;
-        else q.cpl.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
+        else q.cpl.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
         break;
       }
       const p = rx.peekOffset >> 2; // payloads are 8-aligned
@@ -234,16 +235,16 @@ class VdiskModelImpl implements VdiskModel {
       // on them while we go on (the kick is suppressed while it is still draining).
       if (n % EARLY_COMMIT === 0) {
         if (tx.commit() === Status.FAULT) { q.faulted = true; break; }
-        q.cpl.kick();
+        q.cpl.notifyData();
       }
     }
     if (q.faulted) errors++;
     if (n > 0) {
       if (tx.commit() === Status.FAULT) q.faulted = true; // all completions of the batch at once
-      q.cpl.kick(); // one notification for the batch
+      q.cpl.notifyData(); // one notification for the batch
       this.counters.observeInflight(n);
     }
-    if (rx.headMoved()) q.req.kickSpace(); // rule 2: requests or a skipped wrap pad freed space
+    if (rx.headMoved()) q.req.notifySpace(); // rule 2: requests or a skipped wrap pad freed space
     if (n > 0 || errors > 0) this.counters.add(reads, writes, flushes, errors);
     return n;
   }
@@ -264,18 +265,20 @@ class VdiskModelImpl implements VdiskModel {
   private post(q: Queues, id: number, status: number): boolean {
     const tx = q.cpl!.ring;
     const at = tx.reserve(CPL_BYTES);
-    if (at < 0) { if (at === Status.FAULT) q.faulted = true; else q.cpl!.kick(); return false; } // rule 1 on FULL
+    if (at < 0) { if (at === Status.FAULT) q.faulted = true; else q.cpl!.notifyData(); return false; } // rule 1 on FULL
     const mem = tx.bus, c = at >> 2;
     mem.u32[c + (CPL_OFF_ID >> 2)] = id;
     mem.i32[c + (CPL_OFF_STATUS >> 2)] = status;
     mem.u32[c + (CPL_OFF_LEN >> 2)] = 0;
     mem.u32[c + (CPL_OFF_RESERVED >> 2)] = 0;
     if (tx.commit() === Status.FAULT) { q.faulted = true; return false; }
-    q.cpl!.kick();
+    q.cpl!.notifyData();
     return true;
   }
 
   close(conn: DeviceConnection): void { this.queues.delete(conn.id); }
+
+  faulted(conn: DeviceConnection): boolean { return this.queues.get(conn.id)?.faulted === true; }
 
   release(): void {
     this.queues.clear();

@@ -67,5 +67,11 @@ function prepare(device: Device, data: StateValue, _version: number, attrs: Read
   };
 }
 
+/** A memory disk's bytes, live (the `contents` field `save` copies). */
+function images(device: Device): Record<string, Uint8Array> {
+  const mem = model(device).memoryBacking();
+  return device.attr('src_path') === '' && mem ? { contents: new Uint8Array(mem) } : {};
+}
+
 /** The state format of the vdisk class. */
-export const vdiskState: DeviceStateSpec = { version: VDISK_STATE_VERSION, save, prepare };
+export const vdiskState: DeviceStateSpec = { version: VDISK_STATE_VERSION, save, prepare, images };

@@ -81,9 +81,10 @@ const switchModels = new WeakMap<Device, VenetSwitchModel>();
 export function switchModelOf(device: Device): VenetSwitchModel | undefined { return switchModels.get(device); }
 
 /**
- * `venet-switch`: a MAC-learning layer-2 switch among every bus it is linked to. Host
- * placement only (a backend worker serves one bus; a switch spans several). `ports`
- * adds external ports (switch-ports.ts); `ports_state` shows them.
+ * `venet-switch`: a MAC-learning layer-2 switch among every bus it is linked to. In
+ * backend placement one model serves every bus it is linked to from one pool thread
+ * (`shared`); external ports (`ports`, switch-ports.ts; `ports_state` shows them) and
+ * the `fdb` view need host placement, where the sockets and the table live.
  */
 export const venetSwitchClass: DeviceClassSpec = {
   name: 'venet-switch',
@@ -100,5 +101,16 @@ export const venetSwitchClass: DeviceClassSpec = {
     const m = createSwitch({ ...venetInit(device, ['ageing_ms', 'ports']), name: device.name });
     switchModels.set(device, m);
     return m;
+  },
+  backend: (device) => {
+    if (device.attr('ports') !== '') {
+      throw vbusError('ENOTSUP', `venet-switch ${device.name} has external ports (ports '${device.attr('ports')}'): their sockets live in the host thread, so place it in 'host' or clear ports`, { device: device.name });
+    }
+    return {
+      modelUrl: new URL('./switch-model.js', import.meta.url).href,
+      modelExport: 'createModel',
+      init: { ...venetInit(device, ['ageing_ms']), name: device.name },
+      shared: true,
+    };
   },
 };

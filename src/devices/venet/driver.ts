@@ -10,14 +10,15 @@
  * Receiving: {@link VenetDriver.poll} drains the RX and EVENT rings now and calls the
  * listeners; {@link VenetDriver.waitSync} parks a worker until the device signals;
  * {@link VenetDriver.onReceive} starts a loop on the worker's event loop
- * (`rx.data.waitAsync`). The device raises the RX signal after posting an event too,
+ * (`rx.dataWaiter.waitAsync`). The device raises the RX signal after posting an event too,
  * so one waiter covers both rings.
  */
 import { serveAsync } from '../../core/serve-loop.js';
 import { Status } from '../../core/status.js';
-import { checkInterface, declareInterfaceVersions, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, type Connection, type ConnectionFaultEvent, type ConnectionStatus } from '../../guest/connection.js';
 import type { GuestConnector } from '../../guest/connector.js';
-import type { RxQueue, TxQueue } from '../../guest/shm.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import type { ShmRegion } from '../../connector/types.js';
 import { vbusError } from '../../errors.js';
 import {
   VENET_INTERFACE, VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
@@ -64,10 +65,10 @@ export class VenetDriver {
   readonly hostMac: Uint8Array;
   /** Payload bytes a frame may carry after its 14-byte header. */
   readonly mtu: number;
-  /** The ring queues (exposed for tests and tools that write records in place). */
-  readonly tx: TxQueue;
-  readonly rx: RxQueue;
-  readonly events: RxQueue;
+  /** The ring queues (exposed for tests and tools that write records in place; new ends after a reset). */
+  tx: ProducerEnd<ShmRegion>;
+  rx: ConsumerEnd<ShmRegion>;
+  events: ConsumerEnd<ShmRegion>;
   /** Feature bits agreed with {@link negotiate} (0 until then). */
   features = 0;
   /** NEGOTIATE calls this driver made (a driver resumed from a saved bus makes none: the device kept its features). */
@@ -83,6 +84,11 @@ export class VenetDriver {
   private looping = false;
   private closed = false;
   private readonly callOpts: { timeoutMs?: number };
+  /** Features last offered with negotiate() (offered again after a reset). */
+  private offered: number | null = null;
+  /** Resets whose rings this driver attached to. */
+  private attachedResets = 0;
+  private readonly faultListeners = new Set<(e: ConnectionFaultEvent) => void>();
 
   /** @internal Use {@link openVenet}. */
   constructor(readonly conn: Connection, opts: VenetOptions = {}) {
@@ -103,6 +109,53 @@ export class VenetDriver {
     this.events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
     this.rx = conn.rxQueue(VENET_QUEUE_RX, opts.rxBytes ?? DEFAULT_RX);
     this.tx = conn.txQueue(VENET_QUEUE_TX, opts.txBytes ?? DEFAULT_TX);
+    // An admin's bus reset re-formats a faulted connection's rings and says so (DEVRESET):
+    // attach again, outside the event dispatch (it calls the device).
+    conn.onFault((e) => {
+      if (e.kind === 'reset' && e.resets > this.attachedResets) void Promise.resolve().then(() => { if (!this.closed && e.resets > this.attachedResets) this.reattach(e.resets); });
+      for (const fn of this.faultListeners) fn(e);
+    });
+  }
+
+  /** True when the host said this connection needs a reset (see {@link reset}). */
+  get needsReset(): boolean { return this.conn.needsReset; }
+
+  /** The host's view of this connection now (asks it: a call). */
+  status(): ConnectionStatus { return this.conn.status(this.callOpts); }
+
+  /**
+   * Listens for this device's fault and reset events: 'fault' (the host found a ring of
+   * this connection corrupt: frames stop until a reset) and 'reset'. Returns an unsubscribe function.
+   */
+  onFault(fn: (e: ConnectionFaultEvent) => void): () => void {
+    this.faultListeners.add(fn);
+    return () => { this.faultListeners.delete(fn); };
+  }
+
+  /**
+   * Resets the device's rings (virtio's device reset, for this connection): the host
+   * re-formats them, the device starts the port afresh, this driver attaches new ends
+   * and offers its features again. Frames in the rings at the time are lost; listeners
+   * stay. Throws VbusError if the call fails (ENODEV once unplugged).
+   */
+  reset(): void {
+    if (this.closed) throw vbusError('EBADF', `venet device ${this.conn.deviceId}: reset after close`);
+    this.reattach(this.conn.reset(this.callOpts));
+  }
+
+  private reattach(resets: number): void {
+    this.attachedResets = resets;
+    this.events = this.events.renew();
+    this.rx = this.rx.renew();
+    this.tx = this.tx.renew();
+    this.pendingLinkQuery();
+    if (this.offered !== null) this.negotiate(this.offered);
+  }
+
+  /** After a reset the device posts the link state again; until then the last known state stands. */
+  private pendingLinkQuery(): void {
+    const info = this.conn.call(VENET_FUNC_QUERY, undefined, this.callOpts);
+    if (info.length >= INFO_BYTES) this.link = new DataView(info.buffer, info.byteOffset, info.length).getUint32(INFO_OFF_LINK, true) === 1;
   }
 
   /** The MAC as text (`aa:bb:cc:dd:ee:ff`). */
@@ -121,6 +174,7 @@ export class VenetDriver {
   negotiate(features: number): number {
     const req = new Uint8Array(NEGOTIATE_BYTES);
     new DataView(req.buffer).setUint32(0, features >>> 0, true);
+    this.offered = features >>> 0;
     this.negotiations++;
     const out = this.conn.call(VENET_FUNC_NEGOTIATE, req, this.callOpts);
     if (out.length < NEGOTIATE_BYTES) throw vbusError('EPROTO', `negotiate answered ${out.length} bytes`, { len: out.length });
@@ -137,12 +191,12 @@ export class VenetDriver {
     const ring = this.tx.ring;
     const at = ring.reserve(frame.length, flags);
     if (at < 0) {
-      this.tx.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
+      this.tx.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the device can skip
       return false;
     }
     ring.bus.u8.set(frame, at);
     if (ring.commit() < 0) return false;
-    this.tx.kick();
+    this.tx.notifyData();
     return true;
   }
 
@@ -164,13 +218,13 @@ export class VenetDriver {
     }
     if (n > 0 && ring.commit() < 0) return 0;
     // One kick for the batch; also when nothing fit (rule 1: a wrap pad may need skipping).
-    this.tx.kick();
+    this.tx.notifyData();
     return n;
   }
 
   /** Parks this worker until the TX ring may have room (or `timeoutMs`). */
   waitSpaceSync(timeoutMs = 1000): void {
-    this.tx.space.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
+    this.tx.spaceWaiter.parkSync(() => this.tx.ring.used() < this.tx.ring.capacity / 2, timeoutMs);
   }
 
   /** Adds a frame listener; returns a function that removes it. Starts the async loop. */
@@ -241,7 +295,7 @@ export class VenetDriver {
       }
       if (batch > 0) ring.release(); // the device may reuse the space now
       // Rule 2 (src/core/ring.ts): HEAD may also have moved over a skipped wrap pad.
-      if (ring.headMoved()) this.rx.kick(); // tell a device waiting for room (suppressed otherwise)
+      if (ring.headMoved()) this.rx.notifySpace(); // tell a device waiting for room (suppressed otherwise)
       n += batch;
       if (batch < this.budget) break;
     }
@@ -253,14 +307,14 @@ export class VenetDriver {
    * with the enable / re-check / park protocol. Returns false on timeout.
    */
   waitSync(timeoutMs = 1000): boolean {
-    return this.rx.data.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
+    return this.rx.dataWaiter.parkSync(() => this.rx.ring.used() > 0 || this.events.ring.used() > 0, timeoutMs) !== 'timed-out';
   }
 
   /** Stops the receive loop and closes the connection. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rx.data.wake(); // so the receive loop sees `closed`
+    this.rx.dataWaiter.wake(); // so the receive loop sees `closed`
     try { this.conn.close(); } catch { /* the device is gone already */ }
   }
 
@@ -292,7 +346,7 @@ export class VenetDriver {
     this.looping = true;
     void (async () => {
       await Promise.resolve(); // listeners added in the same tick see the first events too
-      await serveAsync(this.rx.data, {
+      await serveAsync(this.rx.dataWaiter, {
         drain: () => this.poll(),
         arrived: () => this.rx.ring.used() > 0 || this.events.ring.used() > 0,
         running: () => !this.closed,

@@ -14,7 +14,8 @@
  * Platform-neutral: runs in the host thread and in a backend worker.
  */
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connector/types.js';
-import { DeviceRxQueue, DeviceTxQueue, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
+import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
+import { deviceConsumer, deviceProducer, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import { ERRNO, vbusError } from '../../errors.js';
 import {
   VENET_VERSION, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, VENET_FUNC_QUERY, VENET_FUNC_NEGOTIATE,
@@ -38,11 +39,11 @@ export interface VenetInit {
 /** One open connection: a port of the device. */
 export class VenetPort {
   /** Guest -> device frames (the guest's TX ring). */
-  tx: DeviceRxQueue | null = null;
+  tx: ConsumerEnd | null = null;
   /** Device -> guest frames (the guest's RX ring). */
-  rx: DeviceTxQueue | null = null;
+  rx: ProducerEnd | null = null;
   /** Device -> guest events. */
-  ev: DeviceTxQueue | null = null;
+  ev: ProducerEnd | null = null;
   negotiated = 0;
   /** Link state last posted on the EVENT ring (null: none yet). */
   linkShown: boolean | null = null;
@@ -147,11 +148,11 @@ export abstract class VenetModelBase implements ConnectorModel {
     if (!port) throw vbusError('ENOTCONN', `no venet port for connection ${conn.id}`, { conn: conn.id });
     const mem = conn.memory;
     if (region.queue === VENET_QUEUE_TX && region.kind === SHM_RING_TO_DEVICE && !port.tx) {
-      port.tx = new DeviceRxQueue(mem, region);
+      port.tx = deviceConsumer(mem, region);
     } else if (region.queue === VENET_QUEUE_RX && region.kind === SHM_RING_TO_GUEST && !port.rx) {
-      port.rx = new DeviceTxQueue(mem, region);
+      port.rx = deviceProducer(mem, region);
     } else if (region.queue === VENET_QUEUE_EVENT && region.kind === SHM_RING_TO_GUEST && !port.ev) {
-      port.ev = new DeviceTxQueue(mem, region);
+      port.ev = deviceProducer(mem, region);
       this.showLink(port); // the first event says the current link state
     } else {
       throw vbusError('EINVAL', `venet queue ${region.queue} of kind ${region.kind} is not part of the ABI (or set up twice)`, { queue: region.queue, kind: region.kind });
@@ -178,6 +179,8 @@ export abstract class VenetModelBase implements ConnectorModel {
     this.ports.delete(conn.id);
     this.portClosed(port);
   }
+
+  faulted(conn: DeviceConnection): boolean { return this.ports.get(conn.id)?.faulted === true; }
 
   attrChanged(name: string, value: string): void {
     applyAttr(this.cfg, name, value);
@@ -237,7 +240,7 @@ export abstract class VenetModelBase implements ConnectorModel {
       if (ring.release() < 0) { this.fault(port); break; } // after the frame was copied out
       n++;
     }
-    if (ring.headMoved()) q.kickSpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
+    if (ring.headMoved()) q.notifySpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
     if (n > 0) {
       if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
     }
@@ -259,7 +262,7 @@ export abstract class VenetModelBase implements ConnectorModel {
     const to = ring.reserve(len, tag);
     if (to < 0) {
       if (ring.faulted) { this.fault(dst); return DROPPED; }
-      dst.rx!.kick(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
+      dst.rx!.notifyData(); // rule 1 (src/core/ring.ts): FULL may have published a wrap pad only the guest can skip
       return NO_ROOM;
     }
     const u8 = dst.u8;
@@ -279,7 +282,7 @@ export abstract class VenetModelBase implements ConnectorModel {
       p.pendingRx = 0;
       if (p.faulted || !p.rx) continue;
       if (p.rx.ring.commit() < 0) { this.fault(p); continue; }
-      p.rx.kick();
+      p.rx.notifyData();
     }
     t.length = 0;
   }
@@ -310,8 +313,8 @@ export abstract class VenetModelBase implements ConnectorModel {
       if (ev.ring.faulted) this.fault(port);
       return false;
     }
-    ev.kick();
-    port.rx?.kick(); // drivers wait on the RX signal alone (see abi.ts)
+    ev.notifyData();
+    port.rx?.notifyData(); // drivers wait on the RX signal alone (see abi.ts)
     return true;
   }
 }

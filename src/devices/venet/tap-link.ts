@@ -13,7 +13,7 @@
  */
 import { VbusError, vbusError } from '../../errors.js';
 import { formatTapEndpoint, parseTapEndpoint, type TapEndpoint } from './tap-endpoint.js';
-import { TAP_LOST, tapTransport, type TapTransport, type TapTransportEvents } from './tap-transport.js';
+import { TAP_LOST, tapTransport, type TapTransport, type TapTransportEvents, type TapTransportFactory } from './tap-transport.js';
 
 /** What a {@link TapLink} reports to its owner. */
 export interface TapLinkEvents {
@@ -51,7 +51,11 @@ export class TapLink {
   lastError: VbusError | null = null;
 
   /** `what` names the owner in messages (`venet-tap`, `venet-switch sw0 port uplink`). */
-  constructor(endpoint: TapEndpoint, private readonly what: string, private readonly ev: TapLinkEvents) {
+  /**
+   * `open` makes the transport (default: the platform's, `tapTransport()`); venet-tap
+   * passes one that runs through its recordable wire methods (tap-model.ts).
+   */
+  constructor(endpoint: TapEndpoint, private readonly what: string, private readonly ev: TapLinkEvents, private readonly openTransport?: TapTransportFactory) {
     this.endpoint = endpoint;
     this.tev = {
       frame: (d, at, len) => ev.frame(d, at, len),
@@ -127,7 +131,7 @@ export class TapLink {
     if (this.stickyPort !== 0 && ep.kind !== 'stream-unix' && ep.port === 0) ep = { ...ep, port: this.stickyPort };
     this.lastError = null;
     try {
-      this.transport = tapTransport()(ep, this.tev);
+      this.transport = (this.openTransport ?? tapTransport())(ep, this.tev);
     } catch (e) {
       this.transport = null;
       this.failed(e instanceof VbusError ? e : vbusError('EIO', `${this.what} could not open ${formatTapEndpoint(ep)}: ${String((e as Error)?.message ?? e)}`, { endpoint: formatTapEndpoint(ep) }));

@@ -9,6 +9,13 @@
  * the socket, disabling closes it. A UDP endpoint with port 0 keeps the port the system
  * chose across disable/enable, so a peer wired to it stays wired.
  *
+ * Recording (src/record): everything between the model and its socket goes through the
+ * `wire*` methods, so a recording holds the socket's side as inputs: what the socket
+ * reported (`recordEntries`: frames, flushes, ready, carrier, room again, strangers,
+ * errors) and what the model asked of it (`recordSources`: open, send, close). A replay
+ * makes the same calls with no socket at all. The socket must open inside the
+ * recording (start recording with `enabled` 0), so `recordRefusal` says so otherwise.
+ *
  * Host placement only: the socket lives on the host's event loop, and the socket's
  * callbacks and the connector's polls run on that one thread, never interleaved. No
  * checksum offload: frames leave for a real network, which expects complete checksums,
@@ -16,9 +23,10 @@
  */
 import { ETH_HEADER_BYTES, VENET_F_TX_DONE, featuresToText } from './abi.js';
 import { DELIVERED, DROPPED, NO_ROOM, VenetModelBase, type VenetInit, type VenetPort } from './model-base.js';
-import { parseTapEndpoint } from './tap-endpoint.js';
 import { TapLink } from './tap-link.js';
-import { TAP_BUSY, TAP_SENT } from './tap-transport.js';
+import { TAP_BUSY, TAP_LOST, TAP_SENT, tapTransport, type TapTransport, type TapTransportEvents } from './tap-transport.js';
+import { VbusError, vbusError, ERRNO, type ErrnoCode } from '../../errors.js';
+import { formatTapEndpoint, parseTapEndpoint, type TapEndpoint } from './tap-endpoint.js';
 
 /** Features a venet-tap can offer a guest. */
 export const TAP_FEATURES = VENET_F_TX_DONE;
@@ -32,6 +40,14 @@ export interface VenetTapInit extends VenetInit {
 export class VenetTapModel extends VenetModelBase {
   /** The socket and its lifecycle (shared with the switch's external ports). */
   private readonly link: TapLink;
+  readonly recordEntries = ['wireFrame', 'wireFlush', 'wireReady', 'wireCarrier', 'wireWritable', 'wireRejected', 'wireError'] as const;
+  readonly recordSources = ['wireOpen', 'wireSend', 'wireClose'] as const;
+  /** The platform's socket (null while closed, and always during a replay). */
+  private real: TapTransport | null = null;
+  /** The link's side of the current transport: where the wire's reports go. */
+  private linkEvents: TapTransportEvents | null = null;
+  /** The endpoint as the socket last reported it (ready / carrier). */
+  private wireAddress: string | null = null;
 
   constructor(init: VenetTapInit) {
     // The base's `enabled` is the link the guest sees: down until the socket is open.
@@ -42,7 +58,7 @@ export class VenetTapModel extends VenetModelBase {
       link: (up) => this.guarded(() => this.linkChanged(up)),
       writable: () => this.guarded(() => this.pumpAll()),
       rejected: () => this.guarded(() => { this.stats.drops++; }),
-    });
+    }, (ep, ev) => this.openWire(ep, ev));
     this.link.setEnabled(init.attrs.enabled === '1');
   }
 
@@ -80,6 +96,70 @@ export class VenetTapModel extends VenetModelBase {
   override release(): void {
     this.link.close();
     super.release();
+  }
+
+  /** Why this tap cannot be recorded now (src/record), or null. */
+  recordRefusal(): string | null {
+    return this.link.enabled ? 'its socket is open, outside the recording: start recording with enabled 0, then enable it' : null;
+  }
+
+  // ---- the wire: the model's only contact with its socket (recordable) ------------
+
+  /** The transport TapLink uses: every call and report passes a `wire*` method. */
+  private openWire(ep: TapEndpoint, ev: TapTransportEvents): TapTransport {
+    this.linkEvents = ev;
+    const text = formatTapEndpoint(ep);
+    this.wireAddress = null;
+    const failed = this.wireOpen(text);
+    if (failed) throw new VbusError((failed.code in ERRNO ? failed.code : 'EIO') as ErrnoCode, failed.message);
+    const model = this;
+    return {
+      send: (data, at, len) => model.wireSend(data.subarray(at, at + len)),
+      get address() { return model.wireAddress ?? text; },
+      close: () => { model.linkEvents = null; model.wireClose(); },
+    };
+  }
+
+  /** Source: opens the platform's socket for `endpoint`; null, or why it failed. */
+  wireOpen(endpoint: string): { code: string; message: string } | null {
+    try {
+      this.real = tapTransport()(parseTapEndpoint(endpoint), {
+        frame: (d, at, len) => this.wireFrame(d.subarray(at, at + len)),
+        flush: () => this.wireFlush(),
+        ready: (a) => this.wireReady(a),
+        carrier: (up, a) => this.wireCarrier(up, a),
+        writable: () => this.wireWritable(),
+        rejected: () => this.wireRejected(),
+        error: (e) => this.wireError(e.code, plain(e)),
+      });
+      return null;
+    } catch (e) {
+      this.real = null;
+      return e instanceof VbusError ? { code: e.code, message: plain(e) } : { code: 'EIO', message: `could not open ${endpoint}: ${String((e as Error)?.message ?? e)}` };
+    }
+  }
+
+  /** Source: sends one frame (the socket copies it); TAP_SENT, TAP_BUSY or TAP_LOST. */
+  wireSend(frame: Uint8Array): number { return this.real ? this.real.send(frame, 0, frame.length) : TAP_LOST; }
+
+  /** Source: closes the socket. */
+  wireClose(): null { const t = this.real; this.real = null; t?.close(); return null; }
+
+  /** Entry: a frame arrived on the socket (valid during the call only). */
+  wireFrame(frame: Uint8Array): void { this.linkEvents?.frame(frame, 0, frame.length); }
+  /** Entry: the frames reported since the last flush form a batch. */
+  wireFlush(): void { this.linkEvents?.flush(); }
+  /** Entry: the socket is ready for its peer at `address`. */
+  wireReady(address: string): void { this.wireAddress = address; this.linkEvents?.ready(address); }
+  /** Entry: frames can (or can no longer) flow; `address` is the endpoint now. */
+  wireCarrier(up: boolean, address: string): void { this.wireAddress = address; this.linkEvents?.carrier(up, address); }
+  /** Entry: the socket has room again after TAP_BUSY. */
+  wireWritable(): void { this.linkEvents?.writable(); }
+  /** Entry: something that is not a frame arrived. */
+  wireRejected(): void { this.linkEvents?.rejected(); }
+  /** Entry: the socket failed for good. */
+  wireError(code: string, message: string): void {
+    this.linkEvents?.error(vbusError((code in ERRNO ? code : 'EIO') as ErrnoCode, message));
   }
 
   // ---- guest -> wire -------------------------------------------------------------
@@ -126,6 +206,11 @@ export class VenetTapModel extends VenetModelBase {
     try { fn(); } catch { this.stats.faults++; }
     this.stats.flush();
   }
+}
+
+/** A VbusError's message without its "CODE: " prefix (the error is made again from both). */
+function plain(e: VbusError): string {
+  return e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
 }
 
 /** Factory (host thread only). */

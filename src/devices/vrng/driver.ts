@@ -10,7 +10,7 @@
  * to 50 ms: the synchronous form blocks the worker, the asynchronous form a timer.
  */
 import { ERRNO, vbusError } from '../../errors.js';
-import { checkInterface, declareInterfaceVersions, failIfNegative, type Connection } from '../../guest/connection.js';
+import { checkInterface, declareInterfaceVersions, failIfNegative, type Connection, type ConnectionStatus } from '../../guest/connection.js';
 import { sharedOrPrivateBuffer } from '../../platform/shared-memory.js';
 import type { GuestConnector } from '../../guest/connector.js';
 import { ENTROPY_INTERFACE, ENTROPY_VERSION, FUNC_GET_ENTROPY, FUNC_INFO, INFO_OFF_QUOTA, REQ_OFF_N, REQ_BYTES } from './abi.js';
@@ -93,6 +93,12 @@ export class GuestRng {
     }
     return out;
   }
+
+  /** The host's view of this connection (vrng has no rings: it needs a reset only after a bus reset found it faulted). */
+  status(): ConnectionStatus { return this.conn.status(); }
+
+  /** Resets the connection (the device starts it afresh). Returns the resets so far. */
+  reset(): number { return this.conn.reset(); }
 
   /** Closes the device (DEVCLOSE). */
   close(): void { this.conn.close(); }

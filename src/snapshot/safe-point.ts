@@ -1,0 +1,102 @@
+/**
+ * Bringing buses to a safe point and taking their snapshot, without deciding what
+ * happens next: saveBuses (save.ts) stops the guests afterwards, a migration
+ * (src/migrate) stops them only once the target has the bus and otherwise lets them
+ * carry on. The steps:
+ *  1. Every guest on the buses is asked to quiesce (`guest.onQuiesce`): it stops making
+ *     new requests and waits for those in flight (disk writes acknowledged, frames taken
+ *     by the device, console output taken). No call is half-served after this: each
+ *     guest's own calls have returned.
+ *  2. The host waits `settleMs` so the devices pass on what they took (a switch's frames
+ *     reach their receivers' rings), then asks every guest to save (`guest.onSave`): it
+ *     takes in what arrived and returns its state.
+ *  3. Every device on the buses is saved (src/state).
+ * A failure in any step tells the guests that quiesced to continue (`guest.onContinue`)
+ * and rejects: the buses run on as before.
+ *
+ * A device linked to a bus outside the set cannot be saved with it (its other side
+ * would be missing): EINVAL naming it.
+ */
+import { vbusError } from '../errors.js';
+import type { Bus } from '../host/bus.js';
+import type { Device } from '../host/device.js';
+import type { VbusHost } from '../host/host.js';
+import type { GuestWorker } from '../connector/spawn-guest.js';
+import type { StateValue } from '../state/codec.js';
+import { saveDeviceState } from '../state/device-state.js';
+import { askGuest } from './guest-control.js';
+import { SNAPSHOT_VERSION, type BusSnapshot, type SavedMember } from './format.js';
+
+export interface SafePointOptions {
+  /** Deadline for each guest's answer to quiesce and to save (default 10 s). */
+  timeoutMs?: number;
+  /** Pause between quiesce and save, for devices to pass on what they took (default 50 ms). */
+  settleMs?: number;
+}
+
+/** What a save has checked before anything stops: the buses, their devices, members and guests. */
+export interface SavePlan {
+  host: VbusHost;
+  buses: Bus[];
+  devices: Device[];
+  guests: GuestWorker[];
+}
+
+/** Checks that `buses` can be saved together (see the module comment); stops nothing. */
+export function planSave(host: VbusHost, buses: ReadonlyArray<Bus | string>): SavePlan {
+  const set = buses.map((b) => {
+    const bus = typeof b === 'string' ? host.bus(b) : b;
+    if (!bus || !bus.isAlive) throw vbusError('ENOENT', `no bus ${typeof b === 'string' ? b : b.name} to save`, { bus: typeof b === 'string' ? b : b.name });
+    return bus;
+  });
+  const names = new Set(set.map((b) => b.name));
+  const devices = new Map<string, Device>();
+  for (const bus of set) {
+    for (const { device } of bus.devices()) {
+      const outside = device.links().find((l) => !names.has(l.bus.name));
+      if (outside) throw vbusError('EINVAL', `device ${device.name} is also linked to bus ${outside.bus.name}, which is not being saved: save it with ${[...names].join(', ')}`, { device: device.name, bus: outside.bus.name });
+      if (!device.deviceClass?.state) throw vbusError('ENOTSUP', `device ${device.name} (class ${device.deviceClass?.name}) declares no state format and cannot be saved`, { device: device.name });
+      devices.set(device.name, device);
+    }
+  }
+  const guests = host.members().filter((m) => m.bus && names.has(m.bus.name))
+    .map((m) => host.connector.guest(m.id)).filter((g): g is GuestWorker => g !== undefined && g.running);
+  return { host, buses: set, devices: [...devices.values()], guests };
+}
+
+/** Tells every guest of the plan to carry on after a given-up save; never rejects. */
+export async function continueGuests(plan: SavePlan, timeoutMs = 10_000): Promise<void> {
+  await Promise.all(plan.guests.filter((g) => g.running).map((g) => askGuest(g, 'vbus:continue', timeoutMs).catch(() => undefined)));
+}
+
+/** Steps 1-3 of the module comment; resolves with the snapshot, the guests quiet (not stopped). */
+export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}): Promise<BusSnapshot> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const { host } = plan;
+  try {
+    await Promise.all(plan.guests.map((g) => askGuest(g, 'vbus:quiesce', timeoutMs)));
+    await new Promise((r) => setTimeout(r, opts.settleMs ?? 50));
+    const states = new Map<number, unknown>();
+    await Promise.all(plan.guests.map(async (g) => { states.set(g.memberId, await askGuest(g, 'vbus:save', timeoutMs)); }));
+    const names = new Set(plan.buses.map((b) => b.name));
+    const members = host.members().filter((m) => m.bus && names.has(m.bus.name));
+    return {
+      version: SNAPSHOT_VERSION,
+      buses: plan.buses.map((b) => ({
+        name: b.name, memoryBytes: b.memory.byteLength, nextId: b._peekId(),
+        links: b.devices().map(({ id, device }) => ({ id, device: device.name })),
+      })),
+      devices: plan.devices.map((d) => ({ name: d.name, placement: d.placement, state: saveDeviceState(d) })),
+      members: members.map((m): SavedMember => {
+        const g = plan.guests.find((x) => x.memberId === m.id);
+        return {
+          id: m.id, bus: m.bus!.name, parent: m.parent?.id ?? null,
+          guest: g ? { url: g.origin.url, data: (g.origin.data ?? null) as StateValue, state: (states.get(m.id) ?? null) as StateValue } : null,
+        };
+      }),
+    };
+  } catch (e) {
+    await continueGuests(plan, timeoutMs);
+    throw e;
+  }
+}

@@ -1,0 +1,109 @@
+// The target's side of the migration stream against a hostile or broken source, in one
+// process: a frame longer than the bound, pages outside the images announced, a state
+// that names other buses than its HELLO, a source that goes silent. Each is refused
+// (EPROTO / ETIMEDOUT reported through onFailed), nothing is left on the target, and the
+// target takes a good migration afterwards, over TCP as well as a Unix socket.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeSnapshot, listenForMigration, migrate, type MigrationAddress, type VbusError, type VbusHost } from '../dist/src/internal.js';
+import { useHosts } from './helpers/state-host.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vbus-migstream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const makeHost = useHosts();
+
+const HELLO = 1, ACCEPT = 2, PAGES = 4, STATE = 5;
+
+function frame(type: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32LE(body.length, 0);
+  head[4] = type;
+  return Buffer.concat([head, body]);
+}
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+const hello = (over: Record<string, unknown> = {}) => json({
+  magic: 'vbus-migrate', version: 1, buses: [{ name: 'lan0', memoryBytes: 1 << 20 }],
+  devices: [{ name: 'disk', cls: 'vdisk', version: 1 }], members: [], images: [{ device: 'disk', field: 'contents', bytes: 65536 }], ...over,
+});
+
+/** A target host listening at `where`; failures are collected. */
+async function target(where: MigrationAddress, opts: { timeoutMs?: number } = {}) {
+  const host = makeHost();
+  const failed: VbusError[] = [];
+  const listener = await listenForMigration(host, where, { ...opts, onFailed: (e) => failed.push(e) });
+  return { host, failed, listener };
+}
+
+/** Connects as a source, sends `frames` (waiting for ACCEPT after HELLO), resolves when the target closes. */
+function source(path: string, frames: Buffer[]): Promise<number[]> {
+  return new Promise((resolve) => {
+    const got: number[] = [];
+    const s: Socket = createConnection(path, () => { for (const f of frames) s.write(f); });
+    s.on('data', (c) => { if (c.length >= 5) got.push(c[4]!); });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got));
+  });
+}
+
+async function until(pred: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) { if (Date.now() > end) throw new Error('condition not met in time'); await new Promise((r) => setTimeout(r, 10)); }
+}
+
+function empty(h: VbusHost) {
+  expect(h.stats()).toMatchObject({ buses: 0, devices: 0, links: 0, members: 0 });
+}
+
+describe('migration stream: the target against a hostile source', () => {
+  it('refuses an oversized frame, pages outside the images, a state that is not what HELLO said, and silence', async () => {
+    const path = join(dir, 't.sock');
+    const t = await target({ path }, { timeoutMs: 300 });
+
+    const huge = Buffer.alloc(5);
+    huge.writeUInt32LE(0xffffffff, 0);
+    huge[4] = HELLO;
+    await source(path, [huge]);
+    await until(() => t.failed.length === 1);
+    expect(t.failed[0]!.code).toBe('EPROTO');
+    expect(t.failed[0]!.message).toMatch(/malformed migration frame/);
+
+    const outside = Buffer.alloc(8 + 4096);
+    outside.writeUInt32LE(0, 0);
+    outside.writeUInt32LE(65536 - 2048, 4); // runs past the 64 KiB image
+    expect(await source(path, [frame(HELLO, hello()), frame(PAGES, outside)])).toEqual([ACCEPT]);
+    await until(() => t.failed.length === 2);
+    expect(t.failed[1]!.message).toMatch(/PAGES frame for image 0 at 63488 \(\+4096\) lies outside/);
+
+    const snap = encodeSnapshot({ version: 1, buses: [{ name: 'lan9', memoryBytes: 1 << 20, nextId: 0, links: [] }], devices: [], members: [] });
+    await source(path, [frame(HELLO, hello()), frame(STATE, Buffer.from(snap))]);
+    await until(() => t.failed.length === 3);
+    expect(t.failed[2]!.message).toMatch(/names other buses or devices than its HELLO/);
+
+    await source(path, [frame(HELLO, hello())]); // then nothing: the target gives up
+    await until(() => t.failed.length === 4);
+    expect(t.failed[3]!.code).toBe('ETIMEDOUT');
+    empty(t.host);
+    await t.listener.close();
+  });
+
+  it('after all that, takes a good migration; over TCP too', async () => {
+    for (const where of [{ path: join(dir, 'good.sock') }, { port: 0 }] as MigrationAddress[]) {
+      const t = await target(where);
+      const src = makeHost();
+      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
+      const d = src.createDevice('disk');
+      src.setType(d, 'vdisk');
+      d.setAttr('capacity', '65536');
+      src.link(bus, d);
+      const r = await migrate(src, ['lan0'], t.listener.address);
+      expect(r.buses).toEqual(['lan0']);
+      expect(src.stats()).toMatchObject({ buses: 0, devices: 0 });
+      expect(t.host.device('disk')!.attr('capacity')).toBe('65536');
+      expect(t.failed).toEqual([]);
+      await t.listener.close();
+    }
+  });
+});
