@@ -83,6 +83,35 @@ describe('waiting', () => {
   });
 });
 
+describe('waitAsync deadlines (one timer per waiter, re-armed as parks need it)', () => {
+  it('every park ends by its own deadline: a short one after a long one, and again after a park a raise ended', async () => {
+    const { notifier, waiter } = fresh({ fixed: 0 });
+    waiter.enable();
+    const long = waiter.waitAsync(60_000);
+    expect(notifier.raise()).toBe(true);
+    expect(await long).toBe('ok'); // ended by the raise; its deadline was far away
+    waiter.disable();
+    waiter.enable();
+    expect(await waiter.waitAsync(10)).toBe('timed-out'); // would hang for a minute on the long park's timer
+    expect(await waiter.waitAsync(10)).toBe('timed-out');
+  });
+
+  it('a timer armed by an earlier, shorter park does not end a later, longer one early', async () => {
+    const { notifier, waiter } = fresh({ fixed: 0 });
+    waiter.enable();
+    const short = waiter.waitAsync(20);
+    expect(notifier.raise()).toBe(true);
+    expect(await short).toBe('ok'); // its timer is still armed, due in about 20 ms
+    waiter.disable();
+    waiter.enable();
+    const long = waiter.waitAsync(60_000);
+    const raiseLater = setTimeout(() => notifier.raise(), 150); // well after the short park's timer fired
+    expect(await long).toBe('ok'); // not 'timed-out': the old timer re-armed for this park's deadline
+    clearTimeout(raiseLater);
+    waiter.releaseDeadline();
+  });
+});
+
 describe('adaptive spin budget', () => {
   it('a fixed budget of 0 always parks, even when a wake-up is already pending', () => {
     const { notifier, waiter } = fresh({ fixed: 0 });
