@@ -311,13 +311,15 @@ class VdiskModelImpl implements VdiskModel {
       }
     }
     if (q.faulted) errors++;
+    // Counters before the commit that publishes the batch: a guest (or a test) that has
+    // seen a completion finds it counted, in a backend thread too.
+    if (n > 0 || errors > 0) this.counters.add(reads, writes, flushes, errors);
     if (n > 0) {
       if (tx.commit() === Status.FAULT) q.faulted = true; // all completions of the batch at once
       q.cpl.notifyData(); // one notification for the batch
       this.counters.observeInflight(n);
     }
     if (rx.headMoved()) q.req.notifySpace(); // rule 2: requests or a skipped wrap pad freed space
-    if (n > 0 || errors > 0) this.counters.add(reads, writes, flushes, errors);
     return n;
   }
 
