@@ -61,6 +61,10 @@ export class BackendMember implements GroupMember {
   private moved: number[] = [];
   private lastWork = 0;
   private polled = 0;
+  /** The `seq` of the last control message applied (PoolCommand 'ctl'). */
+  private appliedSeq = 0;
+  /** The last drain stopped at a request because control messages are in flight. */
+  private held = false;
 
   constructor(
     private readonly bus: BusMemory,
@@ -70,6 +74,8 @@ export class BackendMember implements GroupMember {
     private readonly model: BackendModel,
     slotPayload: number,
     private readonly notify: (n: BackendNotice) => void,
+    /** The host's count of control messages posted to this device (PoolCommand 'add'); null: not counted. */
+    private readonly posted: Int32Array | null = null,
   ) {
     this.waiter = new Waiter(bus, doorbell, { fixed: 0 });
     this.tables = new DecodeTables(bus.module);
@@ -86,10 +92,16 @@ export class BackendMember implements GroupMember {
 
   drain(): number {
     let work = 0;
+    this.held = false;
+    this.moved = [];
     try {
       work = this.serveSlots();
-      this.moved = this.snapshotRings();
-      work += this.pollModel();
+      if (!this.held) {
+        this.moved = this.snapshotRings();
+        // After the snapshot's loads: ring entries published up to it wait for messages posted before them.
+        if (this.controlsInFlight()) this.held = true;
+        else work += this.pollModel();
+      }
     } catch (e) {
       // Nothing of the model escapes its guards; this is the loop's own failure on this
       // device (e.g. a region a hostile guest made unreadable): only this device pays.
@@ -101,7 +113,36 @@ export class BackendMember implements GroupMember {
 
   /** Step c: served something (there may be more), a slot posted, a ring moved. */
   anyPending(): boolean {
+    // Held: the device waits for a control message, whose arrival wakes its doorbell
+    // (pool-thread.ts, apply); until then the group parks instead of spinning on it, and
+    // the thread's event loop (where the message comes) runs.
+    if (this.held) return false;
     return this.lastWork > 0 || this.anyRequest() || this.ringsMoved(this.moved);
+  }
+
+  /** The control message with this sequence number was applied (pool-thread.ts). */
+  applied(seq: number): void { this.appliedSeq = seq | 0; }
+
+  /**
+   * Whether the host posted control messages this thread has not applied yet. Checked
+   * after a request was seen (the slot's STATE load, a ring snapshot's index loads) and
+   * before it is served: a held request stays where it is and is served in the round that
+   * the message's arrival starts.
+   *
+   * Why that is enough (every step seq-cst or message passing, so happens-before is
+   * transitive): the host's Atomics.add on `posted` comes before its postMessage to this
+   * thread and, in program order, before whatever tells the guest to go on (a reply, a
+   * message, the admin's write returning). That precedes the guest's request, which it
+   * publishes with an atomic store to its slot (or ring index) in bus memory. This
+   * thread's atomic load that observed the request synchronizes with that store, and the
+   * load of `posted` below comes after it in program order, so the load sees the add (or a
+   * later one): a request made after a post finds the count ahead of `appliedSeq` until
+   * that message was applied here. (Messages arrive in the order they were posted, so
+   * `appliedSeq` equal to the count means all of them were applied.) A request that raced
+   * the post may be served either side of it, as it could on the host.
+   */
+  private controlsInFlight(): boolean {
+    return this.posted !== null && Atomics.load(this.posted, 0) !== this.appliedSeq;
   }
 
   sweep(): void { /* drain already looks at every slot and ring of the device */ }
@@ -173,7 +214,11 @@ export class BackendMember implements GroupMember {
 
   private serveSlots(): number {
     let n = 0;
-    for (const c of this.conns.values()) if (this.server.serve(c, (op) => this.dispatch(c, op))) n++;
+    for (const c of this.conns.values()) {
+      if (!this.server.holdsRequest(c)) continue; // the STATE load that observes the request
+      if (this.controlsInFlight()) { this.held = true; break; } // after it: see controlsInFlight
+      if (this.server.serve(c, (op) => this.dispatch(c, op))) n++;
+    }
     return n;
   }
 

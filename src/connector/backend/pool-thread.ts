@@ -12,7 +12,12 @@
  *
  * Control messages (open, shm, close, attr, stop) come on the thread's channel and are
  * applied between rounds; each then wakes the device's doorbell, so a round runs even if
- * the host's own raise was consumed before the message arrived. A device's messages that
+ * the host's own raise was consumed before the message arrived. A doorbell's wake-up can
+ * be handled before a message the host posted earlier, so the host also counts its
+ * messages in shared memory and a device's requests wait (the device parks, its slot
+ * keeps the request) while its count is ahead of what was applied: an attribute write,
+ * an open, a close or a ring is never missed by a request the guest made after it
+ * (BackendMember.controlsInFlight). A device's messages that
  * come while its model module is still loading wait for it, in order.
  */
 import { BusMemory } from '../../core/bus-memory.js';
@@ -37,8 +42,8 @@ const POOL_SPIN = { initial: 256, max: 4096 };
 interface Entry {
   member: BackendMember | null;
   model: ObservedBackendModel | null;
-  /** Messages that came while the model was loading. */
-  queued: BackendControl[];
+  /** Messages that came while the model was loading, with their sequence numbers. */
+  queued: Array<{ seq: number; msg: BackendControl }>;
   /** Lets go of the model (a shared one ends with its last device). */
   release(): void;
 }
@@ -77,15 +82,16 @@ export async function runPoolThread(): Promise<void> {
     e?.release();
   };
 
-  const apply = (key: number, e: Entry, m: BackendControl): void => {
-    if (!e.member) { e.queued.push(m); return; }
-    if (m.t === 'stop') { void stop(key, e.member); return; }
+  const apply = (key: number, e: Entry, seq: number, m: BackendControl): void => {
+    if (!e.member) { e.queued.push({ seq, msg: m }); return; }
+    if (m.t === 'stop') { e.member.applied(seq); void stop(key, e.member); return; }
     if (m.t === 'shm' && m.statsRing !== undefined) e.model?.expectRing?.(m.region.offset, m.statsRing);
     e.member.control(m);
-    e.member.waiter.wake(); // a round runs with the new state
+    e.member.applied(seq); // after the state changed: requests held for this message may be served now
+    e.member.waiter.wake(); // a round runs with the new state (and serves what waited for it)
   };
 
-  const add = async (key: number, start: BackendStart): Promise<void> => {
+  const add = async (key: number, start: BackendStart, posted: SharedArrayBuffer): Promise<void> => {
     const { model: made, release } = modelOf(start);
     const e: Entry = { member: null, model: null, queued: [], release };
     entries.set(key, e);
@@ -94,7 +100,7 @@ export async function runPoolThread(): Promise<void> {
       const model = await made; // awaited first: a failed module is this device's failure, never an unhandled rejection
       const bus = BusMemory.attach(start.memory, start.module);
       e.model = model;
-      member = new BackendMember(bus, start.busName, start.deviceId, start.doorbell, model, start.slotPayload, (notice) => post({ t: 'notice', key, notice }));
+      member = new BackendMember(bus, start.busName, start.deviceId, start.doorbell, model, start.slotPayload, (notice) => post({ t: 'notice', key, notice }), new Int32Array(posted));
     } catch (err) {
       entries.delete(key);
       release();
@@ -105,15 +111,15 @@ export async function runPoolThread(): Promise<void> {
     }
     e.member = member;
     const queued = e.queued.splice(0);
-    if (queued.some((m) => m.t === 'stop')) { entries.delete(key); post({ t: 'ended', key, report: member.finish() }); release(); return; }
+    if (queued.some((q) => q.msg.t === 'stop')) { entries.delete(key); post({ t: 'ended', key, report: member.finish() }); release(); return; }
     group.add(member);
-    for (const m of queued) apply(key, e, m);
+    for (const q of queued) apply(key, e, q.seq, q.msg);
   };
 
   ctx.onMessage((raw) => {
     const cmd = raw as PoolCommand;
-    if (cmd.t === 'add') { void add(cmd.key, cmd.start); return; }
+    if (cmd.t === 'add') { void add(cmd.key, cmd.start, cmd.posted); return; }
     const e = entries.get(cmd.key);
-    if (e) apply(cmd.key, e, cmd.msg);
+    if (e) apply(cmd.key, e, cmd.seq, cmd.msg);
   });
 }

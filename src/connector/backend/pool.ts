@@ -64,9 +64,13 @@ export class BackendPool implements BackendRunner {
     const done = new Promise<BackendReport>((res, rej) => { resolve = res; reject = rej; });
     const dev: PoolDevice = { busName: start.busName, deviceId: start.deviceId, owner: opts.owner, share: opts.share, listeners: [], resolve, reject };
     t.devices.set(key, dev);
-    this.send(t, { t: 'add', key, start: { ...start, ...(opts.share !== undefined ? { share: opts.share } : {}) } });
+    const posted = new SharedArrayBuffer(4);
+    const count = new Int32Array(posted);
+    this.send(t, { t: 'add', key, start: { ...start, ...(opts.share !== undefined ? { share: opts.share } : {}) }, posted });
     return {
-      post: (msg) => this.send(t, { t: 'ctl', key, msg }),
+      // Counted before it is posted (seq-cst): see BackendMember.controlsInFlight for why
+      // the thread then never serves a request made after this post with the old state.
+      post: (msg) => { const seq = Atomics.add(count, 0, 1) + 1; this.send(t, { t: 'ctl', key, seq: seq | 0, msg }); },
       onNotice: (fn) => { dev.listeners.push(fn); },
       done,
     };

@@ -4,6 +4,9 @@
  * device it is about by `key` (unique per pool). They travel on the thread's own channel
  * and are handled on the thread's event loop between serve rounds, so the host posts
  * first and raises the device's doorbell after (the thread then runs a round at once).
+ * The thread's wake-ups (doorbells) can be handled before a message posted earlier, so
+ * each message is also counted in shared memory (PoolCommand 'add' / 'ctl'), and a
+ * device's requests wait until every message posted before them was applied.
  * The data path (calls, rings) never uses these messages.
  */
 import type { ShmRegion } from '../types.js';
@@ -59,10 +62,16 @@ export interface BackendReport {
   polled: number;
 }
 
-/** Host -> pool thread. */
+/**
+ * Host -> pool thread. `posted` (one Int32 in a SharedArrayBuffer of the host's, never in
+ * bus memory: no guest can write it) counts the device's control messages the host has
+ * posted; the host adds 1 to it (Atomics.add) before it posts each 'ctl', whose `seq` is
+ * the count after that add. The thread serves none of the device's requests while the
+ * count is ahead of the last `seq` it applied (see BackendMember.controlsInFlight).
+ */
 export type PoolCommand =
-  | { t: 'add'; key: number; start: BackendStart }
-  | { t: 'ctl'; key: number; msg: BackendControl };
+  | { t: 'add'; key: number; start: BackendStart; posted: SharedArrayBuffer }
+  | { t: 'ctl'; key: number; seq: number; msg: BackendControl };
 
 /** Pool thread -> host. */
 export type PoolEvent =
