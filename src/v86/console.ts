@@ -12,6 +12,8 @@ export const V86_PROMPT = /(?:^|\n)\/ # /;
 export class V86Console {
   private text = '';
   private seen = 0;
+  /** Commands run so far (numbers each one's end marker). */
+  private runs = 0;
   private readonly waiters = new Set<() => void>();
   private readonly stop: () => void;
 
@@ -54,11 +56,19 @@ export class V86Console {
   /** Types `line` and a newline on the VM's serial port. */
   type(line: string): Promise<void> { return this.model.hostWrite(`${line}\n`); }
 
-  /** Types `cmd`, then waits for the prompt after it; resolves with what the command printed. */
+  /**
+   * Types `cmd` followed by an end marker, then waits for the marker's output and the
+   * prompt after it; resolves with everything printed meanwhile (the echo included).
+   * The marker is typed with an empty quote pair inside it, so only the shell's output
+   * of it matches, never the echo of the typed line: a tty may echo what was typed
+   * before the shell has printed its prompt, and matching the command's own echo then
+   * returned before the command ran.
+   */
   async run(cmd: string, timeoutMs: number): Promise<string> {
-    await this.type(cmd);
+    const n = ++this.runs;
     const start = this.text.length;
-    await this.waitFor(new RegExp(`${cmd.slice(-12).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\s\\S]*?${V86_PROMPT.source}`, 'm'), timeoutMs);
+    await this.type(`${cmd}; echo vbus-run-""${n}-done`);
+    await this.waitFor(new RegExp(`vbus-run-${n}-done\\r?\\n[\\s\\S]*?${V86_PROMPT.source}`, 'm'), timeoutMs);
     return this.text.slice(start);
   }
 
