@@ -9,18 +9,15 @@
  * Device model in the host thread (`vbus-host`) and in a backend worker (`vbus-backend`).
  */
 import { VbusHost, registerVenetClasses, vdiskClass, type GuestWorker } from '../../src/index.js';
+import type { Row } from '../harness/types.js';
 
 const GUEST_URL = new URL('./guest.js', import.meta.url);
 
-export interface MqRow {
-  case: string;
+/** A result row: the harness's Row, with the queue pairs each thread drove. */
+export interface MqRow extends Row {
   impl: 'vbus-host' | 'vbus-backend';
-  bytes: number;
-  opsPerSec: number;
   mbPerSec: number;
   placement: 'unpinned';
-  threads: number;
-  repeats: number;
   queues: number;
   note: string;
 }
