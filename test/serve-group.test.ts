@@ -33,6 +33,17 @@ async function until(pred: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** A bus in `group` with an echo device (id 0) and one member, its endpoint started. */
+function echoBus(group: ServeGroup, name: string) {
+  const mem = BusMemory.create({ bytes: 1 << 18 });
+  const ep = new BusEndpoint(mem, name, { group });
+  eps.push(ep);
+  ep.addDevice(0, 'test-echo', echo);
+  const boot = ep.addMember(1);
+  ep.start();
+  return { mem, ep, boot };
+}
+
 describe('a serve group: one wake-up serves every bus', () => {
   it('requests pending on 8 buses are all answered by the first round after the wake-up', async () => {
     const group = new ServeGroup();
@@ -65,15 +76,7 @@ describe('a serve group: one wake-up serves every bus', () => {
 
   it('a bus whose guest keeps its doorbell raised does not starve the others', async () => {
     const group = new ServeGroup();
-    const mk = (name: string) => {
-      const mem = BusMemory.create({ bytes: 1 << 18 });
-      const ep = new BusEndpoint(mem, name, { group });
-      eps.push(ep);
-      ep.addDevice(0, 'test-echo', echo);
-      const boot = ep.addMember(1);
-      ep.start();
-      return { mem, ep, boot };
-    };
+    const mk = (name: string) => echoBus(group, name);
     const noisy = mk('noisy');
     const quiet = mk('quiet');
     let stop = false;
@@ -93,15 +96,7 @@ describe('a serve group: one wake-up serves every bus', () => {
 
   it('a bus that joins while the loop is parked is served at once, not after a slice', async () => {
     const group = new ServeGroup({ sliceMs: 60_000 }); // a slice would outlast the test
-    const mk = (name: string) => {
-      const mem = BusMemory.create({ bytes: 1 << 18 });
-      const ep = new BusEndpoint(mem, name, { group });
-      eps.push(ep);
-      ep.addDevice(0, 'test-echo', echo);
-      const boot = ep.addMember(1);
-      ep.start();
-      return { mem, ep, boot };
-    };
+    const mk = (name: string) => echoBus(group, name);
     mk('first');
     await new Promise((r) => setTimeout(r, 20)); // the loop parks on the first bus only
     const late = mk('late');
