@@ -1,10 +1,10 @@
 // One serve loop for many buses: requests pending on every bus when the host wakes are
-// all served by that one wake-up, no bus starves another, and a bus that joins while the
-// loop is parked is served at once.
+// all served by that one wake-up, no bus starves another, a raise on one bus of many
+// drains that bus only, and a bus that joins while the loop is parked is served at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIG_OFF_PENDING } from '../dist/assembly/layout/signal.js';
 import { SLOT_OFF_RSEQ } from '../dist/assembly/layout/callslot.js';
-import { BusEndpoint, BusMemory, ServeGroup, wire, type GuestBoot } from '../dist/src/internal.js';
+import { BusEndpoint, BusMemory, Notifier, ServeGroup, Waiter, createSignal, wire, type GuestBoot } from '../dist/src/internal.js';
 
 const eps: BusEndpoint[] = [];
 afterEach(async () => { for (const ep of eps.splice(0)) await ep.release(); });
@@ -91,6 +91,53 @@ describe('a serve group: one wake-up serves every bus', () => {
     } finally {
       stop = true;
       clearInterval(hammer);
+    }
+  });
+
+  it('a raise on one bus of 32 drains that bus, not the 31 idle ones', async () => {
+    const group = new ServeGroup({ sliceMs: 60_000 });
+    const mem = BusMemory.create({ bytes: 1 << 18 });
+    const members = Array.from({ length: 32 }, () => {
+      const sig = createSignal(mem);
+      const m = { waiter: new Waiter(mem, sig, { fixed: 0 }), notifier: new Notifier(mem, sig), drains: 0, drain() { this.drains++; return 0; }, anyPending: () => false, sweep() {} };
+      group.add(m);
+      return m;
+    });
+    await until(() => members.every((m) => m.drains >= 1)); // each newcomer is served once
+    await new Promise((r) => setTimeout(r, 20)); // the group parks
+    const before = members.map((m) => m.drains);
+    for (let k = 0; k < 5; k++) {
+      const target = members[7]!;
+      const n = target.drains;
+      target.notifier.raise();
+      await until(() => target.drains > n);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(members[7]!.drains - before[7]!).toBeGreaterThanOrEqual(5);
+    expect(members.filter((_, i) => i !== 7).every((m, i) => m.drains === before[i < 7 ? i : i + 1])).toBe(true);
+    for (const m of members) await group.remove(m);
+    expect(group.size).toBe(0);
+  });
+
+  it('the last member leaving while the loop yields ends the loop (it does not park on no doorbell)', async () => {
+    // yieldEvery 1: every round ends with a macrotask yield, so right after add() the loop
+    // is in that yield, and the removal lands there. Then again after the loop has parked.
+    const mem = BusMemory.create({ bytes: 1 << 16 });
+    for (const settle of [0, 20]) {
+      const group = new ServeGroup({ sliceMs: 60_000, yieldEvery: 1, spin: { fixed: 0 } });
+      const sig = createSignal(mem);
+      const m = { waiter: new Waiter(mem, sig, { fixed: 0 }), drains: 0, drain() { this.drains++; return 0; }, anyPending: () => false, sweep() {} };
+      group.add(m);
+      if (settle) await new Promise((r) => setTimeout(r, settle));
+      const removed = group.remove(m).then(() => 'removed');
+      const outcome = await Promise.race([removed, new Promise((r) => setTimeout(() => r('hung'), 2_000))]);
+      expect(outcome).toBe('removed');
+      expect(group.size).toBe(0);
+      // The group starts again for a newcomer, and serves it.
+      const again = { ...m, drains: 0, drain() { this.drains++; return 0; } };
+      group.add(again);
+      await until(() => again.drains >= 1);
+      await group.remove(again);
     }
   });
 

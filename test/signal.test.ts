@@ -83,7 +83,7 @@ describe('waiting', () => {
   });
 });
 
-describe('waitAsync deadlines', () => {
+describe('waitAsync deadlines (one timer per waiter, re-armed as parks need it)', () => {
   it('every park ends by its own deadline: a short one after a long one, and again after a park a raise ended', async () => {
     const { notifier, waiter } = fresh({ fixed: 0 });
     waiter.enable();
@@ -108,6 +108,7 @@ describe('waitAsync deadlines', () => {
     const raiseLater = setTimeout(() => notifier.raise(), 150); // well after the short park's timer fired
     expect(await long).toBe('ok'); // not 'timed-out': the old timer re-armed for this park's deadline
     clearTimeout(raiseLater);
+    waiter.releaseDeadline();
   });
 });
 

@@ -3,17 +3,20 @@
  * serves every pending request of every bus, in a rotating order, instead of N loops
  * each paying its own Atomics.waitAsync wake-up.
  *
- * The cycle is the serve loop's (src/core/serve-loop.ts), over all members at once:
- *   a. disable every member's doorbell (their guests' raises are suppressed from now on:
- *      this loop will look anyway), then drain every member, starting one further on
- *      each round so no bus is always served first;
- *   b-c. enable every doorbell with its re-check (pending bits); any that found work
- *      sends the loop round again;
- *   d. one spin for the whole group over every member's PENDING word (one budget, not
- *      one per bus);
- *   e. park on every doorbell at once (one outstanding Atomics.waitAsync per member,
- *      kept across rounds, never stacked) until any fires, a member joins, or the slice
- *      ends; a slice that ended sweeps every member.
+ * The cycle is the serve loop's (src/core/serve-loop.ts), over the members that have work:
+ *   a. the round takes every member whose wait ended, whose re-check found more, or
+ *      whose PENDING word is set (one load each); it disables their doorbells (their
+ *      guests' raises are suppressed from now on: this loop will look anyway) and drains
+ *      them, starting one further on each round so no bus is always served first;
+ *   b-c. enables those doorbells with their re-checks (pending bits); any that found
+ *      work is in the next round;
+ *   d. one spin for the whole group (one budget, not one per bus) over the PENDING words
+ *      of the members just served;
+ *   e. parks on every doorbell at once (one outstanding Atomics.waitAsync per member,
+ *      kept across rounds, never stacked) until any fires or its slice ends.
+ * An idle bus costs a round one load, not a drain: a call on one of 64 buses is served
+ * at the cost of one. Every member is swept at least once a slice (`sliceMs`), and a
+ * member's wait that timed out wakes the loop for it.
  *
  * The host runs one group for all its buses; each backend pool thread runs one for all
  * its devices (src/connector/backend/pool-thread.ts).
@@ -25,7 +28,7 @@
  */
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { macrotask } from '../core/macrotask.js';
-import type { Waiter, WaitResult } from '../core/signal.js';
+import type { Waiter } from '../core/signal.js';
 
 /** What the group needs of one endpoint. */
 export interface GroupMember {
@@ -50,14 +53,12 @@ export interface ServeGroupOptions {
 
 export class ServeGroup {
   private readonly members: GroupMember[] = [];
-  private readonly waits = new Map<GroupMember, Promise<[GroupMember, WaitResult]>>();
+  private readonly waits = new Map<GroupMember, Promise<void>>();
   private readonly spin: AdaptiveSpin;
   private readonly sliceMs: number;
   private readonly yieldEvery: number;
   private running: Promise<void> | null = null;
   private first = 0;
-  /** Resolves the park in progress when a member joins (its doorbell is not in the race yet). */
-  private kick: (() => void) | null = null;
   /** Rounds run, rounds that served something, parks taken (for stats and tests). */
   readonly stats = { rounds: 0, busyRounds: 0, parks: 0 };
 
@@ -73,8 +74,9 @@ export class ServeGroup {
   add(m: GroupMember): void {
     if (this.members.includes(m)) return;
     this.members.push(m);
-    m.waiter.wake(); // its first round finds it pending
-    this.kick?.(); // a parked loop goes round at once and picks the newcomer up
+    // A parked loop picks the newcomer up at once. (Its doorbell cannot wake the loop:
+    // the loop waits only on the doorbells it had when it parked.)
+    this.ended(m);
     this.running ??= this.run().finally(() => { this.running = null; });
   }
 
@@ -83,38 +85,75 @@ export class ServeGroup {
     const i = this.members.indexOf(m);
     if (i < 0) return;
     this.members.splice(i, 1);
+    this.ready.delete(m);
     m.waiter.wake(); // its outstanding wait resolves and is dropped
+    // A loop parked (or about to park) with this as its last member must see that it has
+    // none left and end; otherwise it would park on no doorbell at all, for ever.
+    this.wakeLoop?.();
     await this.waits.get(m);
+    m.waiter.releaseDeadline(); // no deadline timer outlives its membership
     if (this.members.length === 0 && this.running) await this.running;
   }
 
   private async run(): Promise<void> {
     let rounds = 0;
+    let lastSweep = performance.now();
     while (this.members.length > 0) {
-      const list = this.members.slice();
+      // The round's members: those whose wait ended or that had more at the last
+      // re-check (ready), and every member whose PENDING word is set (raised, its wait
+      // not yet resolved). One load per member; the rest of the cycle is per member served.
+      for (const m of this.members) if (m.waiter.pending) this.ready.add(m);
+      const list = [...this.ready];
+      this.ready.clear();
       const n = list.length;
-      const start = this.first++ % n;
-      for (const m of list) m.waiter.disable(); // step a
       let served = 0;
-      for (let k = 0; k < n; k++) served += list[(start + k) % n]!.drain();
+      if (n > 0) {
+        const start = this.first++ % n;
+        for (const m of list) m.waiter.disable(); // step a
+        for (let k = 0; k < n; k++) served += list[(start + k) % n]!.drain();
+        for (const m of list) if (m.waiter.enable(() => m.anyPending())) this.ready.add(m); // steps b-c
+      }
       this.stats.rounds++;
       if (served > 0) this.stats.busyRounds++;
-      let more = false;
-      for (const m of list) if (m.waiter.enable(() => m.anyPending())) more = true; // steps b-c
-      if (!more) more = this.spinAll(list); // step d
+      // Every member is swept at least once a slice, whether its doorbell rang or not.
+      const now = performance.now();
+      if (now - lastSweep >= this.sliceMs) { lastSweep = now; for (const m of this.members) m.sweep(); }
+      let more = this.ready.size > 0;
+      // Step d, on the doorbells of this round's members (where the next request most
+      // likely comes: a guest answered is about to call again); the whole budget goes
+      // to them instead of being spread over every idle bus.
+      if (!more) more = this.spinAll(n > 0 ? list : this.members);
       if (++rounds >= this.yieldEvery) { rounds = 0; await macrotask(); }
       if (more) continue;
-      // Step e: one outstanding wait per member, kept across rounds.
-      for (const m of list) {
+      // The last member may have left while the loop yielded above: nothing to park on.
+      if (this.members.length === 0) break;
+      // Step e: one outstanding wait per member, kept across rounds (a member whose wait
+      // is still out was raised and its wait will resolve). Each wait reports its end
+      // once (ended()); the loop awaits one fresh promise per park. (Not Promise.race over
+      // the waits: that adds a reaction to every still-pending wait on every park, and an
+      // idle member's wait would collect thousands of them per slice.)
+      for (const m of this.members) {
         if (this.waits.has(m)) continue;
-        this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then((r) => { this.waits.delete(m); return [m, r] as [GroupMember, WaitResult]; }));
+        this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then(() => { this.waits.delete(m); this.ended(m); }));
       }
-      this.stats.parks++;
-      const joined = new Promise<'joined'>((res) => { this.kick = () => res('joined'); });
-      const woke = await Promise.race<[GroupMember, WaitResult] | 'joined'>([...this.waits.values(), joined]);
-      this.kick = null;
-      if (woke !== 'joined' && woke[1] === 'timed-out') for (const m of this.members) m.sweep();
+      if (this.ready.size === 0) {
+        this.stats.parks++;
+        await new Promise<void>((resolve) => { this.wakeLoop = resolve; });
+        this.wakeLoop = null;
+      }
     }
+    this.ready.clear();
+  }
+
+  /** Members to serve in the next round (their wait ended, or the re-check found more). */
+  private readonly ready = new Set<GroupMember>();
+  /** Resolves the loop's current park, if it is parked. */
+  private wakeLoop: (() => void) | null = null;
+
+  /** Member `m`'s wait ended (a raise, a wake, or its deadline): serve it next round. */
+  private ended(m: GroupMember): void {
+    if (this.members.includes(m)) this.ready.add(m);
+    this.wakeLoop?.();
   }
 
   /** One spin (AdaptiveSpin decides whether and how long) over every member's doorbell word. True when one was raised. */

@@ -88,6 +88,7 @@ export async function serveAsync(w: Waiter, loop: ServeLoop): Promise<void> {
     if (++rounds >= every) { rounds = 0; await macrotask(); }
     if ((await r) === 'timed-out') loop.sweep?.();
   }
+  w.releaseDeadline(); // no deadline timer outlives the loop
 }
 
 function sliceOf(loop: ServeLoop): number {

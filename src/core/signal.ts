@@ -226,16 +226,74 @@ export class Waiter {
   /**
    * Steps d-e on an event loop: a short adaptive spin, then Atomics.waitAsync. Never
    * blocks the loop for longer than the spin budget.
+   *
+   * The deadline is not Atomics.waitAsync's own timeout: an engine arms (and cancels) a
+   * delayed task for every wait that has one, which costs a busy host a few system calls
+   * per park. Instead one timer per waiter, armed by the first park and re-armed only
+   * when it fires during a later park, ends a park that lasted `timeoutMs` by notifying
+   * the PENDING word itself (no store: a wake-up is not faked, the park just ends) and
+   * marks the result 'timed-out'. Every park still ends by its deadline.
    */
   async waitAsync(timeoutMs = Infinity): Promise<WaitResult> {
     if (this.spin.spin(this.poll)) return 'ok';
     const i32 = this.bus.i32;
     Atomics.store(i32, this.sleepingIdx, 1); // before waitAsync's PENDING check (pairs with sig_raise)
-    const w = Atomics.waitAsync(i32, this.pendingIdx, 0, timeoutMs);
-    const r = w.async ? await w.value : w.value;
-    Atomics.store(i32, this.sleepingIdx, 0);
-    return r === 'timed-out' ? 'timed-out' : 'ok';
+    const w = Atomics.waitAsync(i32, this.pendingIdx, 0);
+    if (!w.async) { Atomics.store(i32, this.sleepingIdx, 0); return 'ok'; } // a wake-up was pending
+    if (timeoutMs !== Infinity) this.armDeadline(timeoutMs);
+    await w.value;
+    this.parkEndsAt = 0; // no park in progress: a deadline firing now ends nothing
+    Atomics.store(i32, this.sleepingIdx, 0); // awake: signalers may skip notify again
+    if (!this.deadlineHit) return 'ok';
+    this.deadlineHit = false;
+    return 'timed-out';
   }
+
+  /**
+   * Drops the deadline timer a park left armed (it would fire once more and find nothing
+   * to end). A loop that stops parking calls it so no timer outlives it.
+   */
+  releaseDeadline(): void {
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    this.deadlineHit = false;
+  }
+
+  /** performance.now() until which the async park in progress may last; 0: none in progress. */
+  private parkEndsAt = 0;
+  /** When the armed timer fires (performance.now()), and the timer. */
+  private timerAt = 0;
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set by the timer when it ended the park in progress. */
+  private deadlineHit = false;
+
+  private armDeadline(timeoutMs: number): void {
+    const now = performance.now();
+    this.parkEndsAt = now + timeoutMs;
+    this.deadlineHit = false;
+    if (this.deadlineTimer !== null) {
+      if (this.timerAt <= this.parkEndsAt) return; // fires in time: it re-arms for what is left
+      clearTimeout(this.deadlineTimer); // armed for a longer deadline than this park's
+    }
+    this.startTimer(timeoutMs);
+  }
+
+  private startTimer(ms: number): void {
+    this.timerAt = performance.now() + ms;
+    const t = setTimeout(this.onDeadline, ms);
+    (t as { unref?: () => void }).unref?.(); // like a parked Atomics.waitAsync, it keeps no process alive
+    this.deadlineTimer = t;
+  }
+
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = null;
+    if (this.parkEndsAt === 0) return; // not parked: the next park arms a timer again
+    const left = this.parkEndsAt - performance.now();
+    if (left > 1) { this.startTimer(left); return; } // a later park than the one that armed it
+    this.deadlineHit = true;
+    this.parkEndsAt = 0;
+    Atomics.notify(this.bus.i32, this.pendingIdx); // ends the park; PENDING is left as it is
+  };
 
   /**
    * One wait for a condition, in a worker: steps b-e around `attempt` (which tries the
