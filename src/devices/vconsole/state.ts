@@ -50,5 +50,11 @@ function prepare(device: Device, data: StateValue): () => void {
   };
 }
 
+/**
+ * Always settled: guest output goes to the endpoint as the ring is read (a quiesced guest
+ * saw its output taken), and host input still waiting for the guest is part of the state.
+ */
+const settled = (): boolean => true;
+
 /** The state format of the vconsole class. */
-export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, save, prepare };
+export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, save, prepare, settled };

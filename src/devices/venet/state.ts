@@ -92,5 +92,13 @@ function prepare(device: Device, data: StateValue): () => void {
   };
 }
 
+/**
+ * Always settled when the safe point looks (between turns of the event loop): a venet
+ * device forwards a frame while it reads the sender's ring, or leaves it there (NO_ROOM,
+ * and the sender's quiesce waits for its ring to empty), and every pass publishes what
+ * it delivered before it returns. It holds no frame of its own.
+ */
+const settled = (): boolean => true;
+
 /** The state format of every venet class. */
-export const venetState: DeviceStateSpec = { version: VENET_STATE_VERSION, save, prepare };
+export const venetState: DeviceStateSpec = { version: VENET_STATE_VERSION, save, prepare, settled };
