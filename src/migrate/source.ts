@@ -27,9 +27,9 @@
  * written leaves the bus with the target (EIO says so): the source cannot know whether
  * GO arrived.
  *
- * Bus memory itself is not sent: at the safe point every ring is empty (the guests
- * waited for what they had in flight) and the restored guests open fresh rings, as a
- * restored snapshot does. What must survive, the device states, is sent.
+ * Bus memory itself is not sent: the target's guests open fresh rings, as a restored
+ * snapshot's do; the frames waiting in their venet RX rings travel in the device states
+ * (src/snapshot/format.ts says what is carried).
  */
 import { VbusError, vbusError, ERRNO, type ErrnoCode } from '../errors.js';
 import type { Bus } from '../host/bus.js';

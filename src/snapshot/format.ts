@@ -8,8 +8,10 @@
  *   members  member id, bus, parent member, and for a guest worker the module it runs,
  *            its start data and the state its `onSave` returned
  *
- * Bus memory is not in the file: at the safe point every ring of the bus is empty (see
- * save.ts), so a restored guest opens fresh rings and loses nothing by it.
+ * Bus memory is not in the file: restored guests open fresh rings. The rings that
+ * guests write are empty at the safe point (each guest's quiesce waited for its
+ * requests), and the frames still waiting in a guest's venet RX rings are carried in
+ * the device's state (src/devices/venet/state.ts) and put back into the new rings.
  */
 import { vbusError } from '../errors.js';
 import { decodeDocument, encodeDocument, type StateValue } from '../state/codec.js';
