@@ -1,6 +1,7 @@
 // Ring contents across a save: frames a guest had not yet taken from its RX ring when
 // the bus was saved are in the venet device's state, and arrive after the restore, in
-// order, before any new frame, none lost or twice. (The safe point waits for every
+// order, before any new frame, none lost or twice; console input the guest had not read
+// from its ring is read after the restore, once. (The safe point waits for every
 // guest's own requests, so the guest-to-device rings are empty by then.)
 import { describe, expect, it } from 'vitest';
 import { decodeSnapshot, restoreBuses, saveBuses } from '../dist/src/internal.js';
@@ -16,15 +17,19 @@ async function until(pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
 }
 
 describe('ring contents in a saved bus', () => {
-  it('frames left in a guest RX ring at the save arrive after the restore, before new ones, none lost or twice', async () => {
+  it('frames left in a guest RX ring and console input left in its ring at the save arrive after the restore, before new ones, none lost or twice', async () => {
     const a = makeHost();
     const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
     const lo = a.createDevice('lo');
     a.setType(lo, 'venet-loopback');
     const dev = a.link(bus, lo);
-    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev } }));
+    const cd = a.createDevice('con');
+    a.setType(cd, 'vconsole');
+    const con = a.link(bus, cd);
+    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev, con } }));
     await g.waitEvent((e) => e.event === 'ready');
 
+    await (cd.model as any).hostWrite('hello '); // taken by the device: in the guest's input ring, unread
     await g.cmd('send', { n: 20 });
     await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; }); // all back in its RX ring, untaken
     const bytes = await saveBuses(a, ['lan0']);
@@ -47,5 +52,10 @@ describe('ring contents in a saved bus', () => {
     expect(end.got).toEqual(Array.from({ length: 25 }, (_, i) => i));
     expect(end.negotiations).toBe(0);
     expect(b.device('lo')!.attr('drops')).toBe('0');
+    // The console input that waited in the ring is read once, then what comes after.
+    expect((await r.cmd('read')).text).toBe('hello ');
+    await (b.device('con')!.model as any).hostWrite('world');
+    expect((await r.cmd('read')).text).toBe('world');
+    expect(b.device('con')!.attr('rx_bytes')).toBe('11'); // each byte counted once across the save
   });
 });

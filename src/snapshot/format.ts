@@ -10,8 +10,9 @@
  *
  * Bus memory is not in the file: restored guests open fresh rings. The rings that
  * guests write are empty at the safe point (each guest's quiesce waited for its
- * requests), and the frames still waiting in a guest's venet RX rings are carried in
- * the device's state (src/devices/venet/state.ts) and put back into the new rings.
+ * requests), and what still waits in a guest's venet RX rings or vconsole input ring is
+ * carried in the device's state (src/devices/venet/state.ts, vconsole/state.ts) and
+ * put back.
  */
 import { vbusError } from '../errors.js';
 import { decodeDocument, encodeDocument, type StateValue } from '../state/codec.js';
