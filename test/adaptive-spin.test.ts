@@ -140,16 +140,38 @@ describe('the budget: from outcomes, not durations', () => {
   });
 
   it('halves on each spin that runs out, down to 0, then parks at once but for probes', () => {
-    const s = new AdaptiveSpin({ initial: 1024, max: 1 << 14, probeEvery: 4, gate: gate(1) });
+    let t = 0; // the probes' clock, ms: each chunk of polls takes 10 us of it, each wait (a park) 100 us
+    const s = new AdaptiveSpin({ initial: 1024, max: 1 << 14, probeEvery: 4, gate: gate(1), clock: () => t });
     const seen: number[] = [];
-    for (let i = 0; i < 11; i++) { s.spin(never().poll); seen.push(s.current); }
+    const wait = (): number => { const p = never(); s.spin((n) => { t += 0.01; return p.poll(n); }); t += 0.1; return p.polls(); };
+    for (let i = 0; i < 11; i++) { wait(); seen.push(s.current); }
     expect(seen).toEqual([512, 256, 128, 64, 32, 16, 8, 4, 2, 1, 0]);
-    // At 0: one probe of `max` polls every probeEvery waits, spaced out as probes fail.
+    // At 0: one probe of `max` polls after probeEvery waits; it fails, and took 64 chunks
+    // (0.64 ms), so the next waits until 64 x 0.64 ms = 40.96 ms have passed.
     const probes: number[] = [];
-    for (let i = 0; i < 4 + 8 + 16; i++) { const p = never(); s.spin(p.poll); probes.push(p.polls()); }
-    const at = probes.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
-    expect(probes.filter((p) => p > 0)).toEqual([1 << 14, 1 << 14, 1 << 14]);
-    expect(at).toEqual([3, 11, 27]); // intervals 4, 8, 16
+    for (let i = 0; i < 4 + 300; i++) probes.push(wait());
+    expect(probes.filter((p) => p > 0)).toEqual([1 << 14]);
+    expect(probes.findIndex((p) => p > 0)).toBe(3);
+    // Once that time has passed, the next probe comes after probeEvery waits again; its
+    // failure spaces the one after by the same rule (the spacing does not grow).
+    t += 41;
+    const later: number[] = [];
+    for (let i = 0; i < 4 + 300; i++) later.push(wait());
+    expect(later.filter((p) => p > 0)).toEqual([1 << 14]);
+    t += 41;
+    expect([wait(), wait(), wait(), wait()].filter((p) => p > 0)).toEqual([1 << 14]);
+  });
+
+  it('after a burst of failed probes the budget comes back within milliseconds of the clock', () => {
+    let t = 0;
+    const s = new AdaptiveSpin({ initial: 0, max: 1 << 12, probeEvery: 2, gate: gate(1), clock: () => t });
+    for (let i = 0; i < 40; i++) { s.spin((n) => { t += 0.001; return never().poll(n); }); t += 0.02; } // 40 waits of a bad period
+    expect(s.current).toBe(0);
+    // The peer runs beside us again: within 50 ms of waits (each 20 us), a probe catches its event.
+    let waits = 0;
+    while (s.current === 0 && t < 50) { s.spin(after(100)); t += 0.02; waits++; }
+    expect(s.current).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(2500);
   });
 
   it('a probe that catches its event restores the budget', () => {

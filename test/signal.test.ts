@@ -165,8 +165,11 @@ describe('adaptive spin budget', () => {
     let attempts = 0;
     try {
       // A raise can still miss the probe (the worker descheduled for longer than the
-      // probe); then the wait parks, is woken by notify, and the next round tries again.
-      while (waiter.spinBudget === 0 && attempts < 50) {
+      // probe); then the wait parks, is woken by notify, and a later round tries again
+      // (a failed probe spaces the next by PROBE_SPACING times its duration: rounds go on
+      // until then, within a guard of 60 s).
+      const until = Date.now() + 60_000;
+      while (waiter.spinBudget === 0 && Date.now() < until) {
         waiter.enable();
         expect(waiter.waitSync(60_000)).toBe('ok');
         waiter.disable();

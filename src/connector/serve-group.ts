@@ -4,19 +4,28 @@
  * each paying its own Atomics.waitAsync wake-up.
  *
  * The cycle is the serve loop's (src/core/serve-loop.ts), over the members that have work:
- *   a. the round takes every member whose wait ended, whose re-check found more, or
- *      whose PENDING word is set (one load each); it disables their doorbells (their
- *      guests' raises are suppressed from now on: this loop will look anyway) and drains
- *      them, starting one further on each round so no bus is always served first;
+ *   a. the round takes every member whose wait ended or whose re-check found more
+ *      (`ready`), and every member with no outstanding wait whose PENDING word is set
+ *      (one load each); it disables their doorbells (their guests' raises are suppressed
+ *      from now on: this loop will look anyway) and drains them, starting one further on
+ *      each round so no bus is always served first;
  *   b-c. enables those doorbells with their re-checks (pending bits); any that found
  *      work is in the next round;
  *   d. one spin for the whole group (one budget, not one per bus) over the PENDING words
  *      of the members just served;
  *   e. parks on every doorbell at once (one outstanding Atomics.waitAsync per member,
  *      kept across rounds, never stacked) until any fires or its slice ends.
- * An idle bus costs a round one load, not a drain: a call on one of 64 buses is served
- * at the cost of one. Every member is swept at least once a slice (`sliceMs`), and a
- * member's wait that timed out wakes the loop for it.
+ * Why a member with an outstanding wait need not be loaded each round: its doorbell is
+ * enabled (every drained doorbell is enabled again before the round ends, or stays in
+ * `ready`) and its SLEEPING word is 1 (set by the wait, cleared when it ends), so a raise
+ * notifies it (sig_raise: xchg PENDING, then load ENABLED and SLEEPING, all seq-cst) and
+ * the wait's end puts it in `ready`. Only a member without one (served since its last
+ * wait) can be raised silently, and those are the ones loaded. A PENDING load on another
+ * bus's memory costs tens of nanoseconds (another mapping), so with 64 idle buses a call
+ * on one of them is served at the cost of one, not 64. After each yield to the event
+ * loop every member is loaded once more (a guest may have cleared its own SLEEPING or
+ * ENABLED word to stay silent: that costs its own bus latency, until this scan or the
+ * sweep), and every member is swept at least once a slice (`sliceMs`).
  *
  * The host runs one group for all its buses; each backend pool thread runs one for all
  * its devices (src/connector/backend/pool-thread.ts).
@@ -53,6 +62,9 @@ export interface ServeGroupOptions {
 
 export class ServeGroup {
   private readonly members: GroupMember[] = [];
+  private readonly memberSet = new Set<GroupMember>();
+  /** Members with no outstanding wait: a raise may not notify them, so each round loads their PENDING word. */
+  private readonly unwatched = new Set<GroupMember>();
   private readonly waits = new Map<GroupMember, Promise<void>>();
   private readonly spin: AdaptiveSpin;
   private readonly sliceMs: number;
@@ -72,8 +84,10 @@ export class ServeGroup {
 
   /** Starts serving `m` (and the loop, if it is not running). */
   add(m: GroupMember): void {
-    if (this.members.includes(m)) return;
+    if (this.memberSet.has(m)) return;
     this.members.push(m);
+    this.memberSet.add(m);
+    this.unwatched.add(m);
     // A parked loop picks the newcomer up at once. (Its doorbell cannot wake the loop:
     // the loop waits only on the doorbells it had when it parked.)
     this.ended(m);
@@ -85,6 +99,8 @@ export class ServeGroup {
     const i = this.members.indexOf(m);
     if (i < 0) return;
     this.members.splice(i, 1);
+    this.memberSet.delete(m);
+    this.unwatched.delete(m);
     this.ready.delete(m);
     m.waiter.wake(); // its outstanding wait resolves and is dropped
     // A loop parked (or about to park) with this as its last member must see that it has
@@ -100,9 +116,9 @@ export class ServeGroup {
     let lastSweep = performance.now();
     while (this.members.length > 0) {
       // The round's members: those whose wait ended or that had more at the last
-      // re-check (ready), and every member whose PENDING word is set (raised, its wait
-      // not yet resolved). One load per member; the rest of the cycle is per member served.
-      for (const m of this.members) if (m.waiter.pending) this.ready.add(m);
+      // re-check (ready), and every member that may have been raised silently (no wait
+      // out; after a yield, every member). One load each; the rest is per member served.
+      for (const m of rounds === 0 ? this.members : this.unwatched) if (m.waiter.pending) this.ready.add(m);
       const list = [...this.ready];
       this.ready.clear();
       const n = list.length;
@@ -134,7 +150,12 @@ export class ServeGroup {
       // idle member's wait would collect thousands of them per slice.)
       for (const m of this.members) {
         if (this.waits.has(m)) continue;
-        this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then(() => { this.waits.delete(m); this.ended(m); }));
+        this.unwatched.delete(m); // from here on a raise notifies it (see the header)
+        this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then(() => {
+          this.waits.delete(m);
+          if (this.memberSet.has(m)) this.unwatched.add(m);
+          this.ended(m);
+        }));
       }
       if (this.ready.size === 0) {
         this.stats.parks++;
@@ -152,7 +173,7 @@ export class ServeGroup {
 
   /** Member `m`'s wait ended (a raise, a wake, or its deadline): serve it next round. */
   private ended(m: GroupMember): void {
-    if (this.members.includes(m)) this.ready.add(m);
+    if (this.memberSet.has(m)) this.ready.add(m);
     this.wakeLoop?.();
   }
 

@@ -31,10 +31,14 @@
  *     while we spun (it needs our core, or its wake-up is longer than the budget), other
  *     waiters wanted the core we held, or there is no peer word to tell. A spin ended
  *     because the peer parked says nothing about spinning and changes nothing.
- *     At 0, every `probeEvery` waits one probe spins up to `probe` polls (default: `max`):
- *     a probe that catches its event restores the budget; each probe that fails doubles
- *     the interval to the next (up to {@link MAX_PROBE_EVERY}), so where spinning never
- *     pays (the peer shares our core) probing costs almost nothing.
+ *     At 0, one probe spins up to `probe` polls (default: `max`) every `probeEvery`
+ *     waits: a probe that catches its event restores the budget. A probe that fails
+ *     delays the next until {@link PROBE_SPACING} times its own duration has passed, so
+ *     where spinning never pays (the peer shares our core) probes take at most about
+ *     1/PROBE_SPACING of the time, on any machine, and where a passing disturbance (a
+ *     burst of other threads at start-up, say) made spinning fail for a while, the
+ *     budget comes back within milliseconds. (Doubling the interval after each failure
+ *     instead left a waiter parking for tens of thousands of waits after a burst.)
  *
  * Why this is right on any machine: (1) bounds the waste to cores - 1 threads, so
  * whatever the waiters do, a core is left for work; (2) spins only when the event can
@@ -62,8 +66,10 @@ export interface SpinPolicy {
   max?: number;
   /** Budget of a probe while the budget is 0. Default: `max`. */
   probe?: number;
-  /** Probe once every this many waits while the budget is 0 (doubles after each failed probe). Default 32. */
+  /** Probe once every this many waits while the budget is 0 (and not sooner than a failed probe's spacing allows). Default 32. */
   probeEvery?: number;
+  /** The clock probes are spaced by, ms (tests give their own). Default performance.now. */
+  clock?: () => number;
   /** Fixed budget, no adaptation (0 = always park at once). Still needs a lease from the gate. */
   fixed?: number;
   /** The peer's parked word (see the policy above). Without it only the gate and the budget decide. */
@@ -86,8 +92,8 @@ export const HANDOFF = 2048;
 /** Polls between two gate retries during the handoff window. */
 const HANDOFF_CHUNK = 64;
 
-/** The interval between probes grows to at most this many waits. */
-export const MAX_PROBE_EVERY = 4096;
+/** A failed probe that took T delays the next probe until PROBE_SPACING * T has passed (probes then cost at most ~1/PROBE_SPACING of the time). */
+export const PROBE_SPACING = 64;
 
 /** How a wait's spin ended (for tests and reports). */
 export type SpinOutcome = 'hit' | 'ran-out' | 'peer-parked' | 'no-lease' | 'peer-idle' | 'none';
@@ -96,8 +102,11 @@ export class AdaptiveSpin {
   private budget: number;
   private readonly max: number;
   private readonly probeBudget: number;
-  private readonly probeBase: number;
-  private probeEvery: number;
+  private readonly probeEvery: number;
+  private readonly clock: () => number;
+  /** clock() before which no probe starts (set by a failed probe), and when the probe in progress started. */
+  private probeNotBefore = 0;
+  private probeStarted = 0;
   private readonly fixed: number | undefined;
   private readonly peer: PeerWord | undefined;
   private readonly answers: boolean;
@@ -119,8 +128,8 @@ export class AdaptiveSpin {
     this.max = Math.max(0, policy.max ?? DEFAULT_MAX);
     this.budget = Math.min(Math.max(0, policy.initial ?? 4096), this.max);
     this.probeBudget = Math.min(policy.probe ?? this.max, this.max);
-    this.probeBase = Math.max(1, policy.probeEvery ?? 32);
-    this.probeEvery = this.probeBase;
+    this.probeEvery = Math.max(1, policy.probeEvery ?? 32);
+    this.clock = policy.clock ?? (() => performance.now());
     this.fixed = policy.fixed;
     this.peer = policy.peer;
     this.answers = policy.answers ?? false;
@@ -144,7 +153,9 @@ export class AdaptiveSpin {
     let want: number;
     if (this.fixed !== undefined) want = this.fixed;
     else if (this.budget > 0) want = this.budget;
-    else if (++this.sinceProbe >= this.probeEvery) { this.sinceProbe = 0; this.probing = true; want = this.probeBudget; }
+    else if (++this.sinceProbe >= this.probeEvery && (this.probeNotBefore === 0 || this.clock() >= this.probeNotBefore)) {
+      this.sinceProbe = 0; this.probing = true; want = this.probeBudget; this.probeStarted = this.clock();
+    }
     else want = 0;
     if (want <= 0) { this.last = 'none'; return 0; }
     if (!this.answers && this.peerParked()) { this.last = 'peer-idle'; this.probing = false; return 0; }
@@ -221,13 +232,13 @@ export class AdaptiveSpin {
     if (left > 0) {
       const used = budget - left + 1;
       this.budget = Math.min(this.max, Math.max(this.budget, used * 4));
-      this.probeEvery = this.probeBase;
+      this.probeNotBefore = 0;
     } else if (peerLeft) {
       this.last = 'peer-parked'; // the peer went idle: no evidence either way
     } else {
       this.last = 'ran-out';
       if (grow) this.budget = Math.min(this.max, Math.max(1, this.budget, this.probing ? budget : 0) * 2);
-      else if (this.probing) this.probeEvery = Math.min(MAX_PROBE_EVERY, this.probeEvery * 2);
+      else if (this.probing) { const now = this.clock(); this.probeNotBefore = now + PROBE_SPACING * Math.max(0, now - this.probeStarted); }
       else this.budget >>= 1;
     }
     this.probing = false;
