@@ -14,7 +14,10 @@
  *  - Fairness: a poll (any port's kick) is one pass over every port, in rounds that take
  *    at most PAIR_BUDGET frames from each port, starting one port further each pass, with
  *    what each port held when the pass began as its bound (model-base.ts): a port that
- *    floods gets its share of each round and no more, and cannot hold the pass.
+ *    floods gets its share of each round and no more, and cannot hold the pass. A pass
+ *    also ends after {@link SWITCH_PASS_BUDGET} frames (a pass runs on the host's event
+ *    loop, or a pool thread's that serves other devices): it returns how many it moved,
+ *    and the runtime polls again while that is > 0, so what is left is served next.
  *  - External ports (switch-ports.ts, the `ports` attribute) are sockets to networks
  *    outside the process; they learn, forward and flood exactly like guest ports.
  *
@@ -30,6 +33,12 @@ import { ETH_HEADER_BYTES, ETH_OFF_DST, ETH_OFF_SRC, macKey } from './abi.js';
 import { DELIVERED, DROPPED, PAIR_BUDGET, VenetModelBase, type VenetInit, VenetPort } from './model-base.js';
 import { ExternalPort, parseSwitchPorts, type ExternalPortOwner, type ExternalPortSpec } from './switch-ports.js';
 import { formatTapEndpoint } from './tap-endpoint.js';
+
+/**
+ * Frames one pass moves at most (about a quarter of a millisecond of switching at 64 B):
+ * what a poll may hold its thread for. The rotation of the first port keeps the passes fair.
+ */
+export const SWITCH_PASS_BUDGET = 4 * PAIR_BUDGET;
 
 /** Default `ageing_ms` (the 802.1D default of 300 s). */
 export const SWITCH_DEFAULT_AGEING_MS = 300_000;
@@ -249,7 +258,8 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   /**
    * Any port's kick is one pass over every port (a frame may be waiting on any of them):
    * rounds of at most PAIR_BUDGET frames per port, starting one port further each pass,
-   * each port bounded by what it held when the pass began (see the file comment).
+   * each port bounded by what it held when the pass began, the pass by
+   * SWITCH_PASS_BUDGET (see the file comment).
    */
   protected override pump(_port: VenetPort): number {
     this.t = this.now();
@@ -261,12 +271,12 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     const first = this.nextPort++ % k;
     let n = 0;
     try {
-      for (let moved = 1; moved > 0;) {
+      for (let moved = 1; moved > 0 && n < SWITCH_PASS_BUDGET;) {
         moved = 0;
-        for (let i = 0; i < k; i++) {
+        for (let i = 0; i < k && n + moved < SWITCH_PASS_BUDGET; i++) {
           const p = list[(first + i) % k]!;
           this.cache = this.caches.get(p) ?? null;
-          moved += this.drainRound(p, PAIR_BUDGET);
+          moved += this.drainRound(p, Math.min(PAIR_BUDGET, SWITCH_PASS_BUDGET - n - moved));
         }
         n += moved;
       }
