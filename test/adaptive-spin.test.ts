@@ -67,6 +67,35 @@ describe('the gate: fewer spinners than cores', () => {
     expect(g.held()).toBe(0);
   });
 
+  it('a spinner gives its core up once another thread is refused a lease, after one more look', () => {
+    const g = gate(1);
+    const s = new AdaptiveSpin({ initial: 1 << 14, max: 1 << 14, gate: g });
+    // Nobody else: the whole budget is polled.
+    const alone = never();
+    expect(s.spin(alone.poll)).toBe(false);
+    expect(alone.polls()).toBe(1 << 14);
+    // Another waiter asks for the lease during the second chunk: the spin polls once more and parks.
+    const s2 = new AdaptiveSpin({ initial: 1 << 13, max: 1 << 14, gate: g });
+    let polls = 0, chunks = 0;
+    const crowded = (n: number): number => { polls += n; if (++chunks === 2) expect(g.enter()).toBe(0); return 0; };
+    expect(s2.spin(crowded)).toBe(false);
+    expect(s2.last).toBe('contended');
+    expect(polls).toBeLessThan(3 * 256 + 2);
+    expect(s2.current).toBe(1 << 12); // it counts as a spin that ran out: halved
+    // The peer that raised before it was refused (a guest rings, then waits for the reply)
+    // is seen by that one more look: a hit, not a park.
+    let raised = false;
+    chunks = 0;
+    const answered = (n: number): number => {
+      if (raised) return n;
+      if (++chunks === 2) { raised = true; expect(g.enter()).toBe(0); }
+      return 0;
+    };
+    expect(s2.spin(answered)).toBe(true);
+    expect(s2.last).toBe('hit');
+    expect(g.held()).toBe(0); // every lease given back
+  });
+
   it('on one core nobody spins', () => {
     const s = new AdaptiveSpin({ initial: 4096, gate: gate(0) });
     const p = never();

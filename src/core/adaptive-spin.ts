@@ -15,6 +15,19 @@
  *     what lets two threads that answer each other share one lease: the holder is very
  *     often the thread our own raise has just released, and it gives the lease back as
  *     soon as it sees that raise. On one core there is no gate to wait for and no window.
+ *     And a lease is held only while nobody else wants one: the spin looks at the gate's
+ *     refusal counter every {@link CHUNK} polls, and once it moved (another thread of the
+ *     process was refused a lease: it is running, and wants a core as much as we do),
+ *     the spin polls its condition once more and, if the event is not there, ends and
+ *     parks. With many busy threads the one lease therefore never keeps a core from the
+ *     threads that would make progress on it (a spinner holding it for whole
+ *     microseconds while 63 guests waited to run was most of the CPU time at 64 busy
+ *     guests). The extra poll is what keeps two threads that answer each other spinning:
+ *     a thread raises its event before it asks for a lease (a guest posts its call and
+ *     rings, then waits for the reply; a server stores DONE, then waits for the next
+ *     call), so the spinner that sees its refusal and then polls sees the event
+ *     (seq-cst: the raise precedes the refusal's Atomics.add in the raiser's program
+ *     order, and our load of the counter precedes our poll).
  *  2. The peer. The thread we wait for publishes whether it is parked: the SLEEPING word
  *     of the signal *it* waits on (set just before it parks, cleared when it wakes).
  *     - parked, and it owes us nothing: nothing will wake it but us, so park at once;
@@ -24,13 +37,13 @@
  *     and while spinning, check the word every {@link CHUNK} polls: a peer that was seen
  *     running and is parked again has gone to sleep without our event, so stop and park.
  *  3. The budget, from outcomes only. A spin that caught its event keeps about four times
- *     what it needed. A spin that ran out doubles the budget (up to `max`) when the peer
- *     was seen running during it and nobody was refused a lease meanwhile — the peer runs
- *     beside us, on a core nobody else wanted, so its answer is near (it was preempted,
- *     or busy) — and halves it otherwise (down to 0 = park at once): the peer never ran
- *     while we spun (it needs our core, or its wake-up is longer than the budget), other
- *     waiters wanted the core we held, or there is no peer word to tell. A spin ended
- *     because the peer parked says nothing about spinning and changes nothing.
+ *     what it needed (up to `max`). A spin that ran out, or gave its core up, halves it
+ *     (down to 0 = park at once). A running peer is not taken as a sign that the answer
+ *     is near: a server of many buses runs for others while our request waits its turn
+ *     (doubling the budget whenever the peer was seen running made every guest of a busy
+ *     host spin its whole `max`, for nothing). Only caught events make the budget grow,
+ *     and the probes below find out when spinning pays again. A spin ended because the
+ *     peer parked says nothing about spinning and changes nothing.
  *     At 0, one probe spins up to `probe` polls (default: `max`) every `probeEvery`
  *     waits: a probe that catches its event restores the budget. A probe that fails
  *     delays the next until {@link PROBE_SPACING} times its own duration has passed, so
@@ -96,7 +109,7 @@ const HANDOFF_CHUNK = 64;
 export const PROBE_SPACING = 64;
 
 /** How a wait's spin ended (for tests and reports). */
-export type SpinOutcome = 'hit' | 'ran-out' | 'peer-parked' | 'no-lease' | 'peer-idle' | 'none';
+export type SpinOutcome = 'hit' | 'ran-out' | 'peer-parked' | 'no-lease' | 'peer-idle' | 'contended' | 'none';
 
 export class AdaptiveSpin {
   private budget: number;
@@ -187,6 +200,7 @@ export class AdaptiveSpin {
     let left = budget;
     let seenRunning = this.peer !== undefined && !this.peerParked();
     let peerLeft = false;
+    let contended = false;
     const refusals = this.gate ? this.gate.refusals() : 0;
     try {
       while (left > 0) {
@@ -194,16 +208,24 @@ export class AdaptiveSpin {
         const r = poll(n);
         if (r > 0) { left = left - n + r; break; }
         left -= n;
+        if (this.gate && this.gate.refusals() !== refusals) {
+          // Somebody else wants a core: one more look (a peer that raised before it was
+          // refused is seen now), then give the core up.
+          const again = poll(1);
+          if (again > 0) { left = Math.max(1, left); break; }
+          contended = true;
+          break;
+        }
         if (this.peer) {
           if (!this.peerParked()) seenRunning = true;
           else if (seenRunning || !this.answers) { peerLeft = true; break; } // it went to sleep without our event
         }
       }
-      if (peerLeft) left = 0;
+      if (peerLeft || contended) left = 0;
       else if (left <= 0) left = 0;
     } finally {
-      const grow = left <= 0 && !peerLeft && seenRunning && (this.gate ? this.gate.refusals() === refusals : true);
-      this.settle(budget, left, peerLeft, grow);
+      this.settle(budget, left, peerLeft);
+      if (contended && left === 0) this.last = 'contended';
     }
     return left > 0;
   }
@@ -225,7 +247,7 @@ export class AdaptiveSpin {
     return 0;
   }
 
-  private settle(budget: number, left: number, peerLeft: boolean, grow = false): void {
+  private settle(budget: number, left: number, peerLeft: boolean): void {
     this.release();
     if (left > 0) { this.hits++; this.last = 'hit'; } else this.misses++;
     if (this.fixed !== undefined || budget <= 0) return;
@@ -237,8 +259,7 @@ export class AdaptiveSpin {
       this.last = 'peer-parked'; // the peer went idle: no evidence either way
     } else {
       this.last = 'ran-out';
-      if (grow) this.budget = Math.min(this.max, Math.max(1, this.budget, this.probing ? budget : 0) * 2);
-      else if (this.probing) { const now = this.clock(); this.probeNotBefore = now + PROBE_SPACING * Math.max(0, now - this.probeStarted); }
+      if (this.probing) { const now = this.clock(); this.probeNotBefore = now + PROBE_SPACING * Math.max(0, now - this.probeStarted); }
       else this.budget >>= 1;
     }
     this.probing = false;

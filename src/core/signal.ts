@@ -206,6 +206,13 @@ export class Waiter {
   /** Whether a wake-up is pending now. */
   get pending(): boolean { return Atomics.load(this.bus.i32, this.pendingIdx) !== 0; }
 
+  /**
+   * Polls PENDING up to `n` times in the core (a wasm loop of atomic loads, far cheaper
+   * per poll than Atomics.load from JavaScript on a wasm memory, which the engine does
+   * not inline). Returns the polls left when it was set (> 0), or 0.
+   */
+  get pollPending(): (n: number) => number { return this.poll; }
+
   /** Whether notification is enabled now. */
   get enabled(): boolean { return Atomics.load(this.bus.i32, this.enabledIdx) !== 0; }
 

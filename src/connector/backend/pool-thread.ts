@@ -23,7 +23,7 @@
 import { BusMemory } from '../../core/bus-memory.js';
 import { VbusError, vbusError } from '../../errors.js';
 import { workerContext } from '../../platform/index.js';
-import { ServeGroup } from '../serve-group.js';
+import { GROUP_SPIN, ServeGroup } from '../serve-group.js';
 import type { ConnectorModel } from '../types.js';
 import { BackendMember, BACKEND_SLICE_MS, type BackendModel } from './backend-member.js';
 import type { BackendControl, BackendStart, PoolCommand, PoolEvent } from './protocol.js';
@@ -36,8 +36,6 @@ export interface PoolThreadData {
   spin?: { initial?: number; max?: number; fixed?: number };
 }
 
-/** The thread's spin, once for all its devices (the host's budget: a long spin holds the one lease a 2-core gate has, which the guest waiting for its answer wanted). */
-const POOL_SPIN = { initial: 256, max: 4096 };
 
 interface Entry {
   member: BackendMember | null;
@@ -59,7 +57,7 @@ async function createModel(start: BackendStart): Promise<ObservedBackendModel> {
 
 export async function runPoolThread(): Promise<void> {
   const ctx = await workerContext<PoolThreadData>();
-  const group = new ServeGroup({ sliceMs: BACKEND_SLICE_MS, spin: ctx.data.spin ?? POOL_SPIN });
+  const group = new ServeGroup({ sliceMs: BACKEND_SLICE_MS, spin: ctx.data.spin ?? GROUP_SPIN });
   const entries = new Map<number, Entry>();
   /** Models shared by the links of one device (BackendStart.share), with how many devices use each. */
   const shared = new Map<number, { model: Promise<ObservedBackendModel>; users: number }>();
