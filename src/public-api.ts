@@ -61,7 +61,7 @@ export {
   installVdiskFiles, installTapTransport, installConsoleEndpoints,
 } from './devices/index.js';
 export type {
-  VenetOptions, FrameListener, LinkListener, ReceivedFrame, VdiskOptions, VdiskDriverStats, ConsoleOptions,
+  VenetOptions, FrameListener, FrameSpanListener, LinkListener, ReceivedFrame, VdiskOptions, VdiskDriverStats, ConsoleOptions,
   VenetQueueHandle, VdiskQueueHandle,
   ConsoleModel, SwitchPortControl, VdiskFilePlatform, FileStoreRequest, BlockStore, TapTransport,
   TapTransportEvents, TapTransportFactory, TapEndpoint, ConsoleEndpoint, EndpointSink, EndpointOpener, EndpointChecker,

@@ -198,3 +198,15 @@ async function until(fn: () => boolean, timeoutMs = 20_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('the vdisk completion waiter with several pairs', () => {
+  it('spins only while every pair\'s thread and the device\'s can each have a core', async () => {
+    const { completionSpin, DEFAULT_COMPLETION_SPIN, NO_COMPLETION_SPIN, coreCount } = await import('../dist/src/internal.js');
+    const cores = coreCount();
+    expect(completionSpin(cores)).toEqual(NO_COMPLETION_SPIN); // cores pairs + the device: one thread more than cores
+    expect(completionSpin(64)).toEqual(NO_COMPLETION_SPIN);
+    expect(NO_COMPLETION_SPIN.fixed).toBe(0);
+    if (cores >= 2) expect(completionSpin(cores - 1)).toEqual(DEFAULT_COMPLETION_SPIN); // e.g. one queue on 2 cores
+    else expect(completionSpin(1)).toEqual(NO_COMPLETION_SPIN); // one core: the device and the waiter share it
+  });
+});

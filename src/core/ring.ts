@@ -245,6 +245,8 @@ export class RingConsumer extends RingEnd {
   /** Tag of the record returned by the last {@link peek} or {@link pop}. */
   tag = 0;
   private lastHead = -1;
+  /** READ before the last {@link peek} that returned a record, for {@link rewindLast}; -1 once anything else moved the cursor. */
+  private lastPeekFrom = -1;
 
   /**
    * True if this consumer's published HEAD moved since the previous call (records or
@@ -278,6 +280,7 @@ export class RingConsumer extends RingEnd {
 
   /** Copies the next record to `dst` in bus memory. Returns its length, EMPTY, NOSPACE or FAULT. */
   popTo(dst: number, dstCap: number): number {
+    this.lastPeekFrom = -1;
     if (this.faulted) return Status.FAULT;
     const st = this.core.ring_pop(this.offset, this.capacity, dst, dstCap);
     if (st >= 0) { this.tag = this.core.ring_result_tag(); return st; }
@@ -291,6 +294,7 @@ export class RingConsumer extends RingEnd {
    * one index store. Returns the count (0 when empty), NOSPACE or FAULT.
    */
   popBatch(dst: number, dstCap: number, maxN = 0x7fffffff): number {
+    this.lastPeekFrom = -1;
     if (this.faulted) return Status.FAULT;
     const st = this.core.ring_pop_batch(this.offset, this.capacity, dst, dstCap, maxN);
     if (st >= 0 || st === Status.NOSPACE) return st;
@@ -306,20 +310,39 @@ export class RingConsumer extends RingEnd {
    */
   peek(): number {
     if (this.faulted) return Status.FAULT;
+    const from = this.bus.u32[(this.offset + RING_OFF_READ) >> 2]!; // own cursor, plain: only this thread moves it
     const len = this.core.ring_peek(this.offset, this.capacity);
     if (len >= 0) {
+      this.lastPeekFrom = from;
       this.peekOffset = this.core.ring_result_ptr();
       this.tag = this.core.ring_result_tag();
       return len;
     }
+    this.lastPeekFrom = -1; // an EMPTY peek may have moved READ over a pad
     return len === Status.FAULT ? this.onFault() : len;
   }
 
   /** Releases everything peeked so far. Returns bytes released, or FAULT. */
   release(): number {
+    this.lastPeekFrom = -1;
     if (this.faulted) return Status.FAULT;
     const n = this.core.ring_release(this.offset, this.capacity);
     return n < 0 ? this.onFault() : n;
+  }
+
+  /**
+   * Forgets only the record the last {@link peek} returned: the next peek returns it
+   * again, while the records peeked before it stay peeked for {@link release}. For a
+   * consumer that releases in batches and finds its output full midway (a plain
+   * {@link rewind} would offer the already-handled records again). Only right after a
+   * peek that returned a record; otherwise it rewinds everything. Returns 0 or FAULT.
+   */
+  rewindLast(): number {
+    if (this.faulted) return Status.FAULT;
+    if (this.lastPeekFrom < 0) { const n = this.rewind(); return n < 0 ? n : 0; }
+    this.bus.u32[(this.offset + RING_OFF_READ) >> 2] = this.lastPeekFrom; // own cursor, as pop() restores it: nothing to publish
+    this.lastPeekFrom = -1;
+    return 0;
   }
 
   /**
@@ -328,6 +351,7 @@ export class RingConsumer extends RingEnd {
    * Returns the bytes un-peeked, or FAULT.
    */
   rewind(): number {
+    this.lastPeekFrom = -1;
     if (this.faulted) return Status.FAULT;
     const n = this.core.ring_rewind(this.offset, this.capacity);
     return n < 0 ? this.onFault() : n;
@@ -335,6 +359,7 @@ export class RingConsumer extends RingEnd {
 
   /** Discards up to `maxN` records. Returns the count, or FAULT. */
   skip(maxN = 0x7fffffff): number {
+    this.lastPeekFrom = -1;
     if (this.faulted) return Status.FAULT;
     const n = this.core.ring_skip(this.offset, this.capacity, maxN);
     return n < 0 ? this.onFault() : n;

@@ -8,6 +8,6 @@ export { installVdiskFiles, vdiskFiles } from './store-registry.js';
 export type { FileStoreRequest, VdiskFilePlatform } from './store-registry.js';
 export { VdiskCounters, VDISK_COUNTERS } from './counters.js';
 export type { VdiskCounter } from './counters.js';
-export { openVdisk, attachVdiskQueue, VdiskDriver, DEFAULT_COMPLETION_SPIN } from './driver.js';
+export { openVdisk, attachVdiskQueue, VdiskDriver, DEFAULT_COMPLETION_SPIN, NO_COMPLETION_SPIN, completionSpin } from './driver.js';
 export type { VdiskOptions, VdiskDriverStats, VdiskQueueHandle } from './driver.js';
 export { vdiskState, VDISK_STATE_VERSION } from './state.js';

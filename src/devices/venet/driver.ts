@@ -27,7 +27,7 @@ import {
 } from './abi.js';
 import { VenetQueue, type VenetQueueHandle } from './queue.js';
 
-export type { FrameListener, ReceivedFrame, VenetQueueHandle } from './queue.js';
+export type { FrameListener, FrameSpanListener, ReceivedFrame, VenetQueueHandle } from './queue.js';
 
 declareInterfaceVersions(VENET_INTERFACE, [VENET_VERSION]);
 

@@ -8,7 +8,7 @@ import { venetTapClass } from './tap-class.js';
 
 export * from './abi.js';
 export { VenetDriver, openVenet } from './driver.js';
-export type { VenetOptions, FrameListener, LinkListener, ReceivedFrame } from './driver.js';
+export type { VenetOptions, FrameListener, FrameSpanListener, LinkListener, ReceivedFrame } from './driver.js';
 export { VenetQueue, attachVenetQueue } from './queue.js';
 export type { VenetQueueHandle } from './queue.js';
 export { VenetModelBase, VenetPort, VenetQueuePair, PAIR_BUDGET, DELIVERED, NO_ROOM, DROPPED } from './model-base.js';

@@ -11,12 +11,20 @@
  * subclass; payload bytes are opaque and only copied. A corrupt ring makes its port
  * stop (counted once in `faults`); nothing here throws into the host.
  *
+ * A pass (one poll) is bounded and fair. It first notes how many bytes each TX ring it
+ * serves holds (the pair's `quota`): frames published after the pass began wait for the
+ * next pass, which their publisher's kick (or the runtime's re-check of the ring index)
+ * starts, so a guest that refills its ring as fast as it is drained cannot keep the pass
+ * going for ever. The pass then runs rounds, each taking at most {@link PAIR_BUDGET}
+ * frames from each pair, until a round moves nothing; after each pair's share of a round
+ * (a slice) the frames it delivered are published with one commit and one kick per
+ * receiving ring, and the slice's TX space is released once, not per frame.
+ *
  * Multiqueue (abi.ts, VENET_F_MQ): a port has up to `queues` TX/RX pairs (the admin's
- * cap, fixed per port at NEGOTIATE). A pass serves every pair, starting one further
- * each time and taking at most {@link PAIR_BUDGET} frames from a pair per round, so no
- * pair starves another; a frame is delivered on the receiver's pair of the number it
- * was sent on, modulo the receiver's pair count. A corrupt ring faults its pair only
- * (the EVENT ring belongs to pair 0); the port's other pairs go on.
+ * cap, fixed per port at NEGOTIATE). A round serves every pair, starting one further
+ * each time, so no pair starves another; a frame is delivered on the receiver's pair of
+ * the number it was sent on, modulo the receiver's pair count. A corrupt ring faults its
+ * pair only (the EVENT ring belongs to pair 0); the port's other pairs go on.
  *
  * Platform-neutral: runs in the host thread and in a backend worker.
  */
@@ -35,6 +43,8 @@ import {
 import { applyAttr, configFromAttrs, type VenetConfig } from './config.js';
 import { VenetStats } from './stats.js';
 import { takeRestoredPort, type SavedPort } from './port-state.js';
+import { copyFrame } from './frame-copy.js';
+import { ringRecordBytes } from '../../core/ring.js';
 
 /** What a venet model factory takes (structured-cloneable: it crosses to backend workers). */
 export interface VenetInit {
@@ -44,7 +54,10 @@ export interface VenetInit {
   stats: SharedArrayBuffer;
 }
 
-/** Frames taken from one pair per round when a port has several (fairness between pairs). */
+/**
+ * Frames taken from one pair per round: fairness between the pairs of a port and, in a
+ * switch, between ports; also how many frames a slice delivers before it publishes them.
+ */
 export const PAIR_BUDGET = 256;
 
 /** One TX/RX queue pair of a port. */
@@ -57,6 +70,8 @@ export class VenetQueuePair {
   pendingRx = 0;
   /** A ring of this pair was found corrupt: the pair moves nothing any more. */
   faulted = false;
+  /** TX bytes this pass may still take (what the ring held when the pass began; see the file comment). */
+  quota = 0;
   constructor(readonly port: VenetPort, readonly index: number) {}
   /** True once the TX and RX rings exist and neither this pair nor its port faulted. */
   get ready(): boolean { return this.tx !== null && this.rx !== null && !this.faulted && !this.port.faulted; }
@@ -77,12 +92,16 @@ export class VenetPort {
   faulted = false;
   /** The pair the next pass starts with (round robin). */
   nextPair = 0;
-  /** The port's bus memory bytes (cached view). */
+  /** The port's bus memory bytes and words (cached views). */
   readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  /** Frames consumed from this port's TX rings in the current pass (for TX_DONE). */
+  took = 0;
   /** Frames a loaded state carried for each pair's RX ring, put there when the ring is set up (SavedPort.rx). */
   carried: SavedPort['rx'] | null = null;
   constructor(readonly conn: DeviceConnection, readonly index: number) {
     this.u8 = conn.memory.u8;
+    this.i32 = conn.memory.i32;
     this.pairs.push(new VenetQueuePair(this, 0));
   }
   /** Pair 0's TX ring (guest -> device). */
@@ -100,9 +119,6 @@ export class VenetPort {
     return this.pairs[n]!;
   }
 }
-
-/** Frames a drain delivers before it publishes them (one commit and kick per receiver). */
-const EARLY_COMMIT = 64;
 
 /** Outcome of {@link VenetModelBase.deliver}. */
 export const DELIVERED = 0;
@@ -278,42 +294,55 @@ export abstract class VenetModelBase implements ConnectorModel {
 
   /**
    * One pass for `port` (subclasses may pump several ports per poll): posts a pending
-   * link change, moves the frames waiting in its TX ring, commits what was delivered.
+   * link change, notes its quotas, moves the frames waiting in its TX rings.
    */
   protected pump(port: VenetPort): number {
-    if (port.linkShown !== this.cfg.enabled) this.showLink(port);
-    const n = this.drainTx(port);
-    this.commitTouched();
+    this.startPass(port);
+    let n = 0;
+    for (let moved = 1; moved > 0;) { moved = this.drainRound(port, PAIR_BUDGET); n += moved; }
+    this.endPass(port);
     return n;
+  }
+
+  /** Before a pass over `port`: a pending link change, and each pair's quota. */
+  protected startPass(port: VenetPort): void {
+    if (port.linkShown !== this.cfg.enabled) this.showLink(port);
+    port.took = 0;
+    for (const q of port.pairs) {
+      // One peek beyond what is there (+1): an empty ring costs one look, and a ring the
+      // guest scribbled over is peeked, so its fault is found. Bounded by the capacity.
+      q.quota = q.ready ? q.tx!.ring.used() + 1 : 0;
+    }
+  }
+
+  /** After a pass over `port`: the TX_DONE event for what it consumed. */
+  protected endPass(port: VenetPort): void {
+    if (port.took > 0 && (port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, port.took);
   }
 
   /**
-   * Takes frames from `port`'s TX rings; returns how many it consumed. With several
-   * pairs: rounds of at most PAIR_BUDGET frames per pair, starting one pair further each
-   * pass, until no pair moved.
+   * One round over `port`'s pairs (starting one pair further each round): a slice of at
+   * most `budget` frames from each. Returns the frames consumed.
    */
-  protected drainTx(port: VenetPort): number {
+  protected drainRound(port: VenetPort, budget: number): number {
     if (port.faulted) return 0;
     const pairs = port.pairs;
-    let n = 0;
-    if (pairs.length === 1) n = this.drainPair(pairs[0]!, Infinity);
+    let moved = 0;
+    if (pairs.length === 1) moved = this.slice(pairs[0]!, budget);
     else {
       const first = port.nextPair++ % pairs.length;
-      for (let moved = 1; moved > 0;) {
-        moved = 0;
-        for (let i = 0; i < pairs.length; i++) moved += this.drainPair(pairs[(first + i) % pairs.length]!, PAIR_BUDGET);
-        n += moved;
-      }
+      for (let i = 0; i < pairs.length; i++) moved += this.slice(pairs[(first + i) % pairs.length]!, budget);
     }
-    if (n > 0) {
-      if ((port.negotiated & VENET_F_TX_DONE) !== 0) this.postEvent(port, EVENT_TX_DONE, n);
-    }
-    return n;
+    port.took += moved;
+    return moved;
   }
 
-  /** Takes at most `budget` frames from `pair`'s TX ring; returns how many it consumed. */
-  private drainPair(pair: VenetQueuePair, budget: number): number {
-    if (!pair.ready) return 0;
+  /**
+   * Takes at most `budget` frames (and at most its quota) from `pair`'s TX ring, then
+   * releases their space once and publishes what they delivered. Returns how many it consumed.
+   */
+  private slice(pair: VenetQueuePair, budget: number): number {
+    if (!pair.ready || pair.quota <= 0) return 0;
     const port = pair.port;
     const q = pair.tx!;
     const ring = q.ring;
@@ -322,12 +351,14 @@ export abstract class VenetModelBase implements ConnectorModel {
     const flagsOk = (port.negotiated & VENET_F_CSUM) !== 0 ? FRAME_F_CSUM_PARTIAL : 0;
     const up = this.cfg.enabled;
     let n = 0;
-    while (n < budget) {
+    let faulted = false;
+    while (n < budget && pair.quota > 0) {
       const len = ring.peek();
       if (len < 0) {
-        if (ring.faulted) this.faultPair(pair);
+        if (ring.faulted) { this.faultPair(pair); faulted = true; }
         break;
       }
+      pair.quota -= ringRecordBytes(len);
       const at = ring.peekOffset;
       const flags = ring.tag;
       if (!up || len < ETH_HEADER_BYTES || len > maxFrame || (flags & ~flagsOk) !== 0) {
@@ -338,28 +369,29 @@ export abstract class VenetModelBase implements ConnectorModel {
         if (this.forward(port, at, len, flags, pair.index) === NO_ROOM) {
           stats.rxFrames--; // offered again later
           stats.rxBytes -= len;
-          ring.rewind();
+          // This frame stays; the ones before it were handled and are released below.
+          if (ring.rewindLast() < 0) { this.faultPair(pair); faulted = true; }
+          pair.quota = 0; // the destination is full: this pass is done with the pair
           break;
         }
       }
-      if (ring.release() < 0) { this.faultPair(pair); break; } // after the frame was copied out
       n++;
-      // Publish what was delivered every EARLY_COMMIT frames: a sender that keeps its TX
-      // ring full would otherwise fill a receiver's RX ring with reserved, unpublished
-      // frames before the receiver sees one.
-      if (n % EARLY_COMMIT === 0) this.commitTouched();
     }
+    // Space back to the guest once per slice, after every frame of it was copied out.
+    if (!faulted && n > 0 && ring.release() < 0) this.faultPair(pair);
     if (ring.headMoved()) q.notifySpace(); // rule 2 (src/core/ring.ts): records or a skipped wrap pad freed space
+    this.commitTouched();
     return n;
   }
 
   /**
-   * Copies a frame from `src.u8[at .. at+len)` into `dst`'s RX ring of pair `pair`
-   * modulo its pair count (reserved now, committed at the end of the pass). Returns
-   * DELIVERED, NO_ROOM (ring full) or DROPPED (that pair is down or faulted, or its ring
-   * can never hold the frame).
+   * Copies a frame from `src[at .. at+len)` into `dst`'s RX ring of pair `pair` modulo
+   * its pair count (reserved now, committed at the end of the slice). `srcWords` is the
+   * Int32Array over the same memory as `src` when there is one (bus memories: word
+   * copies for small frames, see frame-copy.ts). Returns DELIVERED, NO_ROOM (ring full)
+   * or DROPPED (that pair is down or faulted, or its ring can never hold the frame).
    */
-  protected deliver(dstPort: VenetPort, src: Uint8Array, at: number, len: number, flags: number, pair = 0): number {
+  protected deliver(dstPort: VenetPort, src: Uint8Array, at: number, len: number, flags: number, pair = 0, srcWords: Int32Array | null = null): number {
     const pairs = dstPort.pairs;
     const dst = pairs.length === 1 ? pairs[0]! : pairs[pair % pairs.length]!;
     if (!dst.ready) return DROPPED;
@@ -376,7 +408,7 @@ export abstract class VenetModelBase implements ConnectorModel {
     }
     const u8 = dstPort.u8;
     if (u8 === src) u8.copyWithin(to, at, at + len);
-    else u8.set(src.subarray(at, at + len), to); // across buses: a copy, never shared memory
+    else copyFrame(src, srcWords, at, dstPort, to, len); // across buses: a copy, never shared memory
     if (dst.pendingRx++ === 0) this.touched.push(dst);
     this.stats.txFrames++;
     this.stats.txBytes += len;

@@ -26,6 +26,14 @@ import { ETH_ALEN, ETH_HEADER_BYTES, macToText } from './abi.js';
 /** Called with a view of a received frame: valid only during the call (copy to keep). */
 export type FrameListener = (frame: Uint8Array, flags: number) => void;
 
+/**
+ * Called with where a received frame is, without a view made for it: the frame is
+ * `bytes[at .. at+len)` (`bytes` is the bus memory), valid only during the call. For a
+ * receiver that reads a few header bytes or copies the frame itself: a view per frame
+ * costs more than the copy of a small frame.
+ */
+export type FrameSpanListener = (bytes: Uint8Array, at: number, len: number, flags: number) => void;
+
 /** A received frame kept by the async iterator (a copy). */
 export interface ReceivedFrame {
   frame: Uint8Array;
@@ -52,6 +60,7 @@ export class VenetQueue {
   /** Payload bytes a frame may carry after its 14-byte header. */
   readonly mtu: number;
   protected readonly frameListeners = new Set<FrameListener>();
+  protected readonly spanListeners = new Set<FrameSpanListener>();
   private readonly budget: number;
   private looping = false;
   protected closed = false;
@@ -139,6 +148,15 @@ export class VenetQueue {
   }
 
   /**
+   * Like {@link listen} (no async loop: the worker drives {@link poll}), for a
+   * {@link FrameSpanListener}: no object is made per frame. Returns a function that removes it.
+   */
+  listenSpans(fn: FrameSpanListener): () => void {
+    this.spanListeners.add(fn);
+    return () => { this.spanListeners.delete(fn); };
+  }
+
+  /**
    * Received frames as an async iterator of copies (ends at {@link close}). Frames that
    * arrive while nobody iterates are queued.
    */
@@ -205,7 +223,8 @@ export class VenetQueue {
         if (len < 0) break;
         const at = ring.peekOffset;
         const flags = ring.tag;
-        for (const fn of this.frameListeners) fn(u8.subarray(at, at + len), flags);
+        if (this.frameListeners.size > 0) for (const fn of this.frameListeners) fn(u8.subarray(at, at + len), flags);
+        if (this.spanListeners.size > 0) for (const fn of this.spanListeners) fn(u8, at, len, flags);
         batch++;
       }
       if (batch > 0) ring.release(); // the device may reuse the space now

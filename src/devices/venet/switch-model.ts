@@ -11,17 +11,34 @@
  *    and swept once per second of traffic), so a moved or silent host is flooded again.
  *  - A port whose RX ring is full drops the frame (tail drop, counted), like a switch's
  *    output queue: one slow guest never stalls the others.
+ *  - Fairness: a poll (any port's kick) is one pass over every port, in rounds that take
+ *    at most PAIR_BUDGET frames from each port, starting one port further each pass, with
+ *    what each port held when the pass began as its bound (model-base.ts): a port that
+ *    floods gets its share of each round and no more, and cannot hold the pass. A pass
+ *    also ends after {@link SWITCH_PASS_BUDGET} frames (a pass runs on the host's event
+ *    loop, or a pool thread's that serves other devices): it returns how many it moved,
+ *    and the runtime polls again while that is > 0, so what is left is served next.
  *  - External ports (switch-ports.ts, the `ports` attribute) are sockets to networks
  *    outside the process; they learn, forward and flood exactly like guest ports.
  *
  * Frames cross buses by copying from the sender's bus memory into the receiver's (see
- * VenetModelBase.deliver); no memory is shared between buses. Host placement only: one
- * model must see every bus's rings, and a backend worker serves a single bus.
+ * VenetModelBase.deliver); no memory is shared between buses. In backend placement one
+ * model, in one pool thread, serves every bus the device is linked to.
+ *
+ * The table lookups of a flow are cached per port (PortCache): a port that sends frame
+ * after frame from one MAC to one MAC finds both entries without a map lookup; an entry
+ * that leaves the table is marked dead, so a cache never revives it.
  */
 import { ETH_HEADER_BYTES, ETH_OFF_DST, ETH_OFF_SRC, macKey } from './abi.js';
-import { DELIVERED, DROPPED, VenetModelBase, type VenetInit, VenetPort } from './model-base.js';
+import { DELIVERED, DROPPED, PAIR_BUDGET, VenetModelBase, type VenetInit, VenetPort } from './model-base.js';
 import { ExternalPort, parseSwitchPorts, type ExternalPortOwner, type ExternalPortSpec } from './switch-ports.js';
 import { formatTapEndpoint } from './tap-endpoint.js';
+
+/**
+ * Frames one pass moves at most (about a quarter of a millisecond of switching at 64 B):
+ * what a poll may hold its thread for. The rotation of the first port keeps the passes fair.
+ */
+export const SWITCH_PASS_BUDGET = 4 * PAIR_BUDGET;
 
 /** Default `ageing_ms` (the 802.1D default of 300 s). */
 export const SWITCH_DEFAULT_AGEING_MS = 300_000;
@@ -35,7 +52,19 @@ type SwitchPort = VenetPort | ExternalPort;
 interface FdbEntry {
   port: SwitchPort;
   seen: number;
+  /** False once the entry left the table (aged, forgotten, replaced): caches drop it. */
+  live: boolean;
 }
+
+/** The last source and destination entries a port's frames used (see the file comment). */
+interface PortCache {
+  srcKey: number;
+  src: FdbEntry | null;
+  dstKey: number;
+  dst: FdbEntry | null;
+}
+
+function emptyCache(): PortCache { return { srcKey: -1, src: null, dstKey: -1, dst: null }; }
 
 export interface SwitchInit extends VenetInit {
   /** Clock in ms (tests may pass their own); default performance.now. */
@@ -54,6 +83,12 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   private t = 0;
   private lastSweep = 0;
   private readonly portList: VenetPort[] = [];
+  /** Each guest port's lookup cache (see PortCache). */
+  private readonly caches = new Map<VenetPort, PortCache>();
+  /** The cache of the port whose frames are being switched now (set per slice in pump). */
+  private cache: PortCache | null = null;
+  /** The port the next pass starts with (round robin). */
+  private nextPort = 0;
   /** External ports by name, in the order the admin listed them. */
   private readonly externals = new Map<string, ExternalPort>();
   private readonly name: string;
@@ -163,11 +198,12 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
 
   protected override portOpened(port: VenetPort): void {
     this.portList.push(port);
+    this.caches.set(port, emptyCache());
     // Addresses a loaded state learned on this port's number point to it again.
     for (let i = this.restoredFdb.length - 1; i >= 0; i--) {
       const e = this.restoredFdb[i]!;
       if (e.port !== port.index) continue;
-      this.fdb.set(e.mac, { port, seen: this.now() - e.age });
+      this.setEntry(e.mac, port, this.now() - e.age);
       this.restoredFdb.splice(i, 1);
     }
   }
@@ -190,11 +226,27 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   protected override portClosed(port: VenetPort): void {
     const i = this.portList.indexOf(port);
     if (i >= 0) this.portList.splice(i, 1);
+    this.caches.delete(port);
     this.forgetPort(port);
   }
 
   private forgetPort(port: SwitchPort): void {
-    for (const [k, e] of this.fdb) if (e.port === port) this.fdb.delete(k);
+    for (const [k, e] of this.fdb) if (e.port === port) this.dropEntry(k, e);
+  }
+
+  /** Takes `e` (the entry of `key`) out of the table; caches holding it let go. */
+  private dropEntry(key: number, e: FdbEntry): void {
+    e.live = false;
+    this.fdb.delete(key);
+  }
+
+  /** Binds `key` to `port` with a new entry (an entry it replaces dies). */
+  private setEntry(key: number, port: SwitchPort, seen: number): FdbEntry {
+    const old = this.fdb.get(key);
+    if (old !== undefined) old.live = false;
+    const e: FdbEntry = { port, seen, live: true };
+    this.fdb.set(key, e);
+    return e;
   }
 
   private dropExternal(ext: ExternalPort): void {
@@ -203,39 +255,71 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     this.forgetPort(ext);
   }
 
-  /** Any port's signal drains every port: frames may wait on one port for room on another. */
+  /**
+   * Any port's kick is one pass over every port (a frame may be waiting on any of them):
+   * rounds of at most PAIR_BUDGET frames per port, starting one port further each pass,
+   * each port bounded by what it held when the pass began, the pass by
+   * SWITCH_PASS_BUDGET (see the file comment).
+   */
   protected override pump(_port: VenetPort): number {
     this.t = this.now();
     if (this.t - this.lastSweep > 1000) this.sweep();
-    let n = 0;
     const list = this.portList;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i]!;
-      n += super.pump(p);
+    const k = list.length;
+    if (k === 0) return 0;
+    for (let i = 0; i < k; i++) this.startPass(list[i]!);
+    const first = this.nextPort++ % k;
+    let n = 0;
+    try {
+      for (let moved = 1; moved > 0 && n < SWITCH_PASS_BUDGET;) {
+        moved = 0;
+        for (let i = 0; i < k && n + moved < SWITCH_PASS_BUDGET; i++) {
+          const p = list[(first + i) % k]!;
+          this.cache = this.caches.get(p) ?? null;
+          moved += this.drainRound(p, Math.min(PAIR_BUDGET, SWITCH_PASS_BUDGET - n - moved));
+        }
+        n += moved;
+      }
+    } finally {
+      this.cache = null;
     }
+    for (let i = 0; i < k; i++) this.endPass(list[i]!);
     return n;
   }
 
   protected forward(src: VenetPort, at: number, len: number, flags: number, pair: number): number {
-    return this.switchFrame(src, src.u8, at, len, flags, pair);
+    return this.switchFrame(src, src.u8, at, len, flags, pair, src.i32, this.cache);
   }
 
-  /** Learns the source, forwards to the known port or floods; `u8[at .. at+len)` is the frame. */
-  private switchFrame(src: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair = 0): number {
+  /**
+   * Learns the source, forwards to the known port or floods; `u8[at .. at+len)` is the
+   * frame (`words`: the Int32Array over the same memory, if any). `cache`: the source
+   * port's lookup cache (guest ports).
+   */
+  private switchFrame(src: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair = 0, words: Int32Array | null = null, cache: PortCache | null = null): number {
     // Header read once into locals: the decision never re-reads guest memory.
     const dstKey = macKey(u8, at + ETH_OFF_DST);
     const srcKey = macKey(u8, at + ETH_OFF_SRC);
     const dstGroup = (Math.floor(dstKey / MAC_FIRST_BYTE) & 1) !== 0; // I/G bit of the first byte
     const srcGroup = (Math.floor(srcKey / MAC_FIRST_BYTE) & 1) !== 0;
-    if (!srcGroup) this.learn(srcKey, src);
+    if (!srcGroup) {
+      const c = cache?.src;
+      if (c != null && c.live && cache!.srcKey === srcKey) { c.port = src; c.seen = this.t; } // learn() without the lookup
+      else {
+        const e = this.learn(srcKey, src);
+        if (cache) { cache.srcKey = srcKey; cache.src = e; }
+      }
+    }
     if (!dstGroup) {
-      const e = this.fdb.get(dstKey);
+      const c = cache?.dst;
+      const e = c != null && c.live && cache!.dstKey === dstKey ? c : this.fdb.get(dstKey);
       if (e !== undefined) {
         if (this.t - e.seen > this.ageingMs) {
-          this.fdb.delete(dstKey);
+          this.dropEntry(dstKey, e);
         } else {
+          if (cache) { cache.dstKey = dstKey; cache.dst = e; }
           if (e.port === src) { this.stats.drops++; return DROPPED; } // filtered: it is on the sender's own port
-          this.sendTo(e.port, u8, at, len, flags, pair);
+          this.sendTo(e.port, u8, at, len, flags, pair, words);
           return DELIVERED;
         }
       }
@@ -250,13 +334,13 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
       if (p === src) continue;
       if (!p.ready) continue;
       reached++;
-      this.sendTo(p, u8, at, len, flags, pair);
+      this.sendTo(p, u8, at, len, flags, pair, words);
     }
     if (this.externals.size > 0) {
       for (const ext of this.externals.values()) {
         if (ext === src || !ext.up) continue;
         reached++;
-        this.sendTo(ext, u8, at, len, flags, pair);
+        this.sendTo(ext, u8, at, len, flags, pair, null);
       }
     }
     if (reached === 0) this.stats.drops++; // flooded to nobody (no other port is up): it went nowhere, counted
@@ -264,9 +348,9 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
   }
 
   /** One copy of a frame to one port; a frame that finds no room is dropped and counted. */
-  private sendTo(p: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair: number): void {
+  private sendTo(p: SwitchPort, u8: Uint8Array, at: number, len: number, flags: number, pair: number, words: Int32Array | null): void {
     if (p instanceof VenetPort) {
-      if (this.deliver(p, u8, at, len, flags, pair) !== DELIVERED) this.stats.drops++;
+      if (this.deliver(p, u8, at, len, flags, pair, words) !== DELIVERED) this.stats.drops++;
     } else if (p.send(u8, at, len, flags)) {
       this.stats.txFrames++;
       this.stats.txBytes += len;
@@ -275,15 +359,17 @@ export class VenetSwitchModel extends VenetModelBase implements ExternalPortOwne
     }
   }
 
-  private learn(key: number, port: SwitchPort): void {
+  private learn(key: number, port: SwitchPort): FdbEntry {
     const e = this.fdb.get(key);
-    if (e === undefined) this.fdb.set(key, { port, seen: this.t });
-    else { e.port = port; e.seen = this.t; }
+    if (e === undefined) return this.setEntry(key, port, this.t);
+    e.port = port;
+    e.seen = this.t;
+    return e;
   }
 
   private sweep(): void {
     this.lastSweep = this.t;
-    for (const [k, e] of this.fdb) if (this.t - e.seen > this.ageingMs) this.fdb.delete(k);
+    for (const [k, e] of this.fdb) if (this.t - e.seen > this.ageingMs) this.dropEntry(k, e);
   }
 }
 
