@@ -3,7 +3,8 @@
 // that names other buses than its HELLO, a source that goes silent. Each is refused
 // (EPROTO / ETIMEDOUT reported through onFailed), nothing is left on the target, and the
 // target takes a good migration afterwards, over TCP as well as a Unix socket. A HELLO
-// that names guests has their workers started and waiting (PARKED) before any state. And the
+// that names guests has their workers started and waiting (PARKED) before any state; a
+// source does not wait past its deadline for a PARKED that comes late. And the
 // other way round: a source whose target stops reading gives up within its deadline.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -17,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vbus-migstream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const makeHost = useHosts();
 
-const HELLO = 1, ACCEPT = 2, REFUSE = 3, PAGES = 4, STATE = 5, PARKED = 10;
+const HELLO = 1, ACCEPT = 2, REFUSE = 3, PAGES = 4, STATE = 5, READY = 6, GO = 8, RESUMED = 9, PARKED = 10;
 
 function frame(type: number, body: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -139,6 +140,39 @@ describe('migration stream: the target against a hostile source', () => {
       expect(t.host.device('disk')!.attr('capacity')).toBe('65536');
       expect(t.failed).toEqual([]);
       await t.listener.close();
+    }
+  });
+
+  it('a target whose workers park late: the source stops after its deadline and passes over the PARKED that comes later', async () => {
+    const path = join(dir, 'late.sock');
+    const server = createServer((sock) => {
+      let buf = Buffer.alloc(0);
+      sock.on('data', (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32LE(0)) {
+          const type = buf[4]!;
+          buf = buf.subarray(5 + buf.readUInt32LE(0));
+          if (type === HELLO) sock.write(frame(ACCEPT, json({ version: 1, parks: true }))); // then no PARKED until the state
+          if (type === STATE) { sock.write(frame(PARKED, json({}))); sock.write(frame(READY, json({}))); }
+          if (type === GO) sock.write(frame(RESUMED, json({ notJoined: [] })));
+        }
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    try {
+      const src = makeHost();
+      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
+      const d = src.createDevice('disk');
+      src.setType(d, 'vdisk');
+      d.setAttr('capacity', '65536');
+      src.link(bus, d);
+      const r = await migrate(src, ['lan0'], { path }, { replyTimeoutMs: 300 });
+      expect(r.buses).toEqual(['lan0']);
+      expect(r.notJoined).toEqual([]);
+      expect(src.stats()).toMatchObject({ buses: 0, devices: 0 }); // handed over
+    } finally {
+      server.close();
     }
   });
 

@@ -132,11 +132,24 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       rounds++;
       if ((rounds > 1 && sent <= stopBelow) || rounds >= maxRounds) break;
     }
+    // A target whose workers are slower than `replyMs` to load is not waited for longer:
+    // the stop goes ahead (their start-up then counts as downtime), and a PARKED that
+    // comes later is passed over where the next answer is read.
+    let parkedPending = false;
     if ((accepted as { parks?: unknown }).parks === true) {
-      const parked = await ch.next(replyMs, 'PARKED (the target starting the guest workers)');
-      if (parked.type !== FRAME.PARKED) throw vbusError('EPROTO', `migration target ${peer} answered frame type ${parked.type}, not PARKED`, { peer });
+      const parked = await ch.next(replyMs, 'PARKED (the target starting the guest workers)').catch((e: unknown) => {
+        if (e instanceof VbusError && e.code === 'ETIMEDOUT' && ch.isOpen) return null;
+        throw e;
+      });
+      if (parked === null) parkedPending = true;
+      else if (parked.type !== FRAME.PARKED) throw vbusError('EPROTO', `migration target ${peer} answered frame type ${parked.type}, not PARKED`, { peer });
       if (images.length > 0) { precopyBytes += await sendChanged(ch, images, true, replyMs); rounds++; }
     }
+    const nextAnswer = async (what: string): Promise<Frame> => {
+      let f = await ch.next(replyMs, what);
+      if (parkedPending && f.type === FRAME.PARKED) { parkedPending = false; f = await ch.next(replyMs, what); }
+      return f;
+    };
 
     // 3. Stop, and send the rest.
     const tStop = now();
@@ -155,7 +168,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       stateBytes = state.length;
       await ch.send(frame(FRAME.STATE, state), replyMs);
       tSent = now();
-      const built = await ch.next(replyMs, 'answer to the bus state');
+      const built = await nextAnswer('answer to the bus state');
       if (built.type === FRAME.FAILED) throw remoteError(readJson<Refusal>(built, 'FAILED', peer), `migration target ${peer} could not build the buses`);
       if (built.type !== FRAME.READY) throw vbusError('EPROTO', `migration target ${peer} answered frame type ${built.type}, not READY or FAILED`, { peer });
       if (!ch.isOpen) throw vbusError('ECONNRESET', `migration stream with ${peer} closed before GO`, { peer });
@@ -172,7 +185,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
     await ch.send(frame(FRAME.GO, jsonBody({})), replyMs).catch(() => undefined);
     let resumed: Frame;
     try {
-      resumed = await ch.next(replyMs, 'RESUMED');
+      resumed = await nextAnswer('RESUMED');
       if (resumed.type !== FRAME.RESUMED) throw vbusError('EPROTO', `migration target ${peer} answered GO with frame type ${resumed.type}`, { peer });
     } catch (e) {
       await releaseSource(host, plan);
