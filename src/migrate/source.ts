@@ -182,7 +182,9 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
     const tReady = now();
     // The quiesced guests here make no requests; they and the buses are released once the
     // target answers, so that tearing down workers does not take CPU from its start.
-    await ch.send(frame(FRAME.GO, jsonBody({})), replyMs).catch(() => undefined);
+    // joinWaitMs: how long the target may wait for its guests to join before it answers,
+    // well inside this side's deadline for the answer.
+    await ch.send(frame(FRAME.GO, jsonBody({ joinWaitMs: Math.floor(replyMs / 2) })), replyMs).catch(() => undefined);
     let resumed: Frame;
     try {
       resumed = await nextAnswer('RESUMED');

@@ -17,7 +17,7 @@
  *    with nothing left behind.
  *  - GO boots the guests in their parked workers with their saved states; RESUMED tells
  *    the source once each has joined and run to its first wait (it serves again; at most
- *    JOIN_WAIT_MS). A stream that ends or stalls (`timeoutMs`) before GO undoes what was
+ *    the `joinWaitMs` GO names, and JOIN_WAIT_MS). A stream that ends or stalls (`timeoutMs`) before GO undoes what was
  *    built and ends the parked workers.
  * The socket trusts whoever can connect: a Unix socket is made owner-only (0600); a TCP
  * port is for a network where every peer may move buses into this runtime.
@@ -160,11 +160,11 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
       built = buildBuses(host, snap, `migration from ${from}`, built ?? undefined);
       await ch.send(frame(FRAME.READY, jsonBody({})), timeoutMs);
       stage = 'GO';
-      await expectFrame(ch, FRAME.GO, timeoutMs, 'GO');
+      const go = await expectFrame(ch, FRAME.GO, timeoutMs, 'GO');
       const guests = startGuests(host, snap, parked);
       built = null; // the buses are running here now
       for (const p of parked.values()) void p.discard(); // any not booted (another module)
-      const notJoined = await joinedOrLate([...guests.values()], JOIN_WAIT_MS);
+      const notJoined = await joinedOrLate([...guests.values()], joinWait(go, from));
       await ch.send(frame(FRAME.RESUMED, jsonBody({ notJoined })), timeoutMs).catch(() => undefined);
       ch.socket.end();
       opts.onMigrated?.({ buses: snap.buses.map((b) => host.bus(b.name)!), guests, from });
@@ -180,6 +180,16 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     const err = e instanceof VbusError ? e : vbusError('EIO', `migration from ${from} failed at ${stage}: ${(e as Error).message}`, { cause: e });
     opts.onFailed?.(err);
     ch.close();
+  }
+}
+
+/** GO's `joinWaitMs` (the source's bound for the join wait), read leniently, at most JOIN_WAIT_MS. */
+function joinWait(go: Frame, from: string): number {
+  try {
+    const v = readJson<{ joinWaitMs?: unknown }>(go, 'GO', from).joinWaitMs;
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, JOIN_WAIT_MS) : JOIN_WAIT_MS;
+  } catch {
+    return JOIN_WAIT_MS;
   }
 }
 

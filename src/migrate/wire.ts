@@ -20,13 +20,13 @@
  *   PAGES ... (what changed since)          ->
  *   STATE (the bus snapshot, without images) ->
  *                                           <-  READY {} | FAILED {code, message}
- *   GO {}                                   ->
+ *   GO {joinWaitMs}                         ->
  *                                           <-  RESUMED {notJoined}
  *
  * The target builds the buses at STATE and boots the parked guests at GO; it answers
  * RESUMED once every guest has joined and run to its first wait (`notJoined` lists
- * those that did not within the deadline). Until GO it undoes everything when the
- * stream ends. The source stops its guests only after READY.
+ * those that did not within GO's `joinWaitMs`, at most 5 s). Until GO it undoes
+ * everything when the stream ends. The source stops its guests only after RESUMED.
  */
 
 /** What a HELLO names itself as. */
