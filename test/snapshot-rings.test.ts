@@ -43,8 +43,10 @@ describe('ring contents in a saved bus', () => {
 
     const b = makeHost();
     const { guests } = restoreBuses(b, bytes);
-    const r = drive([...guests.values()][0]!);
+    const worker = [...guests.values()][0]!;
+    const r = drive(worker);
     await r.waitEvent((e) => e.event === 'ready');
+    await worker.joined; // the program said it ran on after joinBus() (what a migration's target waits for)
     await until(async () => (await r.cmd('got')).got.length >= 20);
     await r.cmd('send', { n: 5 }); // new frames come after the carried ones
     await until(async () => (await r.cmd('got')).got.length >= 25);
