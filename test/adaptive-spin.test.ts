@@ -238,11 +238,18 @@ describe('hostile writers of the shared words cost latency only', () => {
 
   it('garbage or stale leases are taken over; a lease taken over is not freed by its old holder', () => {
     const words = new Int32Array(new SharedArrayBuffer(64 * 4));
-    const g = new SpinGate(words, 1);
-    words[0] = 0x7fffffff; // garbage
-    const a = g.enter();
+    let t = 0; // this thread's clock for the age of leases, ms
+    const g = new SpinGate(words, 1, () => t);
+    words[0] = 0x7fffffff; // garbage, or a lease whose holder died
+    expect(g.enter()).toBe(0); // first seen now: it may be a live lease
+    t += 500;
+    expect(g.enter()).toBe(0); // the same word half a second later: still young
+    t += 600;
+    const a = g.enter(); // unchanged for over LEASE_STALE_MS: taken over
     expect(a).toBeGreaterThan(0);
-    words[0] = (((Date.now() - 10_000) & 0xfffff) << 10) | 1; // someone's lease from 10 s ago
+    // A lease that changes hands (a new tag each take) is never taken over, however long it is busy.
+    for (let k = 0; k < 5; k++) { words[0] = 100 + k; t += 900; expect(g.enter()).toBe(0); }
+    words[0] = 0;
     const b = g.enter();
     expect(b).toBeGreaterThan(0);
     g.leave(a); // the old holder gives back what is no longer its own

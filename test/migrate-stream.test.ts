@@ -2,7 +2,8 @@
 // process: a frame longer than the bound, pages outside the images announced, a state
 // that names other buses than its HELLO, a source that goes silent. Each is refused
 // (EPROTO / ETIMEDOUT reported through onFailed), nothing is left on the target, and the
-// target takes a good migration afterwards, over TCP as well as a Unix socket. And the
+// target takes a good migration afterwards, over TCP as well as a Unix socket. A HELLO
+// that names guests has their workers started and waiting (PARKED) before any state. And the
 // other way round: a source whose target stops reading gives up within its deadline.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -16,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vbus-migstream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const makeHost = useHosts();
 
-const HELLO = 1, ACCEPT = 2, PAGES = 4, STATE = 5;
+const HELLO = 1, ACCEPT = 2, REFUSE = 3, PAGES = 4, STATE = 5, PARKED = 10;
 
 function frame(type: number, body: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -86,6 +87,39 @@ describe('migration stream: the target against a hostile source', () => {
     await source(path, [frame(HELLO, hello())]); // then nothing: the target gives up
     await until(() => t.failed.length === 4);
     expect(t.failed[3]!.code).toBe('ETIMEDOUT');
+    empty(t.host);
+    await t.listener.close();
+  });
+
+  it('starts a parked worker for each guest a HELLO names and says PARKED once they wait; refuses a guest module that is no URL', async () => {
+    const path = join(dir, 'park.sock');
+    const t = await target({ path }, { timeoutMs: 20_000 });
+    const idle = new URL('./fixtures/idle-guest.mjs', import.meta.url).href;
+    // The source hangs up after PARKED: the migration fails, and nothing stays.
+    const types = await new Promise<number[]>((resolve) => {
+      const got: number[] = [];
+      let buf = Buffer.alloc(0);
+      const s = createConnection(path, () => s.write(frame(HELLO, hello({ members: [5, 6], guests: [{ id: 5, url: idle }, { id: 6, url: idle }] }))));
+      s.on('data', (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32LE(0)) {
+          got.push(buf[4]!);
+          if (buf[4] === ACCEPT) expect(JSON.parse(buf.subarray(5, 5 + buf.readUInt32LE(0)).toString())).toEqual({ version: 1, parks: true });
+          buf = buf.subarray(5 + buf.readUInt32LE(0));
+        }
+        if (got.includes(PARKED)) s.destroy();
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(got));
+    });
+    expect(types).toEqual([ACCEPT, PARKED]);
+    await until(() => t.failed.length === 1);
+    expect(t.failed[0]!.code).toBe('ECONNRESET');
+    empty(t.host);
+
+    expect(await source(path, [frame(HELLO, hello({ members: [5], guests: [{ id: 5, url: 'not a url' }] }))])).toEqual([REFUSE]);
+    await until(() => t.failed.length === 2);
+    expect(t.failed[1]!.message).toMatch(/guest 5's module "not a url" is not a URL/);
     empty(t.host);
     await t.listener.close();
   });

@@ -20,7 +20,8 @@
  * - mem-idle-bus / mem-idle-guest: resident memory per idle bus (with one device linked)
  *   and per idle guest worker, from process RSS before and after.
  *
- * Every point is one 500 ms window per repeat (at most 3) and the row reports the median. The
+ * Every point is one 500 ms window per repeat (at most 3), after one warm-up window that
+ * is not counted, and the row reports the median. The
  * plot (aggregate rate against N per impl) is drawn by plot.ts into
  * bench/results/scale.svg. This VM has 2 vCPUs shared with other work: the numbers say
  * how this machine behaved during this run, not what vbus can do on a quiet one.
@@ -168,6 +169,7 @@ async function vbusCalls(placement: 'host' | 'backend', ns: number[], ms: number
     for (const n of ns) {
       const f = await rig.grow(n);
       const runs = [];
+      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? rig.host.backendThreads().length : undefined;
       rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling`, threads));
@@ -192,6 +194,7 @@ async function postMessageCalls(ns: number[], ms: number, repeat: number, tick: 
     });
     try {
       const runs = [];
+      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       rows.push(summarise(`calls-${n}guests`, 'postMessage', n, 8, runs, `${n} workers, each awaiting an echo from the main thread`));
     } finally {
@@ -265,6 +268,7 @@ async function switchFrames(placement: 'host' | 'backend', ns: number[], ms: num
       const macs = (await Promise.all(ready)).map((r) => r.mac);
       await Promise.all(guests.map((g, i) => { const p = waitMessage(g, (m) => m.learned); g.postMessage({ dst: macs[(i + 1) % n] }); return p; }));
       const runs = [];
+      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
       rows.push(summarise(`switch-${n}guests-64B`, impl, n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}`, threads));
@@ -302,6 +306,7 @@ async function sharedDisk(placement: 'host' | 'backend', ns: number[], ms: numbe
       }
       await Promise.all(starts);
       const runs = [];
+      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
       rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest`, threads));

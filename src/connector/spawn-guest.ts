@@ -25,6 +25,46 @@ export interface StartGuestOptions {
    * GuestWorker.onError saw it.
    */
   onError?(error: VbusError, handled: boolean): void;
+  /**
+   * A worker started ahead for this guest (same module): it gets its boot as a message
+   * instead of a new worker being started. One that has ended is not used.
+   */
+  parked?: ParkedWorker;
+}
+
+/**
+ * A guest worker started before its bus membership exists: it loads its module (the
+ * slow part of a start, 0.5-2 s on a loaded machine) and waits in joinBus() for its boot.
+ * A migration's target parks its guests during pre-copy and boots them at GO.
+ */
+export class ParkedWorker {
+  readonly worker: PlatformWorker;
+  /** Resolves once the module has loaded and waits for its boot ('vbus:parked'), or the worker ended. */
+  readonly waiting: Promise<void>;
+  private ended = false;
+  private taken = false;
+  constructor(readonly url: URL, readonly name: string) {
+    this.worker = spawnWorker(url, { vbusParked: true } satisfies GuestStartData, { name });
+    let parked!: () => void;
+    this.waiting = new Promise((r) => { parked = r; });
+    this.worker.onMessage((m) => { if ((m as GuestControlMessage | null)?.type === 'vbus:parked') parked(); });
+    this.worker.onExit(() => { this.ended = true; parked(); });
+    // A module that fails to load ends the worker; the guest's own start then starts
+    // another worker, which reports the failure where it belongs.
+    this.worker.onError(() => { this.ended = true; parked(); });
+  }
+  /** Hands the worker over once, if it is still alive and runs `url`. */
+  take(url: URL): PlatformWorker | null {
+    if (this.taken || this.ended || url.href !== this.url.href) return null;
+    this.taken = true;
+    return this.worker;
+  }
+  /** Ends the worker unless it was taken. */
+  async discard(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    await this.worker.terminate();
+  }
 }
 
 /** How a guest ended: its exit code, and the error that ended it (null for a clean exit or a terminate). */
@@ -48,6 +88,13 @@ export class GuestWorker {
    * itself keeps it pending until stop(), terminate(), or the host's release().
    */
   readonly exited: Promise<GuestExit>;
+  /**
+   * Resolves once the guest's program has joined the bus and run on to its first wait
+   * ('vbus:joined', see joinBus): from then on it serves. Never resolves for a guest
+   * that does not call joinBus() or ends first.
+   */
+  readonly joined: Promise<void>;
+  private markJoinedFn!: () => void;
   private ended = false;
   private failure: VbusError | null = null;
   private readonly errorListeners = new Set<(error: VbusError) => void>();
@@ -55,6 +102,7 @@ export class GuestWorker {
   origin: { url: string; data: unknown } = { url: '', data: undefined };
   constructor(readonly memberId: number, readonly worker: PlatformWorker, readonly endpoint: BusEndpoint) {
     this.exited = worker.exited.then((code) => ({ code, error: this.failure }));
+    this.joined = new Promise((r) => { this.markJoinedFn = r; });
   }
   get running(): boolean { return !this.ended; }
   /** The error that ended the guest, once it failed (else null). */
@@ -92,6 +140,8 @@ export class GuestWorker {
   }
   /** @internal */
   markEnded(): void { this.ended = true; }
+  /** @internal */
+  markJoined(): void { this.markJoinedFn(); }
   /** @internal Records the failure and tells the listeners; returns whether any listened. */
   fail(error: VbusError): boolean {
     this.failure ??= error;
@@ -111,7 +161,9 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   let worker: PlatformWorker;
   try {
     const start = channel ? { ...boot, memory: undefined as never, mirror: channel.boot } : boot;
-    worker = spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
+    const parked = opts.parked?.take(url);
+    if (parked) parked.postMessage({ type: 'vbus:boot', boot: start } satisfies GuestControlMessage, channel?.transfer);
+    worker = parked ?? spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
   } catch (e) {
     if (channel) side!.removePeer(channel.peer);
     endpoint.removeMember(memberId);
@@ -127,6 +179,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   g.origin = { url: url.href, data: opts.data };
   worker.onMessage((m) => {
     const msg = m as GuestControlMessage;
+    if (typeof msg === 'object' && msg !== null && msg.type === 'vbus:joined') g.markJoined();
     if (typeof msg !== 'object' || msg === null || msg.type !== 'vbus:spawn-child') return;
     const answer = (r: { memberId?: number; error?: { code: string; message: string } }): void => {
       worker.postMessage({ type: 'vbus:child', req: msg.req, ...r } satisfies GuestControlMessage);

@@ -41,10 +41,13 @@ export interface GuestBoot {
   mirror?: MirrorBoot;
 }
 
-/** Start data the host gives a guest worker. */
-export interface GuestStartData {
-  vbusBoot: GuestBoot;
-}
+/**
+ * Start data the host gives a guest worker: its boot, or `vbusParked` for a worker
+ * started before its membership exists (a migration's target starts the workers during
+ * pre-copy, src/migrate/target.ts): it loads its module, and joinBus() waits for the
+ * boot to arrive as a 'vbus:boot' message.
+ */
+export type GuestStartData = { vbusBoot: GuestBoot } | { vbusParked: true };
 
 /** Control messages between a guest worker and its host (not the data path). */
 export type GuestControlMessage =
@@ -55,7 +58,16 @@ export type GuestControlMessage =
   // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
   // A save that was given up (a failed migration): 'vbus:continue' lets the guest carry on.
   | { type: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue'; req: number }
-  | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; error?: { code: string; message: string } };
+  | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; error?: { code: string; message: string } }
+  /** Host -> a parked guest: its boot (the membership now exists). */
+  | { type: 'vbus:boot'; boot: GuestBoot }
+  /** A parked guest -> host: its module has loaded and joinBus() waits for the boot. */
+  | { type: 'vbus:parked' }
+  /**
+   * Guest -> host, once per run: joinBus() resolved and the program ran on to its first
+   * wait (posted from the first macrotask after the join), so it serves again.
+   */
+  | { type: 'vbus:joined' };
 
 /** A shared region set up by DEVSHM. */
 export interface ShmRegion {

@@ -9,11 +9,14 @@
  * always left to a thread that does work.
  *
  * A lease is one i32 word of the process-wide shared buffer (see
- * platform.processShared): 0 = free, otherwise the millisecond stamp at which it was
- * taken. A waiter takes a free word with a compare-exchange before it spins and gives it
- * back (compare-exchange of its own stamp to 0) when the spin ends. A lease older than
- * {@link LEASE_STALE_MS} is taken over: that bounds what a thread that died, or was
- * preempted, while holding one can cost (spins are far shorter than that).
+ * platform.processShared): 0 = free, otherwise its holder's tag (a number no other take
+ * uses soon). A waiter takes a free word with a compare-exchange before it spins and
+ * gives it back (compare-exchange of its own tag to 0) when the spin ends. A waiter that
+ * is refused remembers, per word, the tag it saw and when (its own clock); a word that
+ * still holds the same tag {@link LEASE_STALE_MS} later is taken over: that bounds what
+ * a thread that died, or was preempted, while holding one can cost (spins are far
+ * shorter than that). The clock is read only on a refusal, never to take a free word:
+ * a clock read per lease was a large part of a spin's fixed cost.
  *
  * Hostile writers. Every guest can write this buffer (a browser has no read-only shared
  * memory, and Node's is the same). What a write can do: fill every word with fresh
@@ -42,22 +45,15 @@ const REFUSALS = GATE_WORDS - 1;
  */
 export const LEASE_STALE_MS = 1000;
 
-// A lease word: (milliseconds mod 2^20) << 10 | a 10-bit tag that differs between takers,
-// so that a holder whose lease was taken over within the same millisecond cannot free
-// the new holder's lease. Never 0 (0 = free).
-const MS_BITS = 20;
-const MS_MASK = (1 << MS_BITS) - 1;
-let tagCounter = (Math.random() * 1024) | 0;
+// A lease word: a 30-bit tag, different for every take of this thread and started at a
+// random point per thread, so a holder whose lease was taken over cannot free the new
+// holder's lease. Never 0 (0 = free).
+const TAG_MASK = (1 << 30) - 1;
+let tagCounter = (Math.random() * TAG_MASK) | 0;
 
-function stampNow(): number {
-  tagCounter = (tagCounter + 1) & 1023;
-  return ((((Date.now() & MS_MASK) << 10) | tagCounter) >>> 0) || 1;
-}
-
-/** Whether a lease word is older than LEASE_STALE_MS, or from a future it cannot come from. */
-function stale(word: number, now: number): boolean {
-  const age = (((now >>> 10) - (word >>> 10)) & MS_MASK);
-  return age > LEASE_STALE_MS && age < MS_MASK - LEASE_STALE_MS;
+function nextTag(): number {
+  tagCounter = (tagCounter + 1) & TAG_MASK;
+  return tagCounter || 1;
 }
 
 export class SpinGate {
@@ -66,13 +62,21 @@ export class SpinGate {
   private readonly words: Int32Array;
   /** Lease attempts refused because every lease was held. */
   refused = 0;
+  /** Per lease word, the tag this thread saw there when refused, and when (clock ms). */
+  private readonly seenTag: Int32Array;
+  private readonly seenAt: Float64Array;
+  private readonly clock: () => number;
 
   /**
    * `words`: the lease words (any Int32Array over shared memory; at least `capacity`
-   * long). `capacity`: leases at once; defaults to cores - 1.
+   * long). `capacity`: leases at once; defaults to cores - 1. `clock`: ms, for the age of
+   * a lease this thread was refused by (tests give their own; default Date.now).
    */
-  constructor(words: Int32Array, capacity = coreCount() - 1) {
+  constructor(words: Int32Array, capacity = coreCount() - 1, clock: () => number = Date.now) {
     this.words = words;
+    this.clock = clock;
+    this.seenTag = new Int32Array(GATE_WORDS);
+    this.seenAt = new Float64Array(GATE_WORDS);
     if (words.length < GATE_WORDS) throw new RangeError(`a spin gate needs ${GATE_WORDS} words`);
     this.capacity = Math.max(0, Math.min(capacity | 0, GATE_WORDS - 1));
   }
@@ -85,14 +89,20 @@ export class SpinGate {
     const cap = this.capacity;
     if (cap === 0) return 0;
     const w = this.words;
-    const stamp = stampNow();
+    const stamp = nextTag();
+    for (let i = 0; i < cap; i++) {
+      if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, stamp) === 0) return handle(i, stamp); // seq-cst: two takers of one free word cannot both win
+    }
+    // Every word is held: take over one whose tag has not changed for LEASE_STALE_MS (by
+    // this thread's own sightings), remember the others.
+    const now = this.clock();
     for (let i = 0; i < cap; i++) {
       const old = Atomics.load(w, i);
-      if (old === 0) {
-        if (Atomics.compareExchange(w, i, 0, stamp) === 0) return handle(i, stamp); // seq-cst: two takers of one free word cannot both win
-      } else if (stale(old, stamp)) {
-        // Its holder died or stalled (or it is garbage): take it over.
-        if (Atomics.compareExchange(w, i, old, stamp) === old) return handle(i, stamp);
+      if (old === 0) continue; // freed meanwhile: the caller retries (the handoff window does)
+      if (old !== this.seenTag[i]) { this.seenTag[i] = old; this.seenAt[i] = now; continue; }
+      if (now - this.seenAt[i]! > LEASE_STALE_MS && Atomics.compareExchange(w, i, old, stamp) === old) {
+        this.seenTag[i] = 0;
+        return handle(i, stamp); // its holder died or stalled (or it is garbage)
       }
     }
     this.refused++;
@@ -119,7 +129,7 @@ export class SpinGate {
   }
 }
 
-/** Packs (word index, stamp) into one positive number (stamp < 2^30, so this stays < 2^36, exact in a double). */
+/** Packs (word index, tag) into one positive number (tag < 2^30, so this stays < 2^36, exact in a double). */
 function handle(i: number, stamp: number): number {
   return stamp * 64 + i;
 }

@@ -9,8 +9,6 @@ import { GuestConnector } from './connector.js';
 
 export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
 
-let joined: Guest | undefined;
-
 /** The guest connector plus the worker's control channel. */
 export class Guest extends GuestConnector {
   private nextReq = 1;
@@ -120,18 +118,48 @@ function isControl(m: unknown): m is GuestControlMessage {
 /**
  * Joins the bus this worker was started on (once; later calls return the same guest).
  * Devices present at start are known when it resolves; events flow from then on.
+ *
+ * A parked worker (started ahead of its membership, GuestStartData) resolves once its
+ * boot arrives. Either way the host hears 'vbus:joined' from the first macrotask after
+ * this resolves: the program's code after `await joinBus()` has run to its first wait
+ * (devices reopened, work started), which is when a migration counts it as serving.
  */
-export async function joinBus(): Promise<Guest> {
-  if (joined) return joined;
+export function joinBus(): Promise<Guest> {
+  joining ??= join();
+  return joining;
+}
+
+let joining: Promise<Guest> | undefined;
+
+async function join(): Promise<Guest> {
   let ctx: WorkerContext<GuestStartData>;
   try {
     ctx = await workerContext<GuestStartData>();
   } catch (e) {
+    joining = undefined; // a later call from a worker that is one after all may try again
     throw vbusError('ENOTSUP', 'joinBus() runs inside a guest worker: start this module with host.spawnGuest(bus, url) (to test a device on this thread, use MockGuest from vbus/testing)', { cause: e });
   }
-  const boot = ctx.data?.vbusBoot;
-  if (!boot) throw vbusError('EINVAL', 'this worker was not started as a vbus guest (no vbusBoot in its start data); start it with spawnGuest()');
-  joined = new Guest(boot, ctx);
-  joined.startEvents();
-  return joined;
+  const data = ctx.data as Partial<{ vbusBoot: GuestBoot; vbusParked: true }> | undefined;
+  const boot = data?.vbusBoot ?? (data?.vbusParked ? await bootMessage(ctx) : undefined);
+  if (!boot) {
+    joining = undefined;
+    throw vbusError('EINVAL', 'this worker was not started as a vbus guest (no vbusBoot in its start data); start it with spawnGuest()');
+  }
+  const guest = new Guest(boot, ctx);
+  guest.startEvents();
+  setTimeout(() => ctx.postMessage({ type: 'vbus:joined' } satisfies GuestControlMessage), 0);
+  return guest;
+}
+
+/** A parked worker's boot: says it waits ('vbus:parked'), then takes the first 'vbus:boot' message from the host. */
+function bootMessage(ctx: WorkerContext<GuestStartData>): Promise<GuestBoot> {
+  return new Promise((resolve) => {
+    let done = false;
+    ctx.onMessage((m) => {
+      if (done || !isControl(m) || m.type !== 'vbus:boot') return;
+      done = true;
+      resolve(m.boot);
+    });
+    ctx.postMessage({ type: 'vbus:parked' } satisfies GuestControlMessage);
+  });
 }

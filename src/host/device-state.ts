@@ -18,6 +18,16 @@ export interface DeviceState {
   readonly data: StateValue;
 }
 
+/** Options of {@link DeviceStateSpec.save}. */
+export interface DeviceSaveOptions {
+  /**
+   * Leave the fields {@link DeviceStateSpec.images} names null: the caller carries the
+   * images apart (a migration, which has copied them page by page and reads the live
+   * views of the quiet device instead of a copy).
+   */
+  readonly withoutImages?: boolean;
+}
+
 /** How to save and load the devices of one class. */
 export interface DeviceStateSpec {
   /** The version `save` writes (a positive integer; raise it when the format changes). */
@@ -30,7 +40,7 @@ export interface DeviceStateSpec {
    * VbusError when the device cannot be saved as it is (ENOTSUP: its data path runs in
    * a backend worker whose tables the host cannot read).
    */
-  save(device: Device): StateValue;
+  save(device: Device, opts?: DeviceSaveOptions): StateValue;
   /**
    * Checks `data` (written by version `version`, one this class loads) against
    * `device`, a typed and unlinked device of this class whose attributes will be
@@ -46,4 +56,11 @@ export interface DeviceStateSpec {
    * the state without them and only the pages that changed since.
    */
   images?(device: Device): Readonly<Record<string, Uint8Array>>;
+  /**
+   * Whether the device, its guests quiesced, has passed on everything it took from them
+   * (no frame held for another port, no write taken but not yet applied). Optional: the
+   * safe point of a save waits until every device says so, and pauses the whole
+   * `settleMs` for a class that does not declare it.
+   */
+  settled?(device: Device): boolean;
 }

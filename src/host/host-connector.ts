@@ -13,7 +13,7 @@ import { BusEndpoint, type BusEndpointOptions, type BusResetReport, type ConnFau
 import { BackendProxy } from '../connector/backend/backend-proxy.js';
 import { backendRunner } from '../connector/backend/runner.js';
 import { ServeGroup } from '../connector/serve-group.js';
-import { startGuest, GuestWorker } from '../connector/spawn-guest.js';
+import { startGuest, GuestWorker, type ParkedWorker } from '../connector/spawn-guest.js';
 import type { ConnectorModel } from '../connector/types.js';
 import type { Bus } from './bus.js';
 import type { Device } from './device.js';
@@ -101,8 +101,8 @@ export class HostConnector {
     return st.endpoint;
   }
 
-  /** Starts a guest worker on `bus` (see VbusHost.spawnGuest). */
-  spawnGuest(bus: Bus, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
+  /** Starts a guest worker on `bus` (see VbusHost.spawnGuest); `parked`: a worker started ahead for it (src/migrate). */
+  spawnGuest(bus: Bus, url: URL, opts: SpawnGuestOptions = {}, parked?: ParkedWorker): GuestWorker {
     if (!bus.isAlive) throw vbusError('ENOENT', `bus ${bus.name} was destroyed`, { bus: bus.name });
     const parent = opts.parent instanceof GuestWorker ? this.host.member(opts.parent.memberId) : opts.parent;
     if (opts.parent && !parent) throw vbusError('ENOENT', 'the parent guest is no longer a member', {});
@@ -117,6 +117,7 @@ export class HostConnector {
         ...(opts.data !== undefined ? { data: opts.data } : {}),
         ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(parked ? { parked } : {}),
         onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,
         onExit: () => {
           this.guests.delete(member.id);

@@ -3,43 +3,48 @@
  * running buses, with their devices, admin state (links and ids) and guests, to the
  * runtime listening there (target.ts). Steps:
  *  1. Nothing stops yet: the buses are checked as for a save (a device linked to a bus
- *     outside the set: EINVAL), the target is told what comes (HELLO) and may refuse
- *     (names taken, a class it lacks, a state version it cannot load, another stream
- *     version: the error names both).
+ *     outside the set: EINVAL), the target is told what comes (HELLO, with each guest's
+ *     module) and may refuse (names taken, a class it lacks, a state version it cannot
+ *     load, another stream version: the error names both). Once it accepts, it makes the
+ *     buses and typed devices and starts a parked worker per guest.
  *  2. Pre-copy, the buses running: each large image the device states hold (a memory
  *     disk's contents, DeviceStateSpec.images) is sent page by page, then again the
  *     pages that changed since (pages.ts), until a round finds at most `stopBelowBytes`
- *     changed or `maxRounds` rounds were made. The event loop keeps serving between
- *     slices of pages, so the devices keep running.
- *  3. Stop: the safe point of a save (src/snapshot/safe-point.ts: guests quiesce, save,
- *     devices are saved). The pages changed since the last round and the snapshot
- *     without its images go to the target, which builds the buses and says READY.
- *  4. GO: from here the bus belongs to the target. The source stops its guests and
- *     releases the buses and devices; the target starts the guests with their saved
- *     states (`guest.resumed`) and says RESUMED.
- * A failure in steps 1-3 (refused, a dropped stream, a deadline, a target that cannot
- * build) closes the stream, tells the quiesced guests to continue and rejects: the
- * buses run on here as before. A stream lost after GO was written leaves the bus with
- * the target (EIO says so): the source cannot know whether GO arrived.
+ *     changed or `maxRounds` rounds were made; then, until the target says its workers
+ *     have loaded their modules (PARKED), and one round more. The event loop keeps
+ *     serving between slices of pages, so the devices keep running.
+ *  3. Stop: the safe point of a save (src/snapshot/safe-point.ts: guests quiesce, the
+ *     devices settle, guests save, devices are saved without their images). The pages
+ *     changed since the last round (read from the live images: the devices are quiet)
+ *     and the snapshot go to the target, which loads and links the devices: READY.
+ *  4. GO: from here the bus belongs to the target. It boots the guests in their parked
+ *     workers with their saved states (`guest.resumed`) and says RESUMED once each has
+ *     joined and run to its first wait; then the source stops its guests and releases
+ *     the buses and devices.
+ * The downtime is steps 3 and 4. A failure in steps 1-3 (refused, a dropped stream, a
+ * deadline, a target that cannot build) closes the stream, tells the quiesced guests to
+ * continue and rejects: the buses run on here as before. A stream lost after GO was
+ * written leaves the bus with the target (EIO says so): the source cannot know whether
+ * GO arrived.
  *
- * Bus memory itself is not sent: at the safe point every ring is empty (the guests
- * waited for what they had in flight) and the restored guests open fresh rings, as a
- * restored snapshot does. What must survive, the device states, is sent.
+ * Bus memory itself is not sent: the target's guests open fresh rings, as a restored
+ * snapshot's do; the frames waiting in their venet RX rings travel in the device states
+ * (src/snapshot/format.ts says what is carried).
  */
 import { VbusError, vbusError, ERRNO, type ErrnoCode } from '../errors.js';
 import type { Bus } from '../host/bus.js';
 import type { VbusHost } from '../host/host.js';
 import type { StateValue } from '../state/codec.js';
 import { encodeSnapshot, type BusSnapshot } from '../snapshot/format.js';
-import { continueGuests, planSave, reachSafePoint, type SafePointOptions, type SavePlan } from '../snapshot/safe-point.js';
-import { describeAddress, FrameChannel, readJson, type MigrationAddress } from './channel.js';
+import { continueGuests, planSave, reachSafePoint, type SafePointMarks, type SafePointOptions, type SavePlan } from '../snapshot/safe-point.js';
+import { describeAddress, FrameChannel, readJson, type Frame, type MigrationAddress } from './channel.js';
 import { ImageShadow } from './pages.js';
 import { FRAME, MAX_PAGES_RUN, MIGRATE_MAGIC, MIGRATE_VERSION, frame, jsonBody, pagesFrame, type Hello, type Refusal } from './wire.js';
 
 /**
- * `settleMs` defaults to 10 here (50 for a save to a file): the pause is downtime, and a
- * device passes on what it took as it serves the ring (a switch forwards while it reads
- * the sender's ring), so what it still has to pass on after the guests quiesced is little.
+ * `settleMs` (the longest settle pause) defaults to 10 here (50 for a save to a file):
+ * the pause is downtime. Every shipped class says at once that it has settled, so the
+ * pause is a turn of the event loop; the bound matters only for a class that cannot say.
  */
 export interface MigrateOptions extends SafePointOptions {
   /** Most pre-copy rounds, the first full one included (default 8). */
@@ -62,10 +67,19 @@ export interface MigrationResult {
   stopBytes: number;
   /** Bytes of the snapshot (device, admin and guest states) sent after the stop. */
   stateBytes: number;
-  /** From the stop (guests asked to quiesce) until the target said its guests were started. */
+  /** From the stop (guests asked to quiesce) until the target said its guests serve again (each joined and ran to its first wait). */
   downtimeMs: number;
-  /** The downtime in parts: safe point, sending the rest, the target building, the target starting the guests. */
-  phases: { safePointMs: number; sendMs: number; buildMs: number; resumeMs: number };
+  /**
+   * The downtime in parts: the safe point (itself in parts: the guests quiescing, the
+   * devices settling, the guests saving, the devices saving), sending the rest, the target
+   * building, the target booting the guests until each joined and ran to its first wait.
+   */
+  phases: {
+    safePointMs: number; quiesceMs: number; settleMs: number; guestSaveMs: number; deviceSaveMs: number;
+    sendMs: number; buildMs: number; resumeMs: number;
+  };
+  /** Member ids of guests that had not joined on the target when it answered (after JOIN_WAIT_MS); normally empty. */
+  notJoined: number[];
   /** The whole migration, pre-copy included. */
   totalMs: number;
   /** When the buses stopped, in milliseconds since the epoch (to compare with a clock in the target's process). */
@@ -97,6 +111,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       devices: plan.devices.map((d) => ({ name: d.name, cls: d.deviceClass!.name, version: d.deviceClass!.state!.version })),
       members: host.members().filter((m) => m.bus && plan.buses.includes(m.bus)).map((m) => m.id),
       images: images.map((i) => ({ device: i.device, field: i.field, bytes: i.shadow.shadow.length })),
+      guests: plan.guests.map((g) => ({ id: g.memberId, url: g.origin.url })),
     };
     await ch.send(frame(FRAME.HELLO, jsonBody(hello)), replyMs);
     const answer = await ch.next(replyMs, 'answer to the migration request');
@@ -107,7 +122,8 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       throw vbusError('ENOTSUP', `migration target ${peer} speaks migration stream version ${String(accepted.version)}; this runtime speaks version ${MIGRATE_VERSION}`, { peer, version: accepted.version, supported: MIGRATE_VERSION });
     }
 
-    // 2. Pre-copy while the buses run.
+    // 2. Pre-copy while the buses run; then, if the target parks workers, wait until
+    // they have loaded (that start-up is not downtime) and copy what changed meanwhile.
     let rounds = 0;
     let precopyBytes = 0;
     while (images.length > 0) {
@@ -116,16 +132,24 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       rounds++;
       if ((rounds > 1 && sent <= stopBelow) || rounds >= maxRounds) break;
     }
+    if ((accepted as { parks?: unknown }).parks === true) {
+      const parked = await ch.next(replyMs, 'PARKED (the target starting the guest workers)');
+      if (parked.type !== FRAME.PARKED) throw vbusError('EPROTO', `migration target ${peer} answered frame type ${parked.type}, not PARKED`, { peer });
+      if (images.length > 0) { precopyBytes += await sendChanged(ch, images, true, replyMs); rounds++; }
+    }
 
     // 3. Stop, and send the rest.
     const tStop = now();
-    const snap = await reachSafePoint(plan, { ...opts, settleMs: opts.settleMs ?? 10 }); // a failure here has let the guests continue
+    const marks: SafePointMarks = {};
+    // The device states come without their images: the devices are quiet now, so the
+    // live images are what a save would copy, and the last round reads them directly.
+    const snap = await reachSafePoint(plan, { ...opts, settleMs: opts.settleMs ?? 10 }, { marks, withoutImages: true }); // a failure here has let the guests continue
     const tSafe = now();
     let stopBytes = 0;
     let stateBytes = 0;
     let tSent = 0;
     try {
-      for (const img of images) img.shadow.compareWith(takeImage(snap, img));
+      for (const img of images) checkImageLeftOut(snap, img);
       stopBytes = await sendChanged(ch, images, false, replyMs);
       const state = encodeSnapshot(snap);
       stateBytes = state.length;
@@ -143,21 +167,29 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
 
     // 4. GO: the bus is the target's now.
     const tReady = now();
+    // The quiesced guests here make no requests; they and the buses are released once the
+    // target answers, so that tearing down workers does not take CPU from its start.
     await ch.send(frame(FRAME.GO, jsonBody({})), replyMs).catch(() => undefined);
-    const releasing = releaseSource(host, plan);
+    let resumed: Frame;
     try {
-      const r = await ch.next(replyMs, 'RESUMED');
-      if (r.type !== FRAME.RESUMED) throw vbusError('EPROTO', `migration target ${peer} answered GO with frame type ${r.type}`, { peer });
+      resumed = await ch.next(replyMs, 'RESUMED');
+      if (resumed.type !== FRAME.RESUMED) throw vbusError('EPROTO', `migration target ${peer} answered GO with frame type ${resumed.type}`, { peer });
     } catch (e) {
-      await releasing;
+      await releaseSource(host, plan);
       throw vbusError('EIO', `buses ${plan.buses.map((b) => b.name).join(', ')} were handed to ${peer} (GO sent), but it did not confirm that their guests started: ${(e as Error).message}`, { peer, cause: e });
     }
     const tResumed = now();
-    await releasing;
+    await releaseSource(host, plan);
+    const late = notJoinedOf(resumed, peer);
     return {
       buses: plan.buses.map((b) => b.name), target: peer, rounds, precopyBytes, stopBytes, stateBytes,
       downtimeMs: tResumed - tStop,
-      phases: { safePointMs: tSafe - tStop, sendMs: tSent - tSafe, buildMs: tReady - tSent, resumeMs: tResumed - tReady },
+      phases: {
+        safePointMs: tSafe - tStop, quiesceMs: marks.quiesced! - tStop, settleMs: marks.settled! - marks.quiesced!,
+        guestSaveMs: marks.guestsSaved! - marks.settled!, deviceSaveMs: tSafe - marks.guestsSaved!,
+        sendMs: tSent - tSafe, buildMs: tReady - tSent, resumeMs: tResumed - tReady,
+      },
+      notJoined: late,
       totalMs: tResumed - t0,
       stoppedAt: performance.timeOrigin + tStop,
     };
@@ -175,16 +207,13 @@ function collectImages(plan: SavePlan): Image[] {
   return out;
 }
 
-/** Takes image `img` out of the saved state (the target puts its copy back) and returns the saved bytes. */
-function takeImage(snap: BusSnapshot, img: Image): Uint8Array {
+/** Checks that the saved state of `img`'s device left the image's field empty (the target puts its copy there). */
+function checkImageLeftOut(snap: BusSnapshot, img: Image): void {
   const dev = snap.devices.find((d) => d.name === img.device);
   const data = dev?.state.data as Record<string, StateValue> | null | undefined;
-  const bytes = data?.[img.field];
-  if (!(bytes instanceof Uint8Array) || bytes.length !== img.shadow.shadow.length) {
-    throw vbusError('EINVAL', `device ${img.device} declared image ${img.field} of ${img.shadow.shadow.length} bytes, but its saved state holds no such bytes there`, { device: img.device, field: img.field });
+  if (!data || typeof data !== 'object' || data[img.field] !== null) {
+    throw vbusError('EINVAL', `device ${img.device} declared image ${img.field}, but its state saved without images has no empty field ${img.field}`, { device: img.device, field: img.field });
   }
-  data![img.field] = null;
-  return bytes;
 }
 
 /** Sends every page that differs from what the target has; yields to the event loop between slices when `running`. */
@@ -210,6 +239,16 @@ async function releaseSource(host: VbusHost, plan: SavePlan): Promise<void> {
   for (const b of plan.buses) for (const { device } of b.devices()) host.unlink(b, device);
   for (const d of plan.devices) host.destroyDevice(d);
   for (const b of plan.buses) host.destroyBus(b);
+}
+
+/** RESUMED's `notJoined` (member ids), read leniently: the buses are the target's already. */
+function notJoinedOf(f: Frame, peer: string): number[] {
+  try {
+    const v = readJson<{ notJoined?: unknown }>(f, 'RESUMED', peer).notJoined;
+    return Array.isArray(v) ? v.filter((x): x is number => Number.isSafeInteger(x)) : [];
+  } catch {
+    return [];
+  }
 }
 
 function remoteError(r: Refusal, what: string): VbusError {

@@ -6,13 +6,19 @@
  *    both), that no bus, device or member of those names exists here (EEXIST), that every
  *    class is registered (ENOENT) and loads the version its state was saved in (ENOTSUP),
  *    and that the images fit `maxImageBytes`. A refusal is answered REFUSE and changes
- *    nothing.
- *  - PAGES land in zeroed buffers, one per image, each checked to lie inside its image.
+ *    nothing. Once accepted, the buses and the typed devices are made (unlinked, not yet
+ *    loaded), so that at the stop only the states are loaded and the devices linked.
+ *  - Once accepted, a worker is started for each guest HELLO names (ParkedWorker): it
+ *    loads its module while the pages come, and waits for its boot.
+ *  - PAGES land in zeroed shared buffers, one per image, each checked to lie inside its
+ *    image; at STATE each is handed over to the device that loads it (src/state/handover.ts).
  *  - STATE (the snapshot, CRC-checked) must name what HELLO named; its images are put
- *    back and the buses and devices are built (src/snapshot/restore.ts). READY, or
- *    FAILED with nothing left behind.
- *  - GO starts the guests with their saved states; RESUMED tells the source. A stream
- *    that ends or stalls (`timeoutMs`) before GO undoes what was built.
+ *    back, the devices loaded and linked (src/snapshot/restore.ts). READY, or FAILED
+ *    with nothing left behind.
+ *  - GO boots the guests in their parked workers with their saved states; RESUMED tells
+ *    the source once each has joined and run to its first wait (it serves again; at most
+ *    JOIN_WAIT_MS). A stream that ends or stalls (`timeoutMs`) before GO undoes what was
+ *    built and ends the parked workers.
  * The socket trusts whoever can connect: a Unix socket is made owner-only (0600); a TCP
  * port is for a network where every peer may move buses into this runtime.
  */
@@ -21,10 +27,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { VbusError, vbusError } from '../errors.js';
 import type { Bus } from '../host/bus.js';
 import type { VbusHost } from '../host/host.js';
-import type { GuestWorker } from '../connector/spawn-guest.js';
+import { ParkedWorker, type GuestWorker } from '../connector/spawn-guest.js';
 import type { StateValue } from '../state/codec.js';
 import { decodeSnapshot, SNAPSHOT_VERSION, type BusSnapshot } from '../snapshot/format.js';
-import { buildBuses, checkRestorable, startGuests, type BuiltBuses } from '../snapshot/restore.js';
+import { handOver } from '../state/handover.js';
+import { buildBuses, buildSkeleton, startGuests, type BuiltBuses } from '../snapshot/restore.js';
 import { describeAddress, FrameChannel, readJson, type Frame, type MigrationAddress } from './channel.js';
 import { FRAME, MIGRATE_MAGIC, MIGRATE_VERSION, PAGES_HEADER_BYTES, frame, jsonBody, refusalOf, type Hello } from './wire.js';
 
@@ -59,6 +66,13 @@ export interface MigrationListener {
   /** Stops listening; a migration under way ends as if its stream dropped. */
   close(): Promise<void>;
 }
+
+/**
+ * Longest wait for the parked workers to load, and after GO for the guests to join (a
+ * guest that never calls joinBus() must not hold an answer past the source's deadline,
+ * 10 s by default).
+ */
+export const JOIN_WAIT_MS = 5000;
 
 /** Listens for migrations into `host` at `where` (see the module comment). */
 export function listenForMigration(host: VbusHost, where: MigrationAddress, opts: ListenOptions = {}): Promise<MigrationListener> {
@@ -102,7 +116,8 @@ async function refuse(ch: FrameChannel, e: VbusError): Promise<void> {
 async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOptions): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const from = ch.socket.remoteAddress ? `${ch.socket.remoteAddress}:${ch.socket.remotePort}` : 'a local source';
-  let built = null as BuiltBuses | null; // set once built, cleared once the guests run here
+  let built = null as BuiltBuses | null; // buses and devices made here, cleared once the guests run
+  const parked = new Map<number, ParkedWorker>(); // workers started ahead; those not booted end
   let stage = 'HELLO';
   try {
     const first = await expectFrame(ch, FRAME.HELLO, timeoutMs, 'HELLO');
@@ -110,13 +125,20 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     try {
       hello = checkHello(readJson<unknown>(first, 'HELLO', from), opts.maxImageBytes ?? 1 << 30);
       for (const d of hello.devices) if (!host.deviceClass(d.cls)) opts.onMissingClass?.(d.cls);
-      checkRestorable(host, helloAsSnapshot(hello), `migration from ${from}`);
+      built = buildSkeleton(host, helloAsSnapshot(hello), `migration from ${from}`); // checks, then buses and typed devices
     } catch (e) {
       if (e instanceof VbusError) { opts.onFailed?.(e); await refuse(ch, e); return; }
       throw e;
     }
-    const images = hello.images.map((i) => new Uint8Array(i.bytes));
-    await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION })), timeoutMs);
+    // Shared buffers of the images' sizes: handed over to the devices that load them (no copy at the stop).
+    const images = hello.images.map((i) => new Uint8Array(new SharedArrayBuffer(i.bytes)));
+    // A source that names its guests waits for PARKED before it stops (an older one does not).
+    const parks = hello.guests !== undefined;
+    await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION, parks })), timeoutMs);
+    for (const g of hello.guests ?? []) {
+      try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`)); } catch { /* started at GO instead, which reports why */ }
+    }
+    if (parks) void allParked([...parked.values()], JOIN_WAIT_MS).then(() => ch.send(frame(FRAME.PARKED, jsonBody({})), timeoutMs)).catch(() => undefined);
 
     stage = 'pages';
     let f: Frame;
@@ -133,14 +155,17 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
       hello.images.forEach((img, i) => {
         const d = snap.devices.find((x) => x.name === img.device)!;
         (d.state.data as Record<string, StateValue>)[img.field] = images[i]!;
+        handOver(images[i]!);
       });
-      built = buildBuses(host, snap, `migration from ${from}`);
+      built = buildBuses(host, snap, `migration from ${from}`, built ?? undefined);
       await ch.send(frame(FRAME.READY, jsonBody({})), timeoutMs);
       stage = 'GO';
       await expectFrame(ch, FRAME.GO, timeoutMs, 'GO');
-      const guests = startGuests(host, snap);
+      const guests = startGuests(host, snap, parked);
       built = null; // the buses are running here now
-      await ch.send(frame(FRAME.RESUMED, jsonBody({})), timeoutMs).catch(() => undefined);
+      for (const p of parked.values()) void p.discard(); // any not booted (another module)
+      const notJoined = await joinedOrLate([...guests.values()], JOIN_WAIT_MS);
+      await ch.send(frame(FRAME.RESUMED, jsonBody({ notJoined })), timeoutMs).catch(() => undefined);
       ch.socket.end();
       opts.onMigrated?.({ buses: snap.buses.map((b) => host.bus(b.name)!), guests, from });
     } catch (e) {
@@ -151,10 +176,28 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     }
   } catch (e) {
     built?.undo(); // nothing of a failed migration stays
+    for (const p of parked.values()) void p.discard();
     const err = e instanceof VbusError ? e : vbusError('EIO', `migration from ${from} failed at ${stage}: ${(e as Error).message}`, { cause: e });
     opts.onFailed?.(err);
     ch.close();
   }
+}
+
+/** Waits until every parked worker waits for its boot (or ended), at most `ms`. */
+async function allParked(workers: ParkedWorker[], ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, ms); }), Promise.all(workers.map((w) => w.waiting))]);
+  clearTimeout(timer);
+}
+
+/** Waits until every guest joined, ended or `ms` passed; returns the member ids of those that did not join. */
+async function joinedOrLate(guests: GuestWorker[], ms: number): Promise<number[]> {
+  const late = new Set(guests.map((g) => g.memberId));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((r) => { timer = setTimeout(r, ms); });
+  await Promise.race([deadline, Promise.all(guests.map((g) => Promise.race([g.joined.then(() => { late.delete(g.memberId); }), g.exited])))]);
+  clearTimeout(timer);
+  return [...late];
 }
 
 async function expectFrame(ch: FrameChannel, type: number, timeoutMs: number, what: string): Promise<Frame> {
@@ -185,6 +228,15 @@ function checkHello(v: unknown, maxImageBytes: number): Hello {
     members: arr('members').map((m) => (Number.isSafeInteger(m) && (m as number) > 0 ? (m as number) : bad('a member id is not a positive integer'))),
     images: arr('images').map((i) => ({ device: str(i, 'device'), field: str(i, 'field'), bytes: int(i, 'bytes', 0) })),
   };
+  if (h['guests'] !== undefined) {
+    hello.guests = arr('guests').map((g) => {
+      const id = int(g, 'id', 1);
+      const url = str(g, 'url');
+      if (!hello.members.includes(id)) bad(`guest ${id} is not among the members`);
+      if (!URL.canParse(url)) bad(`guest ${id}'s module ${JSON.stringify(url)} is not a URL`);
+      return { id, url };
+    });
+  }
   const total = hello.images.reduce((a, i) => a + i.bytes, 0);
   if (total > maxImageBytes) throw vbusError('ENOMEM', `the migration brings ${total} bytes of images; this runtime takes at most ${maxImageBytes} (maxImageBytes)`, { total, max: maxImageBytes });
   for (const i of hello.images) if (!hello.devices.some((d) => d.name === i.device)) bad(`image ${i.field} names device ${i.device}, which is not migrating`);

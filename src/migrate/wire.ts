@@ -11,17 +11,22 @@
  *
  *   source                                  target
  *   HELLO {magic, version, buses, devices,  ->
- *          members, images}                 <-  ACCEPT {version} | REFUSE {code, message}
+ *          members, images, guests}         <-  ACCEPT {version, parks} | REFUSE {code, message}
+ *   -- the target starts a parked worker per guest (its module loads meanwhile) --
  *   PAGES ... (pre-copy rounds, bus running) ->
+ *                                           <-  PARKED {} (when `parks`: every worker waits for its boot)
+ *   PAGES ... (one more round after PARKED)  ->
  *   -- stop: the source's guests quiesce and save --
  *   PAGES ... (what changed since)          ->
  *   STATE (the bus snapshot, without images) ->
  *                                           <-  READY {} | FAILED {code, message}
  *   GO {}                                   ->
- *                                           <-  RESUMED {}
+ *                                           <-  RESUMED {notJoined}
  *
- * The target builds the buses at STATE and starts the guests at GO; until GO it undoes
- * everything when the stream ends. The source stops its guests only after READY.
+ * The target builds the buses at STATE and boots the parked guests at GO; it answers
+ * RESUMED once every guest has joined and run to its first wait (`notJoined` lists
+ * those that did not within the deadline). Until GO it undoes everything when the
+ * stream ends. The source stops its guests only after READY.
  */
 
 /** What a HELLO names itself as. */
@@ -30,7 +35,7 @@ export const MIGRATE_MAGIC = 'vbus-migrate';
 export const MIGRATE_VERSION = 1;
 
 export const FRAME = {
-  HELLO: 1, ACCEPT: 2, REFUSE: 3, PAGES: 4, STATE: 5, READY: 6, FAILED: 7, GO: 8, RESUMED: 9,
+  HELLO: 1, ACCEPT: 2, REFUSE: 3, PAGES: 4, STATE: 5, READY: 6, FAILED: 7, GO: 8, RESUMED: 9, PARKED: 10,
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
@@ -52,6 +57,12 @@ export interface Hello {
   members: number[];
   /** Images copied page by page (DeviceStateSpec.images): device, state field, length. */
   images: Array<{ device: string; field: string; bytes: number }>;
+  /**
+   * The guest workers among the members, with their module URL, so the target can
+   * start their workers during pre-copy. Optional: without it the target starts them
+   * at GO.
+   */
+  guests?: Array<{ id: number; url: string }>;
 }
 
 /** REFUSE / FAILED: a VbusError's code and message, from the other side. */

@@ -8,8 +8,11 @@
  *   members  member id, bus, parent member, and for a guest worker the module it runs,
  *            its start data and the state its `onSave` returned
  *
- * Bus memory is not in the file: at the safe point every ring of the bus is empty (see
- * save.ts), so a restored guest opens fresh rings and loses nothing by it.
+ * Bus memory is not in the file: restored guests open fresh rings. The rings that
+ * guests write are empty at the safe point (each guest's quiesce waited for its
+ * requests), and what still waits in a guest's venet RX rings or vconsole input ring is
+ * carried in the device's state (src/devices/venet/state.ts, vconsole/state.ts) and
+ * put back.
  */
 import { vbusError } from '../errors.js';
 import { decodeDocument, encodeDocument, type StateValue } from '../state/codec.js';

@@ -18,7 +18,7 @@ import type { Bus } from '../host/bus.js';
 import type { Device } from '../host/device.js';
 import type { VbusHost } from '../host/host.js';
 import type { Member } from '../host/member.js';
-import type { GuestWorker } from '../connector/spawn-guest.js';
+import type { GuestWorker, ParkedWorker } from '../connector/spawn-guest.js';
 import { loadDeviceState } from '../state/device-state.js';
 import { loadableVersions } from '../state/contract.js';
 import { decodeSnapshot, type BusSnapshot } from './format.js';
@@ -45,27 +45,24 @@ export interface BuiltBuses {
   undo(): void;
 }
 
-/** Steps 1 and 2 of the module comment: checks, then buses and devices. A failure leaves nothing behind. */
-export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapshot'): BuiltBuses {
-  checkRestorable(host, snap, what);
-  const buses: Bus[] = [];
-  const devices: Device[] = [];
-  const undo = (): void => {
-    for (const bus of buses) for (const { device } of bus.devices()) { try { host.unlink(bus, device); } catch { /* undoing */ } }
-    for (const d of [...devices].reverse()) { try { host.destroyDevice(d); } catch { /* undoing */ } }
-    for (const b of buses) { try { host.destroyBus(b); } catch { /* undoing */ } }
-  };
+/**
+ * Steps 1 and 2 of the module comment: checks, then buses and devices. `ahead`: the
+ * buses and typed devices made earlier by buildSkeleton (a migration's target makes them
+ * while the pages come), which must be the snapshot's. A failure leaves nothing behind,
+ * `ahead` included.
+ */
+export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapshot', ahead?: BuiltBuses): BuiltBuses {
+  const built = ahead ?? buildSkeleton(host, snap, what);
   try {
-    for (const b of snap.buses) buses.push(host.createBus(b.name, { memoryBytes: b.memoryBytes }));
-    for (const d of snap.devices) {
-      const dev = host.createDevice(d.name);
-      devices.push(dev);
-      host.setType(dev, d.state.cls);
+    matchSkeleton(built, snap, what);
+    for (const m of snap.members) if (host.member(m.id)) throw vbusError('EEXIST', `${what}: member ${m.id} already exists here`, { member: m.id });
+    snap.devices.forEach((d, i) => {
+      const dev = built.devices[i]!;
       if (d.placement !== 'host') host.setPlacement(dev, d.placement);
       loadDeviceState(dev, d.state);
-    }
+    });
     snap.buses.forEach((b, i) => {
-      const bus = buses[i]!;
+      const bus = built.buses[i]!;
       for (const l of [...b.links].sort((x, y) => x.id - y.id)) {
         bus._continueIdsFrom(l.id);
         const id = host.link(bus, l.device);
@@ -74,10 +71,47 @@ export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapsh
       bus._continueIdsFrom(b.nextId);
     });
   } catch (e) {
+    built.undo();
+    throw e;
+  }
+  return built;
+}
+
+/**
+ * Step 1, then the buses (with their memory sizes) and the devices, created and typed
+ * but neither loaded nor linked: everything of a build that does not need the saved
+ * states. `shape` needs only names, sizes, classes and member ids. A failure leaves
+ * nothing behind; `undo` destroys it all again.
+ */
+export function buildSkeleton(host: VbusHost, shape: BusSnapshot, what = 'bus snapshot'): BuiltBuses {
+  checkRestorable(host, shape, what);
+  const buses: Bus[] = [];
+  const devices: Device[] = [];
+  const undo = (): void => {
+    for (const bus of buses) for (const { device } of bus.devices()) { try { host.unlink(bus, device); } catch { /* undoing */ } }
+    for (const d of [...devices].reverse()) { try { host.destroyDevice(d); } catch { /* undoing */ } }
+    for (const b of buses) { try { host.destroyBus(b); } catch { /* undoing */ } }
+  };
+  try {
+    for (const b of shape.buses) buses.push(host.createBus(b.name, { memoryBytes: b.memoryBytes }));
+    for (const d of shape.devices) {
+      const dev = host.createDevice(d.name);
+      devices.push(dev);
+      host.setType(dev, d.state.cls);
+    }
+  } catch (e) {
     undo();
     throw e;
   }
   return { buses, devices, undo };
+}
+
+/** That `built` holds the snapshot's buses (names, sizes) and devices (names, classes), in order. */
+function matchSkeleton(built: BuiltBuses, snap: BusSnapshot, what: string): void {
+  const same = built.buses.length === snap.buses.length && built.devices.length === snap.devices.length
+    && snap.buses.every((b, i) => built.buses[i]!.name === b.name && built.buses[i]!.memory.byteLength === b.memoryBytes)
+    && snap.devices.every((d, i) => built.devices[i]!.name === d.name && built.devices[i]!.deviceClass?.name === d.state.cls);
+  if (!same) throw vbusError('EPROTO', `${what}: the bus state names other buses, sizes or device classes than were announced`, {});
 }
 
 /**
@@ -101,18 +135,22 @@ export function checkRestorable(host: VbusHost, snap: BusSnapshot, what = 'bus s
   for (const m of snap.members) if (host.member(m.id)) throw vbusError('EEXIST', `${what}: member ${m.id} already exists here`, { member: m.id });
 }
 
-/** Step 3: starts the snapshot's guests again, parents first, under their saved member ids. */
-export function startGuests(host: VbusHost, snap: BusSnapshot): Map<number, GuestWorker> {
+/**
+ * Step 3: starts the snapshot's guests again, parents first, under their saved member
+ * ids; a guest with a worker in `parked` (started ahead by a migration's target) is
+ * booted in it instead of a new one.
+ */
+export function startGuests(host: VbusHost, snap: BusSnapshot, parked?: ReadonlyMap<number, ParkedWorker>): Map<number, GuestWorker> {
   const guests = new Map<number, GuestWorker>();
   const members = new Map<number, Member>();
   for (const m of snap.members) {
     const bus = host.bus(m.bus)!;
     const parent = m.parent !== null ? members.get(m.parent) : undefined;
     if (m.guest) {
-      const g = host.spawnGuest(bus, new URL(m.guest.url), {
+      const g = host.connector.spawnGuest(bus, new URL(m.guest.url), {
         id: m.id, ...(parent ? { parent } : {}),
         ...(m.guest.data !== null ? { data: m.guest.data } : {}), resume: m.guest.state ?? null,
-      });
+      }, parked?.get(m.id));
       guests.set(m.id, g);
       members.set(m.id, host.member(m.id)!);
     } else {

@@ -7,9 +7,10 @@
  *     new requests and waits for those in flight (disk writes acknowledged, frames taken
  *     by the device, console output taken). No call is half-served after this: each
  *     guest's own calls have returned.
- *  2. The host waits `settleMs` so the devices pass on what they took (a switch's frames
- *     reach their receivers' rings), then asks every guest to save (`guest.onSave`): it
- *     takes in what arrived and returns its state.
+ *  2. The host waits until every device says it has passed on what it took (a switch's
+ *     frames are in their receivers' rings: DeviceStateSpec.settled), at most
+ *     `settleMs` (the whole pause for a class that cannot say), then asks every guest to
+ *     save (`guest.onSave`): it takes in what arrived and returns its state.
  *  3. Every device on the buses is saved (src/state).
  * A failure in any step tells the guests that quiesced to continue (`guest.onContinue`)
  * and rejects: the buses run on as before.
@@ -24,13 +25,17 @@ import type { VbusHost } from '../host/host.js';
 import type { GuestWorker } from '../connector/spawn-guest.js';
 import type { StateValue } from '../state/codec.js';
 import { saveDeviceState } from '../state/device-state.js';
+import { macrotask } from '../core/macrotask.js';
 import { askGuest } from './guest-control.js';
 import { SNAPSHOT_VERSION, type BusSnapshot, type SavedMember } from './format.js';
 
 export interface SafePointOptions {
   /** Deadline for each guest's answer to quiesce and to save (default 10 s). */
   timeoutMs?: number;
-  /** Pause between quiesce and save, for devices to pass on what they took (default 50 ms). */
+  /**
+   * Longest pause between quiesce and save, for devices to pass on what they took
+   * (default 50 ms); it ends as soon as every device says it has (DeviceStateSpec.settled).
+   */
   settleMs?: number;
 }
 
@@ -69,15 +74,40 @@ export async function continueGuests(plan: SavePlan, timeoutMs = 10_000): Promis
   await Promise.all(plan.guests.filter((g) => g.running).map((g) => askGuest(g, 'vbus:continue', timeoutMs).catch(() => undefined)));
 }
 
-/** Steps 1-3 of the module comment; resolves with the snapshot, the guests quiet (not stopped). */
-export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}): Promise<BusSnapshot> {
+/**
+ * Step 2's pause: one turn of the event loop (the serve loop takes what the last
+ * doorbells rang for), then until every device has settled or `maxMs` passed.
+ */
+async function settle(devices: readonly Device[], maxMs: number): Promise<void> {
+  const end = performance.now() + maxMs;
+  const settled = (): boolean => devices.every((d) => d.deviceClass?.state?.settled?.(d) ?? false);
+  await macrotask();
+  while (!settled() && performance.now() < end) await new Promise((r) => setTimeout(r, Math.min(1, Math.max(0, end - performance.now()))));
+}
+
+/** When each step of the safe point ended (performance.now()), for a migration's report. */
+export interface SafePointMarks { quiesced?: number; settled?: number; guestsSaved?: number }
+
+/** How a migration takes the safe point: timing marks to fill, and the images left out of the device states. */
+export interface SafePointRun { marks?: SafePointMarks; withoutImages?: boolean }
+
+/**
+ * Steps 1-3 of the module comment; resolves with the snapshot, the guests quiet (not
+ * stopped). `run.marks` is filled with the end of each step; with `run.withoutImages`
+ * the image fields of the device states are null (DeviceStateSpec.images).
+ */
+export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}, run: SafePointRun = {}): Promise<BusSnapshot> {
+  const marks = run.marks ?? {};
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const { host } = plan;
   try {
     await Promise.all(plan.guests.map((g) => askGuest(g, 'vbus:quiesce', timeoutMs)));
-    await new Promise((r) => setTimeout(r, opts.settleMs ?? 50));
+    marks.quiesced = performance.now();
+    await settle(plan.devices, opts.settleMs ?? 50);
+    marks.settled = performance.now();
     const states = new Map<number, unknown>();
     await Promise.all(plan.guests.map(async (g) => { states.set(g.memberId, await askGuest(g, 'vbus:save', timeoutMs)); }));
+    marks.guestsSaved = performance.now();
     const names = new Set(plan.buses.map((b) => b.name));
     const members = host.members().filter((m) => m.bus && names.has(m.bus.name));
     return {
@@ -86,7 +116,7 @@ export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}
         name: b.name, memoryBytes: b.memory.byteLength, nextId: b._peekId(),
         links: b.devices().map(({ id, device }) => ({ id, device: device.name })),
       })),
-      devices: plan.devices.map((d) => ({ name: d.name, placement: d.placement, state: saveDeviceState(d) })),
+      devices: plan.devices.map((d) => ({ name: d.name, placement: d.placement, state: saveDeviceState(d, { withoutImages: run.withoutImages ?? false }) })),
       members: members.map((m): SavedMember => {
         const g = plan.guests.find((x) => x.memberId === m.id);
         return {

@@ -14,7 +14,7 @@
  */
 import type { DeviceStateSpec } from '../host/device-state.js';
 
-export type { DeviceState, DeviceStateSpec } from '../host/device-state.js';
+export type { DeviceState, DeviceStateSpec, DeviceSaveOptions } from '../host/device-state.js';
 
 /** The versions a spec loads, current first. */
 export function loadableVersions(spec: DeviceStateSpec): number[] {

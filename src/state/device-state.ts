@@ -14,7 +14,7 @@
 import { vbusError } from '../errors.js';
 import type { Device } from '../host/device.js';
 import { decodeDocument, encodeDocument, type StateValue } from './codec.js';
-import { loadableVersions, type DeviceState, type DeviceStateSpec } from './contract.js';
+import { loadableVersions, type DeviceState, type DeviceStateSpec, type DeviceSaveOptions } from './contract.js';
 import { StateReader } from './read.js';
 
 /** Document kind of a device state file. */
@@ -27,12 +27,12 @@ function specOf(device: Device, doing: string): DeviceStateSpec {
   return cls.state;
 }
 
-/** Saves `device` (typed, of a class with a state format). */
-export function saveDeviceState(device: Device): DeviceState {
+/** Saves `device` (typed, of a class with a state format); `opts` as for DeviceStateSpec.save. */
+export function saveDeviceState(device: Device, opts?: DeviceSaveOptions): DeviceState {
   const spec = specOf(device, 'save');
   const attrs: Record<string, string> = {};
   for (const a of device.deviceClass!.attributes) if (a.mode === 'rw') attrs[a.name] = device.attr(a.name);
-  return { cls: device.deviceClass!.name, version: spec.version, attrs, data: spec.save(device) };
+  return { cls: device.deviceClass!.name, version: spec.version, attrs, data: spec.save(device, opts) };
 }
 
 /** Loads `state` into `device` (typed, of the same class, unlinked). All or nothing. */

@@ -2,7 +2,8 @@
  * The saved state of a vconsole, format version 1:
  *
  *   counters  rx_bytes, tx_bytes, drops
- *   input     host input the guest has not read yet (chunks), and `inputEnd`: whether
+ *   input     host input the guest has not read yet (chunks): what sat in its input
+ *             ring unread, then what waited for room; and `inputEnd`: whether
  *             end-of-input follows it
  *   output    guest output a memory endpoint holds unread (null for other endpoints,
  *             which handed it on already)
@@ -28,7 +29,8 @@ function save(device: Device): StateValue {
   const m = model(device);
   const held = m.heldBytes();
   return {
-    counters: { rx_bytes: m.counters.rxBytes, tx_bytes: m.counters.txBytes, drops: m.counters.drops },
+    // rx_bytes counts input put in the guest's ring; what sits there unread is delivered again after a load.
+    counters: { rx_bytes: m.counters.rxBytes - held.inRing, tx_bytes: m.counters.txBytes, drops: m.counters.drops },
     input: held.input, inputEnd: held.inputEnd, output: held.output,
   };
 }
@@ -50,5 +52,11 @@ function prepare(device: Device, data: StateValue): () => void {
   };
 }
 
+/**
+ * Always settled: guest output goes to the endpoint as the ring is read (a quiesced guest
+ * saw its output taken), and host input still waiting for the guest is part of the state.
+ */
+const settled = (): boolean => true;
+
 /** The state format of the vconsole class. */
-export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, save, prepare };
+export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, save, prepare, settled };

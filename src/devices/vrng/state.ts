@@ -43,5 +43,8 @@ function prepare(device: Device, data: StateValue): () => void {
   };
 }
 
+/** Always settled: entropy is answered within the call that asked for it; nothing is held. */
+const settled = (): boolean => true;
+
 /** The state format of the vrng class. */
-export const vrngState: DeviceStateSpec = { version: VRNG_STATE_VERSION, save, prepare };
+export const vrngState: DeviceStateSpec = { version: VRNG_STATE_VERSION, save, prepare, settled };
