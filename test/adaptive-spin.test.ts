@@ -3,7 +3,7 @@
 // and what a hostile writer of the shared words can and cannot do.
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { AdaptiveSpin, SpinGate, HANDOFF, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/internal.js';
+import { AdaptiveSpin, SpinGate, STALE_CHECK_EVERY, HANDOFF, BusMemory, Notifier, Waiter, createSignal, spinGate, coreCount } from '../dist/src/internal.js';
 
 function gate(capacity: number): SpinGate {
   return new SpinGate(new Int32Array(new SharedArrayBuffer(64 * 4)), capacity);
@@ -240,15 +240,17 @@ describe('hostile writers of the shared words cost latency only', () => {
     const words = new Int32Array(new SharedArrayBuffer(64 * 4));
     let t = 0; // this thread's clock for the age of leases, ms
     const g = new SpinGate(words, 1, () => t);
+    // One look for abandoned leases comes with every STALE_CHECK_EVERY refusals of a thread.
+    const tryHard = (): number => { for (let k = 0; k < STALE_CHECK_EVERY; k++) { const h = g.enter(); if (h !== 0) return h; } return 0; };
     words[0] = 0x7fffffff; // garbage, or a lease whose holder died
-    expect(g.enter()).toBe(0); // first seen now: it may be a live lease
+    expect(tryHard()).toBe(0); // first seen now: it may be a live lease
     t += 500;
-    expect(g.enter()).toBe(0); // the same word half a second later: still young
+    expect(tryHard()).toBe(0); // the same word half a second later: still young
     t += 600;
-    const a = g.enter(); // unchanged for over LEASE_STALE_MS: taken over
+    const a = tryHard(); // unchanged for over LEASE_STALE_MS: taken over
     expect(a).toBeGreaterThan(0);
     // A lease that changes hands (a new tag each take) is never taken over, however long it is busy.
-    for (let k = 0; k < 5; k++) { words[0] = 100 + k; t += 900; expect(g.enter()).toBe(0); }
+    for (let k = 0; k < 5; k++) { words[0] = 100 + k; t += 900; expect(tryHard()).toBe(0); }
     words[0] = 0;
     const b = g.enter();
     expect(b).toBeGreaterThan(0);
@@ -256,6 +258,13 @@ describe('hostile writers of the shared words cost latency only', () => {
     expect(g.held()).toBe(1);
     g.leave(b);
     expect(g.held()).toBe(0);
+    // A retry (count false) does not move the refusal counter; a first refusal does.
+    const before = g.refusals();
+    words[0] = 7;
+    expect(g.enter(false)).toBe(0);
+    expect(g.refusals()).toBe(before);
+    expect(g.enter()).toBe(0);
+    expect(g.refusals()).toBe(before + 1);
   });
 
   it('a lying peer word costs at most one budget of polls per wait', () => {

@@ -210,3 +210,50 @@ describe('the vdisk completion waiter with several pairs', () => {
     else expect(completionSpin(1)).toEqual(NO_COMPLETION_SPIN); // one core: the device and the waiter share it
   });
 });
+
+describe('the most queue pairs', () => {
+  it('a vdisk connection sets up all 64 pairs (192 regions), and a venet port 64 pairs and its EVENT ring', async () => {
+    const { MockGuest } = await import('../dist/src/testing/index.js');
+    const {
+      VDISK_FN_NEGOTIATE, VDISK_MAX_QUEUES, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA, vdiskQueue, VDISK_VERSION,
+      VENET_FUNC_NEGOTIATE, VENET_MAX_QUEUES, VENET_QUEUE_TX, VENET_QUEUE_RX, VENET_QUEUE_EVENT, venetQueue, VENET_VERSION,
+    } = await import('../dist/src/internal.js');
+    const { SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST, SHM_BUFFER } = await import('../dist/assembly/layout/callslot.js');
+    host = new VbusHost();
+    registerVenetClasses(host);
+    host.registerClass(vdiskClass);
+    const bus = host.createBus('wide', { memoryBytes: 8 << 20 });
+    const disk = host.createDevice('d0');
+    host.setType(disk, 'vdisk');
+    disk.setAttr('capacity', String(1 << 20));
+    disk.setAttr('queues', String(VDISK_MAX_QUEUES));
+    host.link(bus, disk);
+    const net = host.createDevice('lo0');
+    host.setType(net, 'venet-loopback');
+    net.setAttr('queues', String(VENET_MAX_QUEUES));
+    host.link(bus, net);
+    const g = MockGuest.join(host, bus);
+    const offer = (mq: number, n: number): Uint8Array => { const b = new Uint8Array(8); const v = new DataView(b.buffer); v.setUint32(0, mq, true); v.setUint32(4, n, true); return b; };
+
+    const dc = await g.open((await g.waitForDevice('virtual-block')).id, VDISK_VERSION);
+    const dr = new DataView((await dc.call(VDISK_FN_NEGOTIATE, offer(VDISK_F_MQ, VDISK_MAX_QUEUES))).buffer);
+    expect(dr.getUint32(4, true)).toBe(VDISK_MAX_QUEUES);
+    for (let p = 0; p < VDISK_MAX_QUEUES; p++) {
+      await dc.shm(vdiskQueue(p, VDISK_Q_REQUEST), 1024, SHM_RING_TO_DEVICE);
+      await dc.shm(vdiskQueue(p, VDISK_Q_COMPLETE), 256, SHM_RING_TO_GUEST);
+      await dc.shm(vdiskQueue(p, VDISK_Q_DATA), 4096, SHM_BUFFER);
+    }
+
+    const nc = await g.open((await g.waitForDevice('virtual-ethernet')).id, VENET_VERSION);
+    const nr = new DataView((await nc.call(VENET_FUNC_NEGOTIATE, offer(VENET_F_MQ, VENET_MAX_QUEUES))).buffer);
+    expect(nr.getUint32(4, true)).toBe(VENET_MAX_QUEUES);
+    await nc.shm(VENET_QUEUE_EVENT, 1024, SHM_RING_TO_GUEST);
+    for (let p = 0; p < VENET_MAX_QUEUES; p++) {
+      await nc.shm(venetQueue(p, VENET_QUEUE_RX), 1024, SHM_RING_TO_GUEST);
+      await nc.shm(venetQueue(p, VENET_QUEUE_TX), 1024, SHM_RING_TO_DEVICE);
+    }
+    // A region beyond the pairs negotiated is still refused by the device.
+    await expect(nc.shm(venetQueue(VENET_MAX_QUEUES, VENET_QUEUE_TX), 1024, SHM_RING_TO_DEVICE)).rejects.toMatchObject({ code: 'EINVAL' });
+    g.leave();
+  });
+});

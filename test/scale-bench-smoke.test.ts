@@ -1,6 +1,6 @@
 // Smoke test of `npm run bench -- scale --quick`: every impl ran at N = 1 and 4 with all
-// its workers reporting, fairness is a ratio, the switch, shared-disk and memory rows
-// exist, and the plot was drawn. It measures nothing (no timing assertions).
+// its workers reporting, fairness is a ratio, the switch, shared-disk (one queue per bus,
+// and multiqueue on one bus) and memory rows exist, and the plot was drawn. It measures nothing (no timing assertions).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ describe('npm run bench -- scale --quick', () => {
         expect(r!.note).not.toMatch(/errors/);
       }
     }
-    for (const c of ['switch-2guests-64B', 'switch-4guests-64B', 'vdisk-1guests-4k', 'vdisk-4guests-4k']) {
+    for (const c of ['switch-2guests-64B', 'switch-4guests-64B', 'vdisk-1guests-4k', 'vdisk-4guests-4k', 'vdisk-4guests-mq-4k']) {
       for (const impl of ['vbus-host', 'vbus-backend']) expect(rows.find((x) => x.case === c && x.impl === impl)?.opsPerSec, `${c} ${impl}`).toBeGreaterThan(0);
     }
     // Backend rows say how many pool threads served them: at least one, at most one per core.

@@ -29,8 +29,13 @@ export const HT_OFF_SHMS = 12;
 export const HT_ENTRY_BYTES = HT_OFF_SHMS + 4;
 /** Handles per member (handle 0 is never valid). */
 export const HT_ENTRIES = 64;
-/** Shared regions per connection. */
-export const SHM_PER_HANDLE = 16;
+/**
+ * Shared regions per connection: room for the largest multiqueue device, 64 queue pairs
+ * of three regions (vdisk: requests, completions, data; venet needs two per pair and its
+ * EVENT ring). A device keeps only the regions its ABI and negotiated pair count accept,
+ * so a guest cannot make the host hold more than that.
+ */
+export const SHM_PER_HANDLE = 256;
 
 /** Largest queue number a DEVSHM may name. */
 export const SHM_QUEUE_MAX = 0xffff;

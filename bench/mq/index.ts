@@ -43,8 +43,8 @@ function inbox(g: GuestWorker): (event: string) => Promise<Msg> {
   };
 }
 
-/** One host, one device, the threads; returns aggregate ops/s over `ms` (median of `repeat` windows). */
-async function measure(cls: 'vdisk' | 'venet', placement: 'host' | 'backend', queues: number, qd: number, ms: number, repeat: number): Promise<{ ops: number; queues: number }> {
+/** One host, one device, the threads; returns aggregate ops/s over `ms` (median of `repeat` windows). Also the scale bench's `vdisk-Nguests-mq-4k` rows. */
+export async function measure(cls: 'vdisk' | 'venet', placement: 'host' | 'backend', queues: number, qd: number, ms: number, repeat: number): Promise<{ ops: number; queues: number; backendThreads?: number }> {
   const host = new VbusHost();
   registerVenetClasses(host);
   host.registerClass(vdiskClass);
@@ -70,10 +70,11 @@ async function measure(cls: 'vdisk' | 'venet', placement: 'host' | 'backend', qu
     const xs: number[] = [];
     for (let i = 0; i < repeat; i++) xs.push(await round(ms));
     xs.sort((a, b) => a - b);
+    const backendThreads = placement === 'backend' ? host.backendThreads().length : undefined;
     for (const t of threads.slice(1)) { t.g.postMessage({ cmd: 'exit' }); await t.next('closed'); }
     parent.postMessage({ cmd: 'exit' });
     await pnext('closed');
-    return { ops: xs[xs.length >> 1]!, queues: c.queues! };
+    return { ops: xs[xs.length >> 1]!, queues: c.queues!, ...(backendThreads !== undefined ? { backendThreads } : {}) };
   } finally {
     await host.connector.release();
     host.teardown();

@@ -13,8 +13,10 @@
  *   the host thread, or in one backend pool thread), each sending 64-byte frames to the
  *   next guest; aggregate frames/s received.
  * - vdisk-Nguests-4k: N = 1, 4, 16 guests on N buses sharing one memory-backed vdisk,
- *   each keeping 4 random 4 KiB reads in flight; aggregate IOPS (one queue per bus: the
- *   disk has no multiqueue yet).
+ *   each keeping 4 random 4 KiB reads in flight; aggregate IOPS (one queue per bus).
+ * - vdisk-Nguests-mq-4k: N = 4, 16 guests on one bus (one guest and N-1 children it
+ *   spawned) driving one memory vdisk through multiqueue, one queue pair each, 4 random
+ *   4 KiB reads in flight each (bench/mq's measure); aggregate IOPS.
  * - mem-idle-bus / mem-idle-guest: resident memory per idle bus (with one device linked)
  *   and per idle guest worker, from process RSS before and after.
  *
@@ -33,6 +35,7 @@ import type { BenchModule, BenchOptions, Row } from '../harness/types.js';
 import { ECHO_MODEL_URL, createModel } from '../call/echo-model.js';
 import { CTL_BYTES, CTL_GEN, CTL_READY, CTL_STOP, type WindowResult } from './protocol.js';
 import { writePlot } from './plot.js';
+import { measure as measureMq } from '../mq/index.js';
 
 const CALL_GUEST = new URL('./call-guest.js', import.meta.url);
 const NET_GUEST = new URL('./net-guest.js', import.meta.url);
@@ -317,6 +320,23 @@ async function sharedDisk(placement: 'host' | 'backend', ns: number[], ms: numbe
   return rows;
 }
 
+/** N guests on one bus driving one vdisk through N queue pairs (bench/mq), QD 4 each. */
+async function multiqueueDisk(placement: 'host' | 'backend', ns: number[], ms: number, repeat: number, tick: (l: string) => void): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  const impl = placement === 'host' ? 'vbus-host' : 'vbus-backend';
+  for (const n of ns) {
+    const r = await measureMq('vdisk', placement, n, 4, ms, repeat);
+    rows.push({
+      case: `vdisk-${n}guests-mq-4k`, impl, bytes: 4096, opsPerSec: r.ops, mbPerSec: (r.ops * 4096) / 1e6, placement: 'unpinned',
+      threads: r.queues + 1 + (r.backendThreads ?? 0), repeats: repeat, guests: r.queues,
+      ...(r.backendThreads !== undefined ? { backendThreads: r.backendThreads } : {}),
+      note: `one guest and ${r.queues - 1} children on one bus, one queue pair each of one memory vdisk, 4 random 4 KiB reads in flight per guest${r.backendThreads !== undefined ? `; ${r.backendThreads} backend pool threads` : ''}`,
+    });
+    tick(`vdisk-mq ${impl} ${n}`);
+  }
+  return rows;
+}
+
 /** Resident bytes per idle bus (with one device linked) and per idle guest. */
 async function idleMemory(k: number): Promise<ScaleRow[]> {
   const rss = (): number => { (globalThis as { gc?: () => void }).gc?.(); return process.memoryUsage().rss; };
@@ -357,10 +377,11 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const ns = opts.quick ? [1, 4] : [1, 4, 16, 64, 256];
   const netNs = opts.quick ? [2, 4] : [2, 4, 16];
   const diskNs = opts.quick ? [1, 4] : [1, 4, 16];
+  const mqNs = opts.quick ? [4] : [4, 16];
   const ms = opts.quick ? 150 : 500;
   const repeat = opts.quick ? 1 : Math.min(3, opts.repeat);
   const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
-  const total = ns.length * 4 + netNs.length * 2 + diskNs.length * 2 + 1;
+  const total = ns.length * 4 + netNs.length * 2 + diskNs.length * 2 + mqNs.length * 2 + 1;
   let done = 0;
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: ScaleRow[] = [];
@@ -374,6 +395,8 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   if (want('switch', 'vbus-backend')) rows.push(...await switchFrames('backend', netNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-host')) rows.push(...await sharedDisk('host', diskNs, ms, repeat, tick));
   if (want('vdisk', 'vbus-backend')) rows.push(...await sharedDisk('backend', diskNs, ms, repeat, tick));
+  if (want('vdisk-mq', 'vbus-host')) rows.push(...await multiqueueDisk('host', mqNs, ms, repeat, tick));
+  if (want('vdisk-mq', 'vbus-backend')) rows.push(...await multiqueueDisk('backend', mqNs, ms, repeat, tick));
   rows.sort((a, b) => a.case.localeCompare(b.case, 'en', { numeric: true }));
   await writePlot(rows, opts.quick);
   return rows;

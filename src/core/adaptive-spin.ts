@@ -241,7 +241,7 @@ export class AdaptiveSpin {
     for (let done = 0; done < HANDOFF; done += HANDOFF_CHUNK) {
       if (poll(HANDOFF_CHUNK) > 0) return -1;
       if (this.peer && !this.answers && this.peerParked()) return 0;
-      this.lease = gate.enter();
+      this.lease = gate.enter(false); // a retry: the refusal that sent us here already told the holders
       if (this.lease !== 0) { this.last = 'none'; this.probing = this.refusedProbe; return this.refusedWant; }
     }
     return 0;

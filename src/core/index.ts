@@ -15,7 +15,7 @@ export type { ServeLoop } from './serve-loop.js';
 export type { SignalStats, WaitResult } from './signal.js';
 export { AdaptiveSpin, HANDOFF } from './adaptive-spin.js';
 export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
-export { SpinGate, spinGate } from './spin-gate.js';
+export { SpinGate, spinGate, STALE_CHECK_EVERY } from './spin-gate.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
 export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes, messageCoreModule, loadMessageCoreModule } from './core-module.js';
 export type { CoreExports } from './core-module.js';

@@ -45,6 +45,9 @@ const REFUSALS = GATE_WORDS - 1;
  */
 export const LEASE_STALE_MS = 1000;
 
+/** A refused thread looks for abandoned leases on every this many of its refusals (a power of two). */
+export const STALE_CHECK_EVERY = 64;
+
 // A lease word: a 30-bit tag, different for every take of this thread and started at a
 // random point per thread, so a holder whose lease was taken over cannot free the new
 // holder's lease. Never 0 (0 = free).
@@ -66,6 +69,8 @@ export class SpinGate {
   private readonly seenTag: Int32Array;
   private readonly seenAt: Float64Array;
   private readonly clock: () => number;
+  /** Refusals of this thread so far (every STALE_CHECK_EVERY-th looks for abandoned leases). */
+  private refusedHere = 0;
 
   /**
    * `words`: the lease words (any Int32Array over shared memory; at least `capacity`
@@ -83,9 +88,11 @@ export class SpinGate {
 
   /**
    * Takes a lease. Returns its stamp-tagged handle (> 0: give it to {@link leave}) or 0
-   * when the gate is full.
+   * when the gate is full. `count`: a refusal moves the refusal counter (which tells the
+   * holders somebody wants a core); a retry of a waiter already refused passes false, as
+   * the holders have been told.
    */
-  enter(): number {
+  enter(count = true): number {
     const cap = this.capacity;
     if (cap === 0) return 0;
     const w = this.words;
@@ -93,8 +100,19 @@ export class SpinGate {
     for (let i = 0; i < cap; i++) {
       if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, stamp) === 0) return handle(i, stamp); // seq-cst: two takers of one free word cannot both win
     }
-    // Every word is held: take over one whose tag has not changed for LEASE_STALE_MS (by
-    // this thread's own sightings), remember the others.
+    // Every word is held. Every STALE_CHECK_EVERY-th refusal of this thread: take over a
+    // word whose tag has not changed for LEASE_STALE_MS (by this thread's own sightings),
+    // and remember the others. (Not on every refusal: a waiter in its handoff window is
+    // refused again and again while its peer finishes, and a clock read is most of it.)
+    if ((++this.refusedHere & (STALE_CHECK_EVERY - 1)) === 0) { const t = this.takeStale(stamp); if (t !== 0) return t; }
+    this.refused++;
+    if (count) Atomics.add(w, REFUSALS, 1); // tells the spinners that someone wanted a core
+    return 0;
+  }
+
+  private takeStale(stamp: number): number {
+    const w = this.words;
+    const cap = this.capacity;
     const now = this.clock();
     for (let i = 0; i < cap; i++) {
       const old = Atomics.load(w, i);
@@ -105,8 +123,6 @@ export class SpinGate {
         return handle(i, stamp); // its holder died or stalled (or it is garbage)
       }
     }
-    this.refused++;
-    Atomics.add(w, REFUSALS, 1); // tells the spinners that someone wanted a core
     return 0;
   }
 

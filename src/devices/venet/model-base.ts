@@ -90,7 +90,7 @@ export class VenetPort {
   linkShown: boolean | null = null;
   /** The whole port stopped (a model error): it moves nothing any more. */
   faulted = false;
-  /** The pair the next pass starts with (round robin). */
+  /** The pair the next round starts with (round robin). */
   nextPair = 0;
   /** The port's bus memory bytes and words (cached views). */
   readonly u8: Uint8Array;
