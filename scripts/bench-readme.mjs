@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'bench/results');
-const order = ['ring', 'call', 'venet', 'vdisk', 'host-scale'];
+const order = ['ring', 'call', 'venet', 'vdisk', 'host-scale', 'vconsole'];
 
 const fmt = (x, digits = 3) => {
   if (x === undefined || x === null || Number.isNaN(x)) return '';
@@ -42,7 +42,8 @@ function table(file) {
     '', ...lines, ''].join('\n');
 }
 
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+// Only the benches listed in `order`: the others (scale, path, replay, v86) have sections of their own.
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && order.includes(f.replace('.json', ''))) : [];
 files.sort((a, b) => (order.indexOf(a.replace('.json', '')) + 1 || 99) - (order.indexOf(b.replace('.json', '')) + 1 || 99));
 const body = files.length ? files.map(table).join('\n') : '_No results yet: run `npm run bench -- NAME`._\n';
 const readme = join(root, 'README.md');
