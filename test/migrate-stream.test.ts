@@ -27,6 +27,18 @@ function frame(type: number, body: Buffer): Buffer {
   return Buffer.concat([head, body]);
 }
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+/** A source host with bus lan0 (1 MiB) and a vdisk 'disk' of `capacity` bytes; `prepare` runs before the link (a state to load). */
+function sourceWithDisk(capacity: number, prepare?: (d: Parameters<typeof loadDeviceState>[0]) => void) {
+  const src = makeHost();
+  const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
+  const d = src.createDevice('disk');
+  src.setType(d, 'vdisk');
+  d.setAttr('capacity', String(capacity));
+  prepare?.(d);
+  src.link(bus, d);
+  return src;
+}
 const hello = (over: Record<string, unknown> = {}) => json({
   magic: 'vbus-migrate', version: 1, buses: [{ name: 'lan0', memoryBytes: 1 << 20 }],
   devices: [{ name: 'disk', cls: 'vdisk', version: 1 }], members: [], images: [{ device: 'disk', field: 'contents', bytes: 65536 }], ...over,
@@ -128,12 +140,7 @@ describe('migration stream: the target against a hostile source', () => {
   it('after all that, takes a good migration; over TCP too', async () => {
     for (const where of [{ path: join(dir, 'good.sock') }, { port: 0 }] as MigrationAddress[]) {
       const t = await target(where);
-      const src = makeHost();
-      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
-      const d = src.createDevice('disk');
-      src.setType(d, 'vdisk');
-      d.setAttr('capacity', '65536');
-      src.link(bus, d);
+      const src = sourceWithDisk(65536);
       const r = await migrate(src, ['lan0'], t.listener.address);
       expect(r.buses).toEqual(['lan0']);
       expect(src.stats()).toMatchObject({ buses: 0, devices: 0 });
@@ -161,12 +168,7 @@ describe('migration stream: the target against a hostile source', () => {
     });
     await new Promise<void>((r) => server.listen(path, () => r()));
     try {
-      const src = makeHost();
-      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
-      const d = src.createDevice('disk');
-      src.setType(d, 'vdisk');
-      d.setAttr('capacity', '65536');
-      src.link(bus, d);
+      const src = sourceWithDisk(65536);
       const r = await migrate(src, ['lan0'], { path }, { replyTimeoutMs: 300 });
       expect(r.buses).toEqual(['lan0']);
       expect(r.notJoined).toEqual([]);
@@ -184,14 +186,10 @@ describe('migration stream: the target against a hostile source', () => {
     });
     await new Promise<void>((r) => server.listen(path, () => r()));
     try {
-      const src = makeHost();
-      const bus = src.createBus('lan0', { memoryBytes: 1 << 20 });
-      const d = src.createDevice('disk');
-      src.setType(d, 'vdisk');
-      d.setAttr('capacity', String(16 << 20));
-      const blank = saveDeviceState(d);
-      loadDeviceState(d, { ...blank, data: { ...(blank.data as object), contents: new Uint8Array(16 << 20).fill(7) } });
-      src.link(bus, d);
+      const src = sourceWithDisk(16 << 20, (d) => {
+        const blank = saveDeviceState(d);
+        loadDeviceState(d, { ...blank, data: { ...(blank.data as object), contents: new Uint8Array(16 << 20).fill(7) } });
+      });
       const t0 = Date.now();
       await expect(migrate(src, ['lan0'], { path }, { replyTimeoutMs: 500 })).rejects.toThrow(/ETIMEDOUT: .* took nothing from the migration stream for 500 ms/);
       expect(Date.now() - t0).toBeLessThan(10_000);
