@@ -68,11 +68,15 @@ export interface ServeGroupOptions {
 export const GROUP_SPIN = { initial: 4096, max: 1 << 16 } as const;
 
 export class ServeGroup {
-  private readonly members: GroupMember[] = [];
-  private readonly memberSet = new Set<GroupMember>();
+  /** The members, in the order they joined. */
+  private readonly members = new Set<GroupMember>();
   /** Members with no outstanding wait: a raise may not notify them, so each round loads their PENDING word. */
   private readonly unwatched = new Set<GroupMember>();
   private readonly waits = new Map<GroupMember, Promise<void>>();
+  /** Members to serve in the next round (their wait ended, or the re-check found more). */
+  private readonly ready = new Set<GroupMember>();
+  /** Resolves the loop's current park, if it is parked. */
+  private wakeLoop: (() => void) | null = null;
   private readonly spin: AdaptiveSpin;
   private readonly sliceMs: number;
   private readonly yieldEvery: number;
@@ -87,13 +91,12 @@ export class ServeGroup {
     this.spin = new AdaptiveSpin(opts.spin ?? GROUP_SPIN);
   }
 
-  get size(): number { return this.members.length; }
+  get size(): number { return this.members.size; }
 
   /** Starts serving `m` (and the loop, if it is not running). */
   add(m: GroupMember): void {
-    if (this.memberSet.has(m)) return;
-    this.members.push(m);
-    this.memberSet.add(m);
+    if (this.members.has(m)) return;
+    this.members.add(m);
     this.unwatched.add(m);
     // A parked loop picks the newcomer up at once. (Its doorbell cannot wake the loop:
     // the loop waits only on the doorbells it had when it parked.)
@@ -103,10 +106,7 @@ export class ServeGroup {
 
   /** Stops serving `m`; resolves once the loop no longer touches it. */
   async remove(m: GroupMember): Promise<void> {
-    const i = this.members.indexOf(m);
-    if (i < 0) return;
-    this.members.splice(i, 1);
-    this.memberSet.delete(m);
+    if (!this.members.delete(m)) return;
     this.unwatched.delete(m);
     this.ready.delete(m);
     m.waiter.wake(); // its outstanding wait resolves and is dropped
@@ -115,14 +115,14 @@ export class ServeGroup {
     this.wakeLoop?.();
     await this.waits.get(m);
     m.waiter.releaseDeadline(); // no deadline timer outlives its membership
-    if (this.members.length === 0 && this.running) await this.running;
+    if (this.members.size === 0 && this.running) await this.running;
   }
 
   private async run(): Promise<void> {
     let rounds = 0;
     let lastSweep = performance.now();
     let parked = false;
-    while (this.members.length > 0) {
+    while (this.members.size > 0) {
       // The round's members: those whose wait ended or that had more at the last
       // re-check (ready), and every member that may have been raised silently (no wait
       // out; after a yield, every member). One load each; the rest is per member served.
@@ -150,11 +150,11 @@ export class ServeGroup {
       // Step d, on the doorbells of this round's members (where the next request most
       // likely comes: a guest answered is about to call again); the whole budget goes
       // to them instead of being spread over every idle bus.
-      if (!more) more = this.spinAll(n > 0 ? list : this.members);
+      if (!more) more = this.spinAll(n > 0 ? list : [...this.members]);
       if (++rounds >= this.yieldEvery) { rounds = 0; await macrotask(); }
       if (more) continue;
       // The last member may have left while the loop yielded above: nothing to park on.
-      if (this.members.length === 0) break;
+      if (this.members.size === 0) break;
       // Step e: one outstanding wait per member, kept across rounds (a member whose wait
       // is still out was raised and its wait will resolve). Each wait reports its end
       // once (ended()); the loop awaits one fresh promise per park. (Not Promise.race over
@@ -165,7 +165,7 @@ export class ServeGroup {
         this.unwatched.delete(m); // from here on a raise notifies it (see the header)
         this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then(() => {
           this.waits.delete(m);
-          if (this.memberSet.has(m)) this.unwatched.add(m);
+          if (this.members.has(m)) this.unwatched.add(m);
           this.ended(m);
         }));
       }
@@ -179,14 +179,9 @@ export class ServeGroup {
     this.ready.clear();
   }
 
-  /** Members to serve in the next round (their wait ended, or the re-check found more). */
-  private readonly ready = new Set<GroupMember>();
-  /** Resolves the loop's current park, if it is parked. */
-  private wakeLoop: (() => void) | null = null;
-
   /** Member `m`'s wait ended (a raise, a wake, or its deadline): serve it next round. */
   private ended(m: GroupMember): void {
-    if (this.memberSet.has(m)) this.ready.add(m);
+    if (this.members.has(m)) this.ready.add(m);
     this.wakeLoop?.();
   }
 

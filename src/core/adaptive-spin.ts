@@ -225,7 +225,7 @@ export class AdaptiveSpin {
       else if (left <= 0) left = 0;
     } finally {
       this.settle(budget, left, peerLeft);
-      if (contended && left === 0) this.last = 'contended';
+      if (contended) this.last = 'contended';
     }
     return left > 0;
   }
