@@ -7,7 +7,7 @@ import { spawnWorker, type PlatformWorker } from '../platform/index.js';
 import { ERRNO, VbusError, type ErrnoCode } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
 import { hostMirror, openGuestChannel } from '../transport/message-bus.js';
-import type { GuestControlMessage, GuestStartData } from './types.js';
+import type { GuestControlMessage, GuestStartData, ParkedBus } from './types.js';
 
 export interface StartGuestOptions {
   /** Passed to the guest as `guest.data`. */
@@ -43,8 +43,9 @@ export class ParkedWorker {
   readonly waiting: Promise<void>;
   private ended = false;
   private taken = false;
-  constructor(readonly url: URL, readonly name: string) {
-    this.worker = spawnWorker(url, { vbusParked: true } satisfies GuestStartData, { name });
+  /** `bus`: the bus memory it will join, if known now (ParkedBus); the worker attaches to it while parked. */
+  constructor(readonly url: URL, readonly name: string, readonly bus?: ParkedBus) {
+    this.worker = spawnWorker(url, { vbusParked: true, ...(bus ? { bus } : {}) } satisfies GuestStartData, { name });
     let parked!: () => void;
     this.waiting = new Promise((r) => { parked = r; });
     this.worker.onMessage((m) => { if ((m as GuestControlMessage | null)?.type === 'vbus:parked') parked(); });
@@ -162,7 +163,8 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   try {
     const start = channel ? { ...boot, memory: undefined as never, mirror: channel.boot } : boot;
     const parked = opts.parked?.take(url);
-    if (parked) parked.postMessage({ type: 'vbus:boot', boot: start } satisfies GuestControlMessage, channel?.transfer);
+    const sameBus = !channel && opts.parked?.bus?.memory === endpoint.memory.memory;
+    if (parked) parked.postMessage({ type: 'vbus:boot', boot: start, ...(sameBus ? { sameBus } : {}) } satisfies GuestControlMessage, channel?.transfer);
     worker = parked ?? spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
   } catch (e) {
     if (channel) side!.removePeer(channel.peer);

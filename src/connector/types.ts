@@ -47,7 +47,14 @@ export interface GuestBoot {
  * pre-copy, src/migrate/target.ts): it loads its module, and joinBus() waits for the
  * boot to arrive as a 'vbus:boot' message.
  */
-export type GuestStartData = { vbusBoot: GuestBoot } | { vbusParked: true };
+export type GuestStartData = { vbusBoot: GuestBoot } | { vbusParked: true; bus?: ParkedBus };
+
+/**
+ * The bus a parked worker will join, when the host knows it ahead (a migration's target
+ * made the bus before it parks the worker): the worker attaches to it (instantiates the
+ * core over it) while it waits, so its boot does not.
+ */
+export interface ParkedBus { memory: WebAssembly.Memory; module: WebAssembly.Module }
 
 /** Control messages between a guest worker and its host (not the data path). */
 export type GuestControlMessage =
@@ -59,8 +66,12 @@ export type GuestControlMessage =
   // A save that was given up (a failed migration): 'vbus:continue' lets the guest carry on.
   | { type: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue'; req: number }
   | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; error?: { code: string; message: string } }
-  /** Host -> a parked guest: its boot (the membership now exists). */
-  | { type: 'vbus:boot'; boot: GuestBoot }
+  /**
+   * Host -> a parked guest: its boot (the membership now exists). `sameBus`: the boot's
+   * memory is the one the worker was parked with (ParkedBus; the host compares the
+   * objects, the worker cannot: each message gives it a new Memory object).
+   */
+  | { type: 'vbus:boot'; boot: GuestBoot; sameBus?: boolean }
   /** A parked guest -> host: its module has loaded and joinBus() waits for the boot. */
   | { type: 'vbus:parked' }
   /**

@@ -63,9 +63,10 @@ export class GuestConnector {
   private pumping = false;
   private shutdown = false;
 
-  constructor(boot: GuestBoot) {
+  /** `attached`: an attachment to `boot.memory` made earlier (a parked worker's, src/guest/join.ts). */
+  constructor(boot: GuestBoot, attached?: BusMemory) {
     this.boot = boot;
-    this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : BusMemory.attach(boot.memory, boot.module);
+    this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : attached ?? BusMemory.attach(boot.memory, boot.module);
     this.client = new CallClient(this.bus, boot);
     this.events = new RingConsumer(this.bus, boot.events);
     this.eventWaiter = new Waiter(this.bus, boot.eventSignal, { fixed: 0 });

@@ -9,7 +9,8 @@
  *    nothing. Once accepted, the buses and the typed devices are made (unlinked, not yet
  *    loaded), so that at the stop only the states are loaded and the devices linked.
  *  - Once accepted, a worker is started for each guest HELLO names (ParkedWorker): it
- *    loads its module while the pages come, and waits for its boot.
+ *    loads its module and attaches to its bus while the pages come, and waits for its
+ *    boot.
  *  - PAGES land in zeroed shared buffers, one per image, each checked to lie inside its
  *    image; at STATE each is handed over to the device that loads it (src/state/handover.ts).
  *  - STATE (the snapshot, CRC-checked) must name what HELLO named; its images are put
@@ -136,7 +137,8 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     const parks = hello.guests !== undefined;
     await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION, parks })), timeoutMs);
     for (const g of hello.guests ?? []) {
-      try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`)); } catch { /* started at GO instead, which reports why */ }
+      const bus = built?.buses.find((x) => x.name === g.bus && x.memory.transport === 'shared'); // a private memory cannot be posted
+      try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`, bus ? { memory: bus.memory.memory, module: bus.memory.module } : undefined)); } catch { /* started at GO instead, which reports why */ }
     }
     if (parks) void allParked([...parked.values()], JOIN_WAIT_MS).then(() => ch.send(frame(FRAME.PARKED, jsonBody({})), timeoutMs)).catch(() => undefined);
 
@@ -244,7 +246,9 @@ function checkHello(v: unknown, maxImageBytes: number): Hello {
       const url = str(g, 'url');
       if (!hello.members.includes(id)) bad(`guest ${id} is not among the members`);
       if (!URL.canParse(url)) bad(`guest ${id}'s module ${JSON.stringify(url)} is not a URL`);
-      return { id, url };
+      const bus = (g as Record<string, unknown>)['bus'];
+      if (bus !== undefined && (typeof bus !== 'string' || !hello.buses.some((b) => b.name === bus))) bad(`guest ${id}'s bus is not among the buses`);
+      return { id, url, ...(typeof bus === 'string' ? { bus } : {}) };
     });
   }
   const total = hello.images.reduce((a, i) => a + i.bytes, 0);

@@ -59,10 +59,10 @@ export interface Hello {
   images: Array<{ device: string; field: string; bytes: number }>;
   /**
    * The guest workers among the members, with their module URL, so the target can
-   * start their workers during pre-copy. Optional: without it the target starts them
-   * at GO.
+   * start their workers during pre-copy (and, with the guest's `bus`, attach them to
+   * it). Optional: without it the target starts them at GO.
    */
-  guests?: Array<{ id: number; url: string }>;
+  guests?: Array<{ id: number; url: string; bus?: string }>;
 }
 
 /** REFUSE / FAILED: a VbusError's code and message, from the other side. */

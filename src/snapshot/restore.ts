@@ -99,6 +99,9 @@ export function buildSkeleton(host: VbusHost, shape: BusSnapshot, what = 'bus sn
       devices.push(dev);
       host.setType(dev, d.state.cls);
     }
+    // The buses' endpoints now, not at the first guest's start: a migration's target
+    // builds this during pre-copy, and its GO then only adds members.
+    for (const b of buses) host.connector.endpoint(b);
   } catch (e) {
     undo();
     throw e;
