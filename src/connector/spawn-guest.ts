@@ -14,6 +14,8 @@ export interface StartGuestOptions {
   data?: unknown;
   /** Passed to the guest as `guest.resumed` (a restored bus, src/snapshot). */
   resume?: unknown;
+  /** The guest connector's saved state (src/guest/resume.ts). */
+  resumeConnector?: unknown;
   name?: string;
   /** Called when the guest asks for a child (inherited membership). Returns the child's member id. */
   onSpawnChild?(url: URL, data: unknown, name?: string): Promise<number> | number;
@@ -156,6 +158,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   const boot = endpoint.addMember(memberId);
   if (opts.data !== undefined) boot.data = opts.data;
   if (opts.resume !== undefined) boot.resume = opts.resume;
+  if (opts.resumeConnector !== undefined) boot.resumeConnector = opts.resumeConnector;
   // Message transport: the guest gets a channel and a snapshot instead of the memory.
   const side = hostMirror(endpoint.memory);
   const channel = side ? openGuestChannel(side) : null;

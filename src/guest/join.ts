@@ -97,7 +97,7 @@ export class Guest extends GuestConnector {
       const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : m.type === 'vbus:save' ? this.saveHook : this.continueHook;
       const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : m.type === 'vbus:save' ? 'vbus:saved' : 'vbus:continued';
       Promise.resolve().then(() => hook?.()).then(
-        (state) => this.ctx.postMessage({ type, req: m.req, state } satisfies GuestControlMessage),
+        (state) => this.ctx.postMessage({ type, req: m.req, state, ...(type === 'vbus:saved' ? { connector: this.saveConnector() } : {}) } satisfies GuestControlMessage),
         (e: unknown) => this.ctx.postMessage({ type, req: m.req, error: { code: e instanceof VbusError ? e.code : 'EIO', message: String((e as Error)?.message ?? e) } } satisfies GuestControlMessage),
       );
       return;

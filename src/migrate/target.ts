@@ -261,7 +261,7 @@ function checkHello(v: unknown, maxImageBytes: number): Hello {
 function helloAsSnapshot(h: Hello): BusSnapshot {
   return {
     version: SNAPSHOT_VERSION,
-    buses: h.buses.map((b) => ({ name: b.name, memoryBytes: b.memoryBytes, nextId: 0, links: [] })),
+    buses: h.buses.map((b) => ({ name: b.name, memoryBytes: b.memoryBytes, nextId: 0, links: [], image: null, connector: null })),
     devices: h.devices.map((d) => ({ name: d.name, placement: 'host', state: { cls: d.cls, version: d.version, attrs: {}, data: null } })),
     members: h.members.map((id) => ({ id, bus: '', parent: null, guest: null })),
   };

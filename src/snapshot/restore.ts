@@ -22,6 +22,7 @@ import type { GuestWorker, ParkedWorker } from '../connector/spawn-guest.js';
 import { loadDeviceState } from '../state/device-state.js';
 import { loadableVersions } from '../state/contract.js';
 import { decodeSnapshot, type BusSnapshot } from './format.js';
+import { applyImage } from './bus-image.js';
 
 export interface RestoreResult {
   buses: Bus[];
@@ -63,12 +64,16 @@ export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapsh
     });
     snap.buses.forEach((b, i) => {
       const bus = built.buses[i]!;
+      // The saved regions first, where they were: what linking places (a backend's doorbell) goes around them.
+      if (b.image) applyImage(bus.memory, b.image, `${what}: bus ${b.name}`);
       for (const l of [...b.links].sort((x, y) => x.id - y.id)) {
         bus._continueIdsFrom(l.id);
         const id = host.link(bus, l.device);
         if (id !== l.id) throw vbusError('EPROTO', `${what}: device ${l.device} got id ${id} on bus ${b.name}, not its saved ${l.id}`, { device: l.device });
       }
       bus._continueIdsFrom(b.nextId);
+      // The connector's tables: members and their connections wait for their guests.
+      if (b.connector) host.connector.endpoint(bus).adoptTables(b.connector, new Map((b.image?.regions ?? []).map((r) => [r.offset, r.bytes])), `${what}: bus ${b.name}`);
     });
   } catch (e) {
     built.undo();
@@ -153,6 +158,7 @@ export function startGuests(host: VbusHost, snap: BusSnapshot, parked?: Readonly
       const g = host.connector.spawnGuest(bus, new URL(m.guest.url), {
         id: m.id, ...(parent ? { parent } : {}),
         ...(m.guest.data !== null ? { data: m.guest.data } : {}), resume: m.guest.state ?? null,
+        ...(m.guest.connector !== null ? { resumeConnector: m.guest.connector } : {}),
       }, parked?.get(m.id));
       guests.set(m.id, g);
       members.set(m.id, host.member(m.id)!);
