@@ -294,9 +294,6 @@ export class BusEndpoint implements VerbContext {
   // -------------------------------------------------------------------------------
   // Saved tables (src/snapshot): members and connections kept across a save
 
-  /** The control region and doorbell (a restored endpoint has its own at the same offsets: tables say where). */
-  get controlRegions(): readonly number[] { return [this.busctl, this.doorbell]; }
-
   /**
    * The tables a save carries (endpoint-tables.ts) for the members `carry` names (the
    * guest workers saved with the bus), at a safe point (no call in flight). A connection
@@ -320,7 +317,7 @@ export class BusEndpoint implements VerbContext {
         eventSignal: m.eventSignal, backlog: m.backlog.map((e) => ({ type: e.type, rec: e.rec.slice() })), conns,
       };
     });
-    return { slotPayload: this.slotPayload, busctl: this.busctl, doorbell: this.doorbell, members };
+    return { slotPayload: this.slotPayload, members };
   }
 
   /**
@@ -365,7 +362,7 @@ export class BusEndpoint implements VerbContext {
    */
   adoptTables(t: SavedEndpoint, placed: ReadonlyMap<number, number>, what: string): void {
     checkTables(t, {
-      placed, slotPayload: this.slotPayload, busctl: this.busctl, doorbell: this.doorbell,
+      placed, slotPayload: this.slotPayload,
       hostDevice: (id) => { const d = this.devices.get(id); return d !== undefined && d.placement === undefined; },
     }, what);
     const made: number[] = [];

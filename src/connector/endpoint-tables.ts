@@ -15,6 +15,7 @@ import { BUSCTL_MAX_MEMBERS } from '../../assembly/layout/busctl.js';
 import { EV_RING_BYTES, EV_RECORD_MAX } from '../../assembly/layout/event.js';
 import { EVENT_BACKLOG_MAX } from './endpoint-member.js';
 import { SIG_BYTES } from '../../assembly/layout/signal.js';
+import { RING_MAX_CAPACITY, RING_MIN_CAPACITY } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import { ringRegionBytes } from '../core/ring.js';
 import type { StateValue } from '../state/codec.js';
@@ -45,17 +46,12 @@ export interface SavedMemberTables {
 
 export interface SavedEndpoint {
   slotPayload: number;
-  /** The control region and doorbell: the restored endpoint's own must sit at the same offsets. */
-  busctl: number;
-  doorbell: number;
   members: SavedMemberTables[];
 }
 
 /** What the checks need of the restored bus. */
 export interface TableContext {
   slotPayload: number;
-  busctl: number;
-  doorbell: number;
   /** Whether device `id` is linked to this bus with its model on the host thread. */
   hostDevice(id: number): boolean;
   /** The regions the saved image placed (offset -> bytes): every offset the tables name must be one, and each is named once. */
@@ -70,7 +66,6 @@ export interface TableContext {
 export function checkTables(t: SavedEndpoint, ctx: TableContext, what: string): void {
   const bad = (why: string): never => { throw vbusError('EINVAL', `${what}: connector tables: ${why}`, {}); };
   if (t.slotPayload !== ctx.slotPayload) bad(`call slots of ${t.slotPayload} bytes, this bus has ${ctx.slotPayload}`);
-  if (t.busctl !== ctx.busctl || t.doorbell !== ctx.doorbell) bad(`control region ${t.busctl} and doorbell ${t.doorbell} are not where this runtime places them (${ctx.busctl}, ${ctx.doorbell})`);
   const used = new Set<number>();
   const region = (offset: number, bytes: number, name: string): void => {
     if (!Number.isSafeInteger(offset) || !((ctx.placed.get(offset) ?? 0) >= bytes)) bad(`${name} at ${offset} is not a region of at least ${bytes} bytes in the image`);
@@ -107,7 +102,7 @@ export function checkTables(t: SavedEndpoint, ctx: TableContext, what: string): 
           if (r.dataSignal !== 0 || r.spaceSignal !== 0) bad(`${rn}: a buffer with signals`);
           region(r.offset, r.bytes, rn);
         } else if (r.kind === SHM_RING_TO_DEVICE || r.kind === SHM_RING_TO_GUEST) {
-          if ((r.bytes & (r.bytes - 1)) !== 0) bad(`${rn}: ring capacity ${r.bytes} is not a power of two`);
+          if ((r.bytes & (r.bytes - 1)) !== 0 || r.bytes < RING_MIN_CAPACITY || r.bytes > RING_MAX_CAPACITY) bad(`${rn}: ring capacity ${r.bytes} is not a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY}`);
           region(r.offset, ringRegionBytes(r.bytes), rn);
           region(r.dataSignal, SIG_BYTES, `${rn}'s data signal`);
           region(r.spaceSignal, SIG_BYTES, `${rn}'s space signal`);

@@ -93,7 +93,7 @@ const U32 = 0xffffffff;
 
 function tablesToValue(t: SavedEndpoint): StateValue {
   return {
-    slotPayload: t.slotPayload, busctl: t.busctl, doorbell: t.doorbell,
+    slotPayload: t.slotPayload,
     members: t.members.map((m) => ({
       id: m.id, bit: m.bit, slot: m.slot, slotGen: m.slotGen, events: { ...m.events }, eventSignal: m.eventSignal,
       backlog: m.backlog.map((e) => ({ type: e.type, rec: e.rec })),
@@ -105,7 +105,7 @@ function tablesToValue(t: SavedEndpoint): StateValue {
 /** The tables' shape and ranges (their meaning against the bus is checked at restore: checkTables). */
 function readTables(r: StateReader): SavedEndpoint {
   return {
-    slotPayload: r.field('slotPayload').int(1, U32), busctl: r.field('busctl').int(0, U32), doorbell: r.field('doorbell').int(0, U32),
+    slotPayload: r.field('slotPayload').int(1, U32),
     members: r.field('members').items().map((m) => ({
       id: m.field('id').int(1, 0x7fffffff), bit: m.field('bit').int(0, U32), slot: m.field('slot').int(0, U32), slotGen: m.field('slotGen').int(1, 0x7fffffff),
       events: { offset: m.field('events').field('offset').int(0, U32), capacity: m.field('events').field('capacity').int(1, U32) },
