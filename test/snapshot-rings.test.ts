@@ -13,6 +13,7 @@ import { useHosts } from './helpers/state-host.js';
 
 const makeHost = useHosts();
 const GUEST = new URL('./fixtures/guest-ring-carry.mjs', import.meta.url);
+const MQ_GUEST = new URL('./fixtures/guest-mq-resume.mjs', import.meta.url);
 
 async function until(pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -112,5 +113,40 @@ describe('ring contents in a saved bus', () => {
     const r = drive([...guests.values()][0]!);
     await r.waitEvent((e) => e.event === 'ready');
     expect((await r.cmd('opened')).openCalls).toBe(0);
+  });
+
+  it('a guest with two queue pairs on a venet and a vdisk takes both back: the pairs, the features, what the rings and the disk held', async () => {
+    const a = makeHost();
+    const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
+    const lo = a.createDevice('lo');
+    a.setType(lo, 'venet-loopback');
+    lo.setAttr('queues', '2');
+    const disk = a.createDevice('disk');
+    a.setType(disk, 'vdisk');
+    disk.setAttr('capacity', String(1 << 20));
+    disk.setAttr('queues', '2');
+    const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
+    const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
+    await g.waitEvent((e) => e.event === 'ready');
+    const before = await g.cmd('opened');
+    expect(before).toMatchObject({ netQueues: 2, diskQueues: 2 });
+    await g.cmd('write', { block: 3, fill: 0xa5 });
+    await g.cmd('send', { n: 7 });
+    await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
+    const bytes = await saveBuses(a, ['lan0']);
+
+    const b = makeHost();
+    const { guests } = restoreBuses(b, bytes);
+    const r = drive([...guests.values()][0]!);
+    await r.waitEvent((e) => e.event === 'ready');
+    const after = await r.cmd('opened');
+    expect(after.openCalls).toBe(0); // no DEVOPEN, QUERY, NEGOTIATE, INFO or DEVSHM
+    expect(after).toMatchObject({ netQueues: 2, netFeatures: before.netFeatures, diskQueues: 2, handles: before.handles, others: before.others });
+    expect(await r.cmd('read', { block: 3 })).toMatchObject({ first: 0xa5, last: 0xa5 }); // the disk answers on the kept rings
+    await r.cmd('take');
+    await until(async () => (await r.cmd('got')).got.length >= 7);
+    await r.cmd('send', { n: 2 });
+    await until(async () => (await r.cmd('got')).got.length >= 9);
+    expect((await r.cmd('got')).got).toEqual(Array.from({ length: 9 }, (_, i) => i));
   });
 });
