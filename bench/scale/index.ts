@@ -20,8 +20,9 @@
  * - mem-idle-bus / mem-idle-guest: resident memory per idle bus (with one device linked)
  *   and per idle guest worker, from process RSS before and after.
  *
- * Every point is one 500 ms window per repeat (at most 3), after one warm-up window that
- * is not counted, and the row reports the median. The
+ * Every point is one 500 ms window per repeat (at most 3), after uncounted warm-up
+ * windows until every worker has done 4000 operations (at most 20 s: Fleet.warmUp), and
+ * the row reports the median; the note says how long the warm-up took. The
  * plot (aggregate rate against N per impl) is drawn by plot.ts into
  * bench/results/scale.svg. This VM has 2 vCPUs shared with other work: the numbers say
  * how this machine behaved during this run, not what vbus can do on a quiet one.
@@ -53,6 +54,18 @@ export interface ScaleRow extends Row {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Operations every worker does before a point is measured (see Fleet.warmUp); `--quick` (the smoke test) does 200. */
+const WARM_OPS = 4000;
+/** The longest warm-up of one point, ms (a worker that never reaches WARM_OPS: 256 slow ones). */
+const WARM_MAX_MS = 20_000;
+/** The warm-up of this run (set from the options). */
+let warmOps = WARM_OPS;
+
+/** The note's words for a warm-up. */
+function warmNote(w: { windows: number; secs: number; minOps: number }): string {
+  return `after ${w.secs.toFixed(1)} s of warm-up (slowest worker ${w.minOps} ops)`;
+}
 
 /** A set of workers that count over common windows (see protocol.ts). */
 class Fleet {
@@ -87,6 +100,28 @@ class Fleet {
     Atomics.store(this.ctl, CTL_STOP, g);
     const secs = (performance.now() - t0) / 1000;
     return { results: await Promise.all(results), secs };
+  }
+
+  /**
+   * Uncounted windows until every worker has done at least WARM_OPS operations, or
+   * WARM_MAX_MS have passed (at least one window). Each worker is a V8 isolate that
+   * compiles its own code, and the compiler threads are shared: with 64 or 256 workers
+   * the first seconds measure the compilers, not the transport (64 echo guests here went
+   * from 13 k to 35 k calls/s over their first 5 s). A count of operations, not a time,
+   * says when a worker's code is hot, on any machine. Returns what the warm-up took.
+   */
+  async warmUp(ms: number): Promise<{ windows: number; secs: number; minOps: number }> {
+    const t0 = performance.now();
+    const done = new Array<number>(this.size).fill(0);
+    let windows = 0;
+    for (;;) {
+      const w = await this.window(ms);
+      windows++;
+      w.results.forEach((r, i) => { done[i] = done[i]! + r.count; });
+      const minOps = Math.min(...done);
+      const secs = (performance.now() - t0) / 1000;
+      if (minOps >= warmOps || secs * 1000 >= WARM_MAX_MS) return { windows, secs, minOps };
+    }
   }
 
   /** Ends every worker's loop. */
@@ -169,10 +204,10 @@ async function vbusCalls(placement: 'host' | 'backend', ns: number[], ms: number
     for (const n of ns) {
       const f = await rig.grow(n);
       const runs = [];
-      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
+      const warm = await f.warmUp(ms);
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? rig.host.backendThreads().length : undefined;
-      rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling`, threads));
+      rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling; ${warmNote(warm)}`, threads));
       tick(`calls ${impl} ${n}`);
     }
   } finally { await rig.close(); }
@@ -194,9 +229,9 @@ async function postMessageCalls(ns: number[], ms: number, repeat: number, tick: 
     });
     try {
       const runs = [];
-      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
+      const warm = await f.warmUp(ms);
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
-      rows.push(summarise(`calls-${n}guests`, 'postMessage', n, 8, runs, `${n} workers, each awaiting an echo from the main thread`));
+      rows.push(summarise(`calls-${n}guests`, 'postMessage', n, 8, runs, `${n} workers, each awaiting an echo from the main thread; ${warmNote(warm)}`));
     } finally {
       f.end();
       await Promise.all(workers.map((w) => w.terminate()));
@@ -268,10 +303,10 @@ async function switchFrames(placement: 'host' | 'backend', ns: number[], ms: num
       const macs = (await Promise.all(ready)).map((r) => r.mac);
       await Promise.all(guests.map((g, i) => { const p = waitMessage(g, (m) => m.learned); g.postMessage({ dst: macs[(i + 1) % n] }); return p; }));
       const runs = [];
-      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
+      const warm = await f.warmUp(ms);
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
-      rows.push(summarise(`switch-${n}guests-64B`, impl, n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}`, threads));
+      rows.push(summarise(`switch-${n}guests-64B`, impl, n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}; ${warmNote(warm)}`, threads));
     } finally {
       f.end();
       await host.connector.release();
@@ -306,10 +341,10 @@ async function sharedDisk(placement: 'host' | 'backend', ns: number[], ms: numbe
       }
       await Promise.all(starts);
       const runs = [];
-      await f.window(ms); // a warm-up window, not counted: every new thread's first compiles and collections
+      const warm = await f.warmUp(ms);
       for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
-      rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest`, threads));
+      rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest; ${warmNote(warm)}`, threads));
     } finally {
       f.end();
       await host.connector.release();
@@ -379,6 +414,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const diskNs = opts.quick ? [1, 4] : [1, 4, 16];
   const mqNs = opts.quick ? [4] : [4, 16];
   const ms = opts.quick ? 150 : 500;
+  warmOps = opts.quick ? 200 : WARM_OPS;
   const repeat = opts.quick ? 1 : Math.min(3, opts.repeat);
   const want = (c: string, impl: string): boolean => !opts.only || opts.only.test(`${c} ${impl}`);
   const total = ns.length * 4 + netNs.length * 2 + diskNs.length * 2 + mqNs.length * 2 + 1;
