@@ -56,11 +56,8 @@ import { encodeDevAdd, encodeDevDrop, encodeDevEvent, EMPTY_EVENT, ifaceBytes } 
 import { checkRings, connFaultName, connFaultText, deviceFault, type ConnFault } from './conn-fault.js';
 import { formatConnRings, replayModel, wakeConnRings } from './conn-reset.js';
 import { restoreSlot } from './slot-region.js';
-import { checkTables, type SavedEndpoint, type SavedConnection } from './endpoint-tables.js';
+import { checkTables, type ImagePlan, type SavedEndpoint, type SavedConnection } from './endpoint-tables.js';
 import { ringLiveSpans, type Span } from '../core/ring-span.js';
-
-/** Regions of a bus memory a save carries, each with the spans of it whose bytes it carries. */
-export type ImagePlan = Array<{ region: Span; spans: Span[] }>;
 import type { GroupMember, ServeGroup } from './serve-group.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
@@ -392,7 +389,8 @@ export class BusEndpoint implements VerbContext {
     this.tables.setHandle(m.hTab, c.handle, dev.id, dev.gen);
     try { if (c.model !== null) dev.model.resumeConnection?.(conn, c.model); } catch (e) { refused('resume', e); }
     for (const r of c.regions) {
-      if (r.kind !== SHM_BUFFER) { this.memory.core.sig_init(r.dataSignal); this.memory.core.sig_init(r.spaceSignal); } // the waiters they knew are gone
+      // Formatted afresh: the waiters they knew are gone (no guest is attached yet, so no ordering to keep).
+      if (r.kind !== SHM_BUFFER) { this.memory.core.sig_init(r.dataSignal); this.memory.core.sig_init(r.spaceSignal); }
       conn.shms.push(r);
       try { dev.model.shm?.(conn, r); } catch (e) { refused('shm', e); }
       if (r.kind === SHM_RING_TO_DEVICE) this.watch(conn, r, r.dataSignal);

@@ -21,6 +21,10 @@ import { ringRegionBytes } from '../core/ring.js';
 import type { StateValue } from '../state/codec.js';
 import { HT_ENTRIES } from './decode-tables.js';
 import type { ShmRegion } from './types.js';
+import type { Span } from '../core/ring-span.js';
+
+/** Regions of a bus memory a save carries (BusEndpoint.imagePlan), each with the spans of it whose bytes it carries. */
+export type ImagePlan = Array<{ region: Span; spans: Span[] }>;
 
 export interface SavedConnection {
   handle: number;

@@ -4,9 +4,8 @@
  * returning them when it leaves; finding the slots that hold requests, in a fair order;
  * and retrying events that did not fit a member's ring.
  */
-import { SLOT_HEADER_BYTES } from '../../assembly/layout/callslot.js';
+import { SLOT_HEADER_BYTES, SLOT_OFF_STATE, SLOT_IDLE } from '../../assembly/layout/callslot.js';
 import { formatSlot, reserveSlotGeneration, restoreSlot, retireSlot } from './slot-region.js';
-import { SLOT_OFF_STATE, SLOT_IDLE } from '../../assembly/layout/callslot.js';
 import type { SavedMemberTables } from './endpoint-tables.js';
 import { BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS } from '../../assembly/layout/busctl.js';
 import { EV_RING_BYTES } from '../../assembly/layout/event.js';
@@ -81,7 +80,7 @@ export class MemberRegistry {
     const hTab = this.tables.allocHandleTable();
     restoreSlot(mem, s.slot, s.slotGen);
     reserveSlotGeneration(s.slotGen);
-    Atomics.store(mem.i32, (s.slot + SLOT_OFF_STATE) >> 2, SLOT_IDLE); // nothing is in flight at a safe point
+    Atomics.store(mem.i32, (s.slot + SLOT_OFF_STATE) >> 2, SLOT_IDLE); // nothing is in flight at a safe point; its guest attaches after this
     mem.core.sig_init(s.eventSignal);
     let scribbled = false;
     try { new RingProducer(mem, s.events); } catch { formatRing(mem, s.events); scribbled = true; }

@@ -18,7 +18,7 @@ import { REGION_ALIGN } from '../../assembly/layout/ring.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import type { Span } from '../core/ring-span.js';
-import type { ImagePlan } from '../connector/bus-endpoint.js';
+import type { ImagePlan } from '../connector/endpoint-tables.js';
 
 export interface SavedBusImage {
   /** Every region placed, by offset. */
