@@ -32,6 +32,7 @@ import { ParkedWorker, type GuestWorker } from '../connector/spawn-guest.js';
 import type { StateValue } from '../state/codec.js';
 import { decodeSnapshot, SNAPSHOT_VERSION, type BusSnapshot } from '../snapshot/format.js';
 import { handOver } from '../state/handover.js';
+import { warmRestorePath } from './warm.js';
 import { buildBuses, buildSkeleton, startGuests, type BuiltBuses } from '../snapshot/restore.js';
 import { describeAddress, FrameChannel, readJson, type Frame, type MigrationAddress } from './channel.js';
 import { FRAME, MIGRATE_MAGIC, MIGRATE_VERSION, PAGES_HEADER_BYTES, frame, jsonBody, refusalOf, type Hello } from './wire.js';
@@ -140,6 +141,9 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
       const bus = built?.buses.find((x) => x.name === g.bus && x.memory.transport === 'shared'); // a private memory cannot be posted
       try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`, bus ? { memory: bus.memory.memory, module: bus.memory.module } : undefined)); } catch { /* started at GO instead, which reports why */ }
     }
+    // While the pages come: run the decoders and state readers once, so that at the stop they are not cold.
+    const warm = built;
+    setImmediate(() => { if (warm) warmRestorePath(warm.devices); });
     if (parks) void allParked([...parked.values()], JOIN_WAIT_MS).then(() => ch.send(frame(FRAME.PARKED, jsonBody({})), timeoutMs)).catch(() => undefined);
 
     stage = 'pages';
