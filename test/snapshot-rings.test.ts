@@ -149,4 +149,34 @@ describe('ring contents in a saved bus', () => {
     await until(async () => (await r.cmd('got')).got.length >= 9);
     expect((await r.cmd('got')).got).toEqual(Array.from({ length: 9 }, (_, i) => i));
   });
+
+  it('a restored bus saved again restores again: the guest takes the same connections back a second time', async () => {
+    const a = makeHost();
+    const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
+    const lo = a.createDevice('lo');
+    a.setType(lo, 'venet-loopback');
+    const dev = a.link(bus, lo);
+    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev } }));
+    await g.waitEvent((e) => e.event === 'ready');
+    const first = await g.cmd('opened');
+    await g.cmd('send', { n: 4 });
+    await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
+    let bytes = await saveBuses(a, ['lan0']);
+    let sent = 4;
+    for (const round of [1, 2]) {
+      const h = makeHost();
+      const { guests } = restoreBuses(h, bytes);
+      const r = drive([...guests.values()][0]!);
+      await r.waitEvent((e) => e.event === 'ready');
+      const opened = await r.cmd('opened');
+      expect(opened.openCalls, `round ${round}`).toBe(0);
+      expect(opened.handles).toEqual(first.handles);
+      expect(opened.regions).toEqual(first.regions);
+      await r.cmd('send', { n: 3 });
+      sent += 3;
+      await until(async () => (await r.cmd('got')).got.length >= sent);
+      expect((await r.cmd('got')).got).toEqual(Array.from({ length: sent }, (_, i) => i));
+      bytes = await saveBuses(h, ['lan0']);
+    }
+  });
 });

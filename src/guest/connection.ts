@@ -128,8 +128,8 @@ export class Connection {
   /** @internal For the connector's save. */
   saveDriver(): unknown { return this.saver?.() ?? null; }
 
-  /** @internal The regions placed for this connection, for the connector's save. */
-  placedRegions(): ShmRegion[] { return this.regions.map((r) => ({ ...r })); }
+  /** @internal The regions placed for this connection (a resumed one's not asked for again included), for the connector's save. */
+  placedRegions(): ShmRegion[] { return [...this.regions, ...this.unclaimed].map((r) => ({ ...r })); }
 
   /** True when calls go straight to a backend worker, bypassing the host event loop. */
   get isDirect(): boolean { return this.direct !== null; }

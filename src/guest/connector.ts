@@ -188,14 +188,15 @@ export class GuestConnector {
 
   /**
    * This connector's state for a save (src/guest/resume.ts): the devices known, every
-   * open connection on the member's own slot with its regions and its driver's state.
+   * open connection on the member's own slot with its regions and its driver's state,
+   * and the saved connections this run did not take back (the host still holds them).
    */
   saveConnector(): SavedGuestConnector {
     return {
       devices: this.devices().map((d) => ({ id: d.id, type: d.type })),
-      conns: [...this.conns].filter((c) => c.isOpen && !c.isDirect).map((c) => ({
+      conns: [...this.conns].filter((c) => c.isOpen && !c.isDirect).map((c): SavedGuestConnection => ({
         deviceId: c.deviceId, type: c.type, handle: c.handle, version: c.version, regions: c.placedRegions(), driver: c.saveDriver(),
-      })),
+      })).concat(this.resumable),
     };
   }
 
