@@ -179,4 +179,39 @@ describe('ring contents in a saved bus', () => {
       bytes = await saveBuses(h, ['lan0']);
     }
   });
+
+  it('a connection to a device in a backend worker is not carried: the resumed guest opens that one again, and takes the others back', async () => {
+    const a = makeHost();
+    const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
+    const lo = a.createDevice('lo');
+    a.setType(lo, 'venet-loopback');
+    lo.setAttr('queues', '2');
+    const disk = a.createDevice('disk');
+    a.setType(disk, 'vdisk');
+    disk.setAttr('capacity', String(1 << 20));
+    disk.setAttr('queues', '2');
+    a.setPlacement(disk, 'backend');
+    const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
+    const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
+    await g.waitEvent((e) => e.event === 'ready');
+    const before = await g.cmd('opened');
+    await g.cmd('write', { block: 5, fill: 0x3c });
+    await g.cmd('send', { n: 3 });
+    await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
+    const bytes = await saveBuses(a, ['lan0']);
+    const member = decodeSnapshot(bytes).buses[0]!.connector!.members[0]!;
+    expect(member.conns.map((c) => c.deviceId)).toEqual([ids.net]); // the backend vdisk's connection is left out
+
+    const b = makeHost();
+    const { guests } = restoreBuses(b, bytes);
+    const r = drive([...guests.values()][0]!);
+    await r.waitEvent((e) => e.event === 'ready');
+    const after = await r.cmd('opened');
+    expect(after.openCalls).toBeGreaterThan(0); // the vdisk was opened anew (DEVOPEN, INFO, NEGOTIATE, DEVSHM)
+    expect(after).toMatchObject({ netQueues: 2, diskQueues: 2, handles: before.handles, others: before.others }); // the venet came back as it was
+    expect(await r.cmd('read', { block: 5 })).toMatchObject({ first: 0x3c, last: 0x3c }); // the disk's contents travel in its state
+    await r.cmd('take');
+    await until(async () => (await r.cmd('got')).got.length >= 3);
+    expect((await r.cmd('got')).got).toEqual([0, 1, 2]);
+  });
 });
