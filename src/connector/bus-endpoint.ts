@@ -307,6 +307,7 @@ export class BusEndpoint implements VerbContext {
     return {
       memory: this.memory, busName: this.busName, slotPayload: this.slotPayload, registry: this.registry, tables: this.tables,
       device: (id) => this.devices.get(id), watch: (c, r, sig) => this.watch(c, r, sig), removeMember: (id) => this.removeMember(id),
+      checkConn: (c) => this.checkConn(c),
     };
   }
 

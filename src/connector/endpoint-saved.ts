@@ -13,6 +13,7 @@ import type { DecodeTables } from './decode-tables.js';
 import { HostConnection, type EndpointDevice, type EndpointMember } from './endpoint-member.js';
 import { checkTables, type ImagePlan, type SavedConnection, type SavedEndpoint } from './endpoint-tables.js';
 import { wakeConnRings } from './conn-reset.js';
+import { checkRings } from './conn-fault.js';
 import type { MemberRegistry } from './member-registry.js';
 import type { ShmRegion } from './types.js';
 
@@ -27,21 +28,24 @@ export interface SavedTablesHost {
   /** Starts the host-thread watcher of one of a connection's rings. */
   watch(conn: HostConnection, region: ShmRegion, signal: number): void;
   removeMember(memberId: number): void;
+  /** Looks for a fault on a connection now (its rings against the host's record); marks and reports it. */
+  checkConn(conn: HostConnection): void;
 }
 
 /**
  * The tables a save carries for the members `carry` names (the guest workers saved with
- * the bus), at a safe point (no call in flight). A connection to a device in a backend
- * worker is left out (its rings are the backend's: the resumed guest opens that device
- * again), so is one that was closed by an unplug. EBUSY for a connection that needs a
- * reset.
+ * the bus), at a safe point (no call in flight). Left out, so that the resumed guest
+ * opens that device again: a connection to a device in a backend worker (its rings are
+ * the backend's), one closed by an unplug, and one that needs a reset (checked now: a
+ * guest that scribbled on its rings cannot make its bus unsaveable, nor carry the damage).
  */
 export function saveTables(ep: SavedTablesHost, carry: (memberId: number) => boolean): SavedEndpoint {
   const members = [...ep.registry.all()].filter((m) => carry(m.memberId)).map((m) => {
     const conns: SavedConnection[] = [];
     for (const c of m.handles) {
       if (!c || !c.open || c.device.placement) continue;
-      if (c.fault) throw vbusError('EBUSY', `member ${m.memberId}'s connection to device ${c.deviceId} on bus ${ep.busName} needs a reset first`, { deviceId: c.deviceId });
+      ep.checkConn(c);
+      if (c.fault) continue;
       conns.push({
         handle: c.handle, deviceId: c.deviceId, version: c.version, resets: c.resets,
         regions: c.shms.map((r) => ({ ...r })), model: c.device.model.saveConnection?.(c) ?? null,
@@ -131,10 +135,15 @@ function adoptConnection(ep: SavedTablesHost, m: EndpointMember, c: SavedConnect
     // Formatted afresh: the waiters they knew are gone (no guest is attached yet, so no ordering to keep).
     if (r.kind !== SHM_BUFFER) { ep.memory.core.sig_init(r.dataSignal); ep.memory.core.sig_init(r.spaceSignal); }
     conn.shms.push(r);
+    // A ring the guest wrote garbage over after the save's check (the image carries what it
+    // wrote) is not handed to the model, which would refuse it: the check below marks the
+    // connection NEEDS_RESET instead, and the guest's reset formats it from the host's record.
+    if (r.kind !== SHM_BUFFER && checkRings(ep.memory, [r])) continue;
     try { dev.model.shm?.(conn, r); } catch (e) { refused('shm', e); }
     if (r.kind === SHM_RING_TO_DEVICE) ep.watch(conn, r, r.dataSignal);
     else if (r.kind === SHM_RING_TO_GUEST) ep.watch(conn, r, r.spaceSignal);
   }
   ep.tables.setShmCount(m.hTab, c.handle, conn.shms.length);
   wakeConnRings(ep.memory, conn.shms); // both ends look at their rings once: a wake-up is never lost across the restore
+  ep.checkConn(conn); // a ring left out above: NEEDS_RESET, and the guest hears DEVFAULT
 }
