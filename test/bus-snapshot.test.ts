@@ -71,6 +71,11 @@ describe('save and restore buses', () => {
     const r = JSON.parse(stdout.trim().split('\n').pop()!);
     // The sender resumed from its state, kept its features and never negotiated again.
     expect(r.sender).toMatchObject({ resumed: true, negotiations: 0, features: 3 });
+    // Both took their connections back: no call to open a device again, the same handles.
+    expect(r.sender.openCalls).toBe(0);
+    expect(r.receiver.openCalls).toBe(0);
+    expect(r.sender.netHandle).toBe(r.sender.state.netHandle);
+    expect(r.receiver.netHandle).toBe(r.receiver.state.netHandle);
     expect(r.switch.negotiated).toBe('csum,tx_done');
     expect(r.sender.state.seq).toBeGreaterThan(sender0.seq);
     // Frames: in order, none twice, each either received or dropped by the switch (counted).
@@ -96,7 +101,7 @@ describe('save and restore buses', () => {
     expect(() => restoreBuses(h2, bad, 'x.vbsnap')).toThrow(/x\.vbsnap is not a valid vbus bus-snapshot file: checksum mismatch/);
     const snap = decodeSnapshot(bytes);
     const future = encodeSnapshot({ ...snap, devices: snap.devices.map((d) => (d.name === 'con' ? { ...d, state: { ...d.state, version: 5 } } : d)) });
-    expect(() => restoreBuses(h2, future)).toThrow(/vconsole state version 5 cannot be loaded into con: this vconsole writes version 1/);
+    expect(() => restoreBuses(h2, future)).toThrow(/vconsole state version 5 cannot be loaded into con: this vconsole writes version 2/);
     expect(h2.stats()).toMatchObject({ buses: 0, devices: 0, links: 0, members: 0 }); // the failed restore left nothing behind
     const ok = restoreBuses(h2, bytes);
     expect(ok.buses.map((b) => b.devices().map((d) => `${d.id}:${d.device.name}`))).toEqual([['0:sw', '1:disk', '2:con'], ['0:sw']]);

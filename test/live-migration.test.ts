@@ -162,10 +162,10 @@ describe('live migration between two runtimes', () => {
 
     // A target of another stream version: nothing stopped, the bus runs on.
     const vpath = join(dir, 'v2.sock');
-    await fakeTarget(vpath, 2, false);
+    await fakeTarget(vpath, 3, false);
     const v = await src.ask('migrate', { to: { path: vpath } });
     expect(v.failed.code).toBe('ENOTSUP');
-    expect(v.failed.message).toMatch(/speaks migration stream version 2; this runtime speaks version 1/);
+    expect(v.failed.message).toMatch(/speaks migration stream version 3; this runtime speaks version 2/);
     await runsOn(src);
 
     // A target that refuses: it has a bus lan0 already.
@@ -181,7 +181,7 @@ describe('live migration between two runtimes', () => {
 
     // A stream that drops at the stop: the guests had quiesced and saved, and continue.
     const dpath = join(dir, 'drop.sock');
-    const drop = await fakeTarget(dpath, 1, true);
+    const drop = await fakeTarget(dpath, 2, true);
     const d = await src.ask('migrate', { to: { path: dpath } });
     expect(drop.seen.state).toBe(true); // it got as far as the stop
     expect(drop.seen.pagesBytes).toBeGreaterThanOrEqual(16 << 20); // the whole patterned image was pre-copied
@@ -198,7 +198,7 @@ describe('live migration between two runtimes', () => {
       s.on('data', frames((type, body) => { s.destroy(); resolve({ type, ...JSON.parse(body.toString()) }); }));
     });
     expect(refusal).toMatchObject({ type: REFUSE, code: 'ENOTSUP' });
-    expect(refusal.message).toMatch(/source speaks migration stream version 99; this runtime speaks version 1/);
+    expect(refusal.message).toMatch(/source speaks migration stream version 99; this runtime speaks version 2/);
     expect((await tgt.next()).code).toBe('ENOTSUP');
 
     const m = await src.ask('migrate', { to: { path: tpath } });
@@ -227,6 +227,11 @@ describe('live migration between two runtimes', () => {
     expect(r.buses).toEqual(['lan0', 'lan1']);
     // The sender resumed from its state, kept its features and never negotiated again.
     expect(r.sender).toMatchObject({ resumed: true, negotiations: 0, features: 3 });
+    // Both took their connections back: no call to open a device again, the same handles.
+    expect(r.sender.openCalls).toBe(0);
+    expect(r.receiver.openCalls).toBe(0);
+    expect(r.sender.netHandle).toBe(r.sender.state.netHandle);
+    expect(r.receiver.netHandle).toBe(r.receiver.state.netHandle);
     expect(r.switch.negotiated).toBe('csum,tx_done');
     // Frames: in order, none twice, each either received or dropped by the switch (counted);
     // none flooded out of the external port (the switch kept the receiver's MAC).

@@ -11,7 +11,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeSnapshot, listenForMigration, loadDeviceState, migrate, saveDeviceState, type MigrationAddress, type VbusError, type VbusHost } from '../dist/src/internal.js';
+import { SNAPSHOT_VERSION, encodeSnapshot, listenForMigration, loadDeviceState, migrate, saveDeviceState, type MigrationAddress, type VbusError, type VbusHost } from '../dist/src/internal.js';
 import { useHosts } from './helpers/state-host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vbus-migstream-'));
@@ -40,7 +40,7 @@ function sourceWithDisk(capacity: number, prepare?: (d: Parameters<typeof loadDe
   return src;
 }
 const hello = (over: Record<string, unknown> = {}) => json({
-  magic: 'vbus-migrate', version: 1, buses: [{ name: 'lan0', memoryBytes: 1 << 20 }],
+  magic: 'vbus-migrate', version: 2, buses: [{ name: 'lan0', memoryBytes: 1 << 20 }],
   devices: [{ name: 'disk', cls: 'vdisk', version: 1 }], members: [], images: [{ device: 'disk', field: 'contents', bytes: 65536 }], ...over,
 });
 
@@ -92,7 +92,7 @@ describe('migration stream: the target against a hostile source', () => {
     await until(() => t.failed.length === 2);
     expect(t.failed[1]!.message).toMatch(/PAGES frame for image 0 at 63488 \(\+4096\) lies outside/);
 
-    const snap = encodeSnapshot({ version: 1, buses: [{ name: 'lan9', memoryBytes: 1 << 20, nextId: 0, links: [] }], devices: [], members: [] });
+    const snap = encodeSnapshot({ version: SNAPSHOT_VERSION, buses: [{ name: 'lan9', memoryBytes: 1 << 20, nextId: 0, links: [], image: null, connector: null }], devices: [], members: [] });
     await source(path, [frame(HELLO, hello()), frame(STATE, Buffer.from(snap))]);
     await until(() => t.failed.length === 3);
     expect(t.failed[2]!.message).toMatch(/names other buses or devices than its HELLO/);
@@ -117,7 +117,7 @@ describe('migration stream: the target against a hostile source', () => {
         buf = Buffer.concat([buf, c]);
         while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32LE(0)) {
           got.push(buf[4]!);
-          if (buf[4] === ACCEPT) expect(JSON.parse(buf.subarray(5, 5 + buf.readUInt32LE(0)).toString())).toEqual({ version: 1, parks: true });
+          if (buf[4] === ACCEPT) expect(JSON.parse(buf.subarray(5, 5 + buf.readUInt32LE(0)).toString())).toEqual({ version: 2, parks: true });
           buf = buf.subarray(5 + buf.readUInt32LE(0));
         }
         if (got.includes(PARKED)) s.destroy();
@@ -159,7 +159,7 @@ describe('migration stream: the target against a hostile source', () => {
         while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32LE(0)) {
           const type = buf[4]!;
           buf = buf.subarray(5 + buf.readUInt32LE(0));
-          if (type === HELLO) sock.write(frame(ACCEPT, json({ version: 1, parks: true }))); // then no PARKED until the state
+          if (type === HELLO) sock.write(frame(ACCEPT, json({ version: 2, parks: true }))); // then no PARKED until the state
           if (type === STATE) { sock.write(frame(PARKED, json({}))); sock.write(frame(READY, json({}))); }
           if (type === GO) sock.write(frame(RESUMED, json({ notJoined: [] })));
         }
@@ -181,7 +181,7 @@ describe('migration stream: the target against a hostile source', () => {
   it('a target that stops reading: the source gives up within its deadline and its bus stays', async () => {
     const path = join(dir, 'stalled.sock');
     const server = createServer((sock) => {
-      sock.once('data', () => { sock.write(frame(ACCEPT, json({ version: 1 }))); sock.pause(); }); // then reads nothing more
+      sock.once('data', () => { sock.write(frame(ACCEPT, json({ version: 2 }))); sock.pause(); }); // then reads nothing more
       sock.on('error', () => undefined);
     });
     await new Promise<void>((r) => server.listen(path, () => r()));

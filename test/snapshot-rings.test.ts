@@ -1,15 +1,19 @@
-// Ring contents across a save: frames a guest had not yet taken from its RX ring when
-// the bus was saved are in the venet device's state, and arrive after the restore, in
-// order, before any new frame, none lost or twice; console input the guest had not read
-// from its ring is read after the restore, once. (The safe point waits for every
-// guest's own requests, so the guest-to-device rings are empty by then.)
+// Ring contents across a save: the save carries the bus memory (its placed regions) and
+// the connector's tables, and the restored guest takes its connections back. Frames a
+// guest had not yet taken from its RX ring when the bus was saved are still in that
+// ring after the restore (the device state carries none), and arrive in order, before
+// any new frame, none lost or twice; console input the guest had not read from its ring
+// is read after the restore, once. Opening its devices again costs the resumed guest no
+// call: same handles, same rings. (The safe point waits for every guest's own requests,
+// so the guest-to-device rings are empty by then.)
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshot, restoreBuses, saveBuses } from '../dist/src/internal.js';
+import { decodeSnapshot, encodeSnapshot, restoreBuses, saveBuses, type BusSnapshot } from '../dist/src/internal.js';
 import { drive } from './helpers/scripted.js';
 import { useHosts } from './helpers/state-host.js';
 
 const makeHost = useHosts();
 const GUEST = new URL('./fixtures/guest-ring-carry.mjs', import.meta.url);
+const MQ_GUEST = new URL('./fixtures/guest-mq-resume.mjs', import.meta.url);
 
 async function until(pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -28,18 +32,21 @@ describe('ring contents in a saved bus', () => {
     const con = a.link(bus, cd);
     const g = drive(a.spawnGuest(bus, GUEST, { data: { dev, con } }));
     await g.waitEvent((e) => e.event === 'ready');
+    const before = await g.cmd('opened');
+    expect(before.openCalls).toBeGreaterThan(0); // a fresh run opens: DEVOPEN, QUERY, DEVSHM ...
 
     await (cd.model as any).hostWrite('hello '); // taken by the device: in the guest's input ring, unread
     await g.cmd('send', { n: 20 });
     await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; }); // all back in its RX ring, untaken
     const bytes = await saveBuses(a, ['lan0']);
 
-    // The device state carries the 20 frames with the port they were waiting for.
-    const saved = decodeSnapshot(bytes).devices.find((d) => d.name === 'lo')!.state;
-    expect(saved.version).toBe(2);
-    const port = (saved.data as any).ports[0];
-    expect(port.rx[0].map((f: { bytes: Uint8Array }) => new DataView(f.bytes.buffer, f.bytes.byteOffset).getUint32(14, true)))
-      .toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // The device state carries no frames: they are in the RX ring, in the bus image.
+    const snap = decodeSnapshot(bytes);
+    const saved = snap.devices.find((d) => d.name === 'lo')!.state;
+    expect((saved.data as any).ports[0].rx).toBeUndefined();
+    const image = snap.buses[0]!.image!;
+    expect(image.regions.some((r) => r.offset === before.regions.rx)).toBe(true);
+    expect(image.data.length).toBeLessThan(1 << 20); // the placed regions, not the whole memory
 
     const b = makeHost();
     const { guests } = restoreBuses(b, bytes);
@@ -47,8 +54,12 @@ describe('ring contents in a saved bus', () => {
     const r = drive(worker);
     await r.waitEvent((e) => e.event === 'ready');
     await worker.joined; // the program said it ran on after joinBus() (what a migration's target waits for)
+    const after = await r.cmd('opened');
+    expect(after.openCalls).toBe(0); // no DEVOPEN, QUERY or DEVSHM: the connections were taken back
+    expect(after.handles).toEqual(before.handles);
+    expect(after.regions).toEqual(before.regions);
     await until(async () => (await r.cmd('got')).got.length >= 20);
-    await r.cmd('send', { n: 5 }); // new frames come after the carried ones
+    await r.cmd('send', { n: 5 }); // new frames come after the ones the ring kept
     await until(async () => (await r.cmd('got')).got.length >= 25);
     const end = await r.cmd('got');
     expect(end.got).toEqual(Array.from({ length: 25 }, (_, i) => i));
@@ -59,5 +70,83 @@ describe('ring contents in a saved bus', () => {
     await (b.device('con')!.model as any).hostWrite('world');
     expect((await r.cmd('read')).text).toBe('world');
     expect(b.device('con')!.attr('rx_bytes')).toBe('11'); // each byte counted once across the save
+  });
+
+  it('refuses a bus image or connector table that does not hold together, naming it, and builds nothing', async () => {
+    const a = makeHost();
+    const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
+    const lo = a.createDevice('lo');
+    a.setType(lo, 'venet-loopback');
+    const dev = a.link(bus, lo);
+    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev } }));
+    await g.waitEvent((e) => e.event === 'ready');
+    await g.cmd('send', { n: 3 });
+    const bytes = await saveBuses(a, ['lan0']);
+    const snap = decodeSnapshot(bytes);
+    const b = makeHost();
+    const refused = (edit: (s: BusSnapshot) => void, code: string, message: RegExp): void => {
+      const s = decodeSnapshot(bytes);
+      edit(s);
+      let err: { code?: string; message?: string } | undefined;
+      try { restoreBuses(b, encodeSnapshot(s), 'bad.vbsnap'); } catch (e) { err = e as typeof err; }
+      expect(err?.code).toBe(code);
+      expect(err?.message).toMatch(message);
+      expect(b.stats()).toMatchObject({ buses: 0, devices: 0, links: 0, members: 0 }); // nothing left of the attempt
+    };
+    const image = (s: BusSnapshot) => s.buses[0]!.image!;
+    const member = (s: BusSnapshot) => s.buses[0]!.connector!.members[0]!;
+    expect(image(snap).regions.length).toBeGreaterThan(4);
+    expect(member(snap).conns.length).toBe(1);
+    refused((s) => { image(s).regions[1]!.offset = image(s).regions[0]!.offset; }, 'EINVAL', /bad\.vbsnap: bus lan0: bus memory image: region at \d+ overlaps/);
+    refused((s) => { image(s).regions[0]!.offset += 8; }, 'EINVAL', /bus memory image: region at \d+ \(\d+ bytes\) is not 64-aligned/);
+    refused((s) => { image(s).regions.push({ offset: (1 << 20) - 64, bytes: 128 }); }, 'EINVAL', /ends past the bus memory of 1048576 bytes/);
+    refused((s) => { image(s).spans.push({ offset: (1 << 20) - 64, bytes: 8 }); image(s).data = new Uint8Array(image(s).data.length + 8); }, 'EINVAL', /span at 1048512 \(8 bytes\) lies outside every region/);
+    refused((s) => { image(s).data = image(s).data.subarray(1); }, 'EINVAL', /bytes of data for spans of/);
+    refused((s) => { image(s).regions.push({ offset: (1 << 20) - 128, bytes: 64 }); }, 'EINVAL', /the image places a region at 1048448 that no table names/);
+    refused((s) => { member(s).slot = member(s).eventSignal; }, 'EINVAL', /connector tables: member \d+'s call slot at \d+ is not a region of at least/);
+    refused((s) => { member(s).conns[0]!.handle = 9999; }, 'EINVAL', /handle 9999: out of range or twice/);
+    refused((s) => { member(s).conns[0]!.deviceId = 7; }, 'EINVAL', /device 7 is not linked to this bus in the host thread/);
+    refused((s) => { const r = member(s).conns[0]!.regions; r[1]!.spaceSignal = r[0]!.spaceSignal; }, 'EINVAL', /space signal at \d+ is used twice/);
+    refused((s) => { s.version = 1; }, 'ENOTSUP', /bus snapshot version 1 cannot be read \(this runtime reads version 2\)/);
+    // The file as it was restores.
+    const { guests } = restoreBuses(b, bytes);
+    const r = drive([...guests.values()][0]!);
+    await r.waitEvent((e) => e.event === 'ready');
+    expect((await r.cmd('opened')).openCalls).toBe(0);
+  });
+
+  it('a guest with two queue pairs on a venet and a vdisk takes both back: the pairs, the features, what the rings and the disk held', async () => {
+    const a = makeHost();
+    const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
+    const lo = a.createDevice('lo');
+    a.setType(lo, 'venet-loopback');
+    lo.setAttr('queues', '2');
+    const disk = a.createDevice('disk');
+    a.setType(disk, 'vdisk');
+    disk.setAttr('capacity', String(1 << 20));
+    disk.setAttr('queues', '2');
+    const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
+    const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
+    await g.waitEvent((e) => e.event === 'ready');
+    const before = await g.cmd('opened');
+    expect(before).toMatchObject({ netQueues: 2, diskQueues: 2 });
+    await g.cmd('write', { block: 3, fill: 0xa5 });
+    await g.cmd('send', { n: 7 });
+    await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
+    const bytes = await saveBuses(a, ['lan0']);
+
+    const b = makeHost();
+    const { guests } = restoreBuses(b, bytes);
+    const r = drive([...guests.values()][0]!);
+    await r.waitEvent((e) => e.event === 'ready');
+    const after = await r.cmd('opened');
+    expect(after.openCalls).toBe(0); // no DEVOPEN, QUERY, NEGOTIATE, INFO or DEVSHM
+    expect(after).toMatchObject({ netQueues: 2, netFeatures: before.netFeatures, diskQueues: 2, handles: before.handles, others: before.others });
+    expect(await r.cmd('read', { block: 3 })).toMatchObject({ first: 0xa5, last: 0xa5 }); // the disk answers on the kept rings
+    await r.cmd('take');
+    await until(async () => (await r.cmd('got')).got.length >= 7);
+    await r.cmd('send', { n: 2 });
+    await until(async () => (await r.cmd('got')).got.length >= 9);
+    expect((await r.cmd('got')).got).toEqual(Array.from({ length: 9 }, (_, i) => i));
   });
 });

@@ -27,7 +27,7 @@
  */
 import {
   SLOT_DEFAULT_PAYLOAD, SLOT_HEADER_BYTES, SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_IDLE, SLOT_DONE,
-  CONN_FUNC_STATUS, CONN_FUNC_RESET, CONN_STATUS_NEEDS_RESET,
+  CONN_FUNC_STATUS, CONN_FUNC_RESET, CONN_STATUS_NEEDS_RESET, SHM_BUFFER, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST,
 } from '../../assembly/layout/callslot.js';
 import {
   BUSCTL_MAGIC, BUSCTL_VERSION, BUSCTL_OFF_MAGIC, BUSCTL_OFF_VERSION, BUSCTL_OFF_WORDS, BUSCTL_WORDS, BUSCTL_BYTES, BUSCTL_OFF_PENDING,
@@ -35,7 +35,7 @@ import {
 import { EV_DEVADD, EV_DEVDROP, EV_SHUTDOWN, EV_RING_BYTES, EV_IFACE_MAX, EV_DEVFAULT, EV_DEVRESET, CONN_FAULT_NO_QUEUE } from '../../assembly/layout/event.js';
 import { SIG_BYTES } from '../../assembly/layout/signal.js';
 import { REGION_ALIGN } from '../../assembly/layout/ring.js';
-import { ERRNO, vbusError } from '../errors.js';
+import { ERRNO, VbusError, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { ringRegionBytes } from '../core/ring.js';
 import { createSignal, destroySignal, restoreSignal, wakeSignal, Waiter } from '../core/signal.js';
@@ -56,6 +56,8 @@ import { encodeDevAdd, encodeDevDrop, encodeDevEvent, EMPTY_EVENT, ifaceBytes } 
 import { checkRings, connFaultName, connFaultText, deviceFault, type ConnFault } from './conn-fault.js';
 import { formatConnRings, replayModel, wakeConnRings } from './conn-reset.js';
 import { restoreSlot } from './slot-region.js';
+import { checkTables, type ImagePlan, type SavedEndpoint, type SavedConnection } from './endpoint-tables.js';
+import { ringLiveSpans, type Span } from '../core/ring-span.js';
 import type { GroupMember, ServeGroup } from './serve-group.js';
 
 export { EVENT_BACKLOG_MAX } from './endpoint-member.js';
@@ -256,8 +258,15 @@ export class BusEndpoint implements VerbContext {
    */
   addMember(memberId: number): GuestBoot {
     this.verifyHeaders(); // a joining guest checks them: never hand out what a guest overwrote
-    const m = this.registry.add(memberId);
-    for (const d of this.devices.values()) m.postEvent(EV_DEVADD, encodeDevAdd(d.id, d.ifaceBytes));
+    const waiting = this.registry.get(memberId);
+    let m: EndpointMember;
+    if (waiting?.adopted) {
+      m = waiting; // restored with its connections: its guest knows the devices (saved connector state)
+      m.adopted = false;
+    } else {
+      m = this.registry.add(memberId);
+      for (const d of this.devices.values()) m.postEvent(EV_DEVADD, encodeDevAdd(d.id, d.ifaceBytes));
+    }
     const mem = this.memory;
     return {
       memory: mem.memory, module: mem.module, busName: this.busName, memberId,
@@ -278,6 +287,118 @@ export class BusEndpoint implements VerbContext {
   }
 
   memberIds(): number[] { return [...this.registry.members.keys()]; }
+
+  // -------------------------------------------------------------------------------
+  // Saved tables (src/snapshot): members and connections kept across a save
+
+  /**
+   * The tables a save carries (endpoint-tables.ts) for the members `carry` names (the
+   * guest workers saved with the bus), at a safe point (no call in flight). A connection
+   * to a device in a backend worker is left out (its rings are the backend's: the
+   * resumed guest opens that device again), so is one that was closed by an unplug.
+   * EBUSY for a connection that needs a reset.
+   */
+  saveTables(carry: (memberId: number) => boolean): SavedEndpoint {
+    const members = [...this.registry.all()].filter((m) => carry(m.memberId)).map((m) => {
+      const conns: SavedConnection[] = [];
+      for (const c of m.handles) {
+        if (!c || !c.open || c.device.placement) continue;
+        if (c.fault) throw vbusError('EBUSY', `member ${m.memberId}'s connection to device ${c.deviceId} on bus ${this.busName} needs a reset first`, { deviceId: c.deviceId });
+        conns.push({
+          handle: c.handle, deviceId: c.deviceId, version: c.version, resets: c.resets,
+          regions: c.shms.map((r) => ({ ...r })), model: c.device.model.saveConnection?.(c) ?? null,
+        });
+      }
+      return {
+        id: m.memberId, bit: m.bit, slot: m.slot, slotGen: m.slotGen, events: { offset: m.eventRing.offset, capacity: m.eventRing.capacity },
+        eventSignal: m.eventSignal, backlog: m.backlog.map((e) => ({ type: e.type, rec: e.rec.slice() })), conns,
+      };
+    });
+    return { slotPayload: this.slotPayload, members };
+  }
+
+  /**
+   * What of the bus memory a save carries for tables `t` (src/snapshot/bus-image.ts):
+   * every region they name, and of each the spans that mean something at a safe point.
+   * Of a call slot and a signal nothing (a restore writes them afresh: no call is in
+   * flight, no waiter survives); of a ring its header and live records; of a buffer its
+   * model calls idle nothing; of any other buffer all of it.
+   */
+  imagePlan(t: SavedEndpoint): ImagePlan {
+    const mem = this.memory;
+    const plan: ImagePlan = [];
+    const whole = (offset: number): Span => ({ offset, bytes: mem.allocator!.sizeOf(offset)! });
+    const nothing = (offset: number): void => { plan.push({ region: whole(offset), spans: [] }); };
+    for (const m of t.members) {
+      nothing(m.slot);
+      nothing(m.eventSignal);
+      plan.push({ region: whole(m.events.offset), spans: ringLiveSpans(mem, m.events) });
+      const live = this.registry.get(m.id)!;
+      for (const c of m.conns) {
+        const conn = live.handles[c.handle]!;
+        for (const r of c.regions) {
+          if (r.kind === SHM_BUFFER) {
+            plan.push({ region: whole(r.offset), spans: conn.device.model.idleRegion?.(conn, r) === true ? [] : [whole(r.offset)] });
+            continue;
+          }
+          plan.push({ region: whole(r.offset), spans: ringLiveSpans(mem, { offset: r.offset, capacity: r.bytes }) });
+          nothing(r.dataSignal);
+          nothing(r.spaceSignal);
+        }
+      }
+    }
+    return plan.sort((a, b) => a.region.offset - b.region.offset);
+  }
+
+  /**
+   * Restores saved tables after the bus image put their regions back (and the devices
+   * were linked): each member waits for its guest (addMember hands it the same slot and
+   * event ring), each connection is made again under its handle and its model sees
+   * open(), resumeConnection() and shm() for every region, whose rings keep what they
+   * held. Checked first (checkTables); a model that refuses undoes it all (its error).
+   */
+  adoptTables(t: SavedEndpoint, placed: ReadonlyMap<number, number>, what: string): void {
+    checkTables(t, {
+      placed, slotPayload: this.slotPayload,
+      hostDevice: (id) => { const d = this.devices.get(id); return d !== undefined && d.placement === undefined; },
+    }, what);
+    const made: number[] = [];
+    try {
+      for (const s of t.members) {
+        const m = this.registry.adopt(s);
+        made.push(s.id);
+        for (const c of s.conns) this.adoptConnection(m, c, what);
+      }
+    } catch (e) {
+      for (const id of made) this.removeMember(id);
+      throw e;
+    }
+  }
+
+  private adoptConnection(m: EndpointMember, c: SavedConnection, what: string): void {
+    const dev = this.devices.get(c.deviceId)!;
+    const conn = new HostConnection(this.memory, this.busName, m, c.handle, dev, c.version);
+    conn.resets = c.resets;
+    const refused = (hook: string, e: unknown): never => {
+      const why = e instanceof Error ? e.message : String(e);
+      throw vbusError(e instanceof VbusError ? e.code : 'EIO', `${what}: device ${dev.id} refused member ${m.memberId}'s saved connection (${hook}): ${why}`, { deviceId: dev.id, cause: e });
+    };
+    try { dev.model.open?.(conn); } catch (e) { refused('open', e); }
+    m.handles[c.handle] = conn;
+    dev.conns.add(conn);
+    this.tables.setHandle(m.hTab, c.handle, dev.id, dev.gen);
+    try { if (c.model !== null) dev.model.resumeConnection?.(conn, c.model); } catch (e) { refused('resume', e); }
+    for (const r of c.regions) {
+      // Formatted afresh: the waiters they knew are gone (no guest is attached yet, so no ordering to keep).
+      if (r.kind !== SHM_BUFFER) { this.memory.core.sig_init(r.dataSignal); this.memory.core.sig_init(r.spaceSignal); }
+      conn.shms.push(r);
+      try { dev.model.shm?.(conn, r); } catch (e) { refused('shm', e); }
+      if (r.kind === SHM_RING_TO_DEVICE) this.watch(conn, r, r.dataSignal);
+      else if (r.kind === SHM_RING_TO_GUEST) this.watch(conn, r, r.spaceSignal);
+    }
+    this.tables.setShmCount(m.hTab, c.handle, conn.shms.length);
+    wakeConnRings(this.memory, conn.shms); // both ends look at their rings once: a wake-up is never lost across the restore
+  }
 
   /** Events waiting for a member whose event ring is full, and events dropped for it. */
   memberEventStats(memberId: number): { queued: number; dropped: number; resyncs: number } {

@@ -67,6 +67,8 @@ export class EndpointMember implements ServedSlot {
   inflight: InFlight | null = null;
   /** False once the member left: its slot is freed and nothing is answered on it. */
   live = true;
+  /** A member restored from saved tables whose guest has not booted yet (BusEndpoint.adoptTables). */
+  adopted = false;
   /** The generation the host gave the call slot (restored by a bus reset; guest memory may say otherwise). */
   slotGen = 0;
   events: RingProducer;

@@ -4,13 +4,14 @@
  * returning them when it leaves; finding the slots that hold requests, in a fair order;
  * and retrying events that did not fit a member's ring.
  */
-import { SLOT_HEADER_BYTES } from '../../assembly/layout/callslot.js';
-import { formatSlot, retireSlot } from './slot-region.js';
+import { SLOT_HEADER_BYTES, SLOT_OFF_STATE, SLOT_IDLE } from '../../assembly/layout/callslot.js';
+import { formatSlot, reserveSlotGeneration, restoreSlot, retireSlot } from './slot-region.js';
+import type { SavedMemberTables } from './endpoint-tables.js';
 import { BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS } from '../../assembly/layout/busctl.js';
 import { EV_RING_BYTES } from '../../assembly/layout/event.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
-import { createRing, destroyRing } from '../core/ring.js';
+import { createRing, destroyRing, formatRing, RingProducer } from '../core/ring.js';
 import { createSignal, destroySignal } from '../core/signal.js';
 import type { DecodeTables } from './decode-tables.js';
 import { EndpointMember, type EndpointDevice } from './endpoint-member.js';
@@ -62,6 +63,37 @@ export class MemberRegistry {
       for (const undo of placed.reverse()) undo();
       throw e;
     }
+  }
+
+  /**
+   * A restored member (src/snapshot): its slot, event ring and signal are where the
+   * saved tables say, already placed by the bus image and checked (checkTables); only
+   * the host-private handle table is new. The slot gets its identity back from the
+   * host's record and is IDLE; the event ring keeps the records the guest had not read
+   * (a ring a guest scribbled on is formatted again and followed by a resync); the
+   * signal is formatted afresh (the waiters it knew are gone).
+   */
+  adopt(s: SavedMemberTables): EndpointMember {
+    if (this.members.has(s.id)) throw vbusError('EEXIST', `member ${s.id} already joined bus ${this.busName}`, { memberId: s.id });
+    if (this.byBit[s.bit]) throw vbusError('EEXIST', `pending bit ${s.bit} of bus ${this.busName} is taken`, { bit: s.bit });
+    const mem = this.mem;
+    const hTab = this.tables.allocHandleTable();
+    restoreSlot(mem, s.slot, s.slotGen);
+    reserveSlotGeneration(s.slotGen);
+    Atomics.store(mem.i32, (s.slot + SLOT_OFF_STATE) >> 2, SLOT_IDLE); // nothing is in flight at a safe point; its guest attaches after this
+    mem.core.sig_init(s.eventSignal);
+    let scribbled = false;
+    try { new RingProducer(mem, s.events); } catch { formatRing(mem, s.events); scribbled = true; }
+    const payloadView = mem.u8.subarray(s.slot + SLOT_HEADER_BYTES, s.slot + SLOT_HEADER_BYTES + this.slotPayload);
+    const m = new EndpointMember(s.id, s.bit, s.slot, hTab, s.events, s.eventSignal, payloadView, mem,
+      () => [...this.devices()].sort((a, b) => a.id - b.id), () => this.scheduleFlush());
+    m.slotGen = s.slotGen;
+    m.adopted = true;
+    for (const e of s.backlog) m.backlog.push(e);
+    if (scribbled) m.reattachEvents(mem);
+    this.members.set(s.id, m);
+    this.byBit[s.bit] = m;
+    return m;
   }
 
   /** Returns a member's regions (its connections are closed by the caller first). */

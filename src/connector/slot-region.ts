@@ -16,6 +16,11 @@ function slotGeneration(): number {
   return g;
 }
 
+/** A restored slot keeps generation `g` (src/connector/endpoint-tables.ts): later slots get later ones. */
+export function reserveSlotGeneration(g: number): void {
+  if (g >= nextSlotGen) nextSlotGen = (g % 0x7fffffff) + 1;
+}
+
 /** Formats a call slot region: header zeroed, version and generation, then the magic. Returns the generation. */
 export function formatSlot(mem: BusMemory, slot: number): number {
   const gen = slotGeneration();

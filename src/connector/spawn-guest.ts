@@ -7,13 +7,15 @@ import { spawnWorker, type PlatformWorker } from '../platform/index.js';
 import { ERRNO, VbusError, type ErrnoCode } from '../errors.js';
 import type { BusEndpoint } from './bus-endpoint.js';
 import { hostMirror, openGuestChannel } from '../transport/message-bus.js';
-import type { GuestControlMessage, GuestStartData } from './types.js';
+import type { GuestControlMessage, GuestStartData, ParkedBus } from './types.js';
 
 export interface StartGuestOptions {
   /** Passed to the guest as `guest.data`. */
   data?: unknown;
   /** Passed to the guest as `guest.resumed` (a restored bus, src/snapshot). */
   resume?: unknown;
+  /** The guest connector's saved state (src/guest/resume.ts). */
+  resumeConnector?: unknown;
   name?: string;
   /** Called when the guest asks for a child (inherited membership). Returns the child's member id. */
   onSpawnChild?(url: URL, data: unknown, name?: string): Promise<number> | number;
@@ -43,8 +45,9 @@ export class ParkedWorker {
   readonly waiting: Promise<void>;
   private ended = false;
   private taken = false;
-  constructor(readonly url: URL, readonly name: string) {
-    this.worker = spawnWorker(url, { vbusParked: true } satisfies GuestStartData, { name });
+  /** `bus`: the bus memory it will join, if known now (ParkedBus); the worker attaches to it while parked. */
+  constructor(readonly url: URL, readonly name: string, readonly bus?: ParkedBus) {
+    this.worker = spawnWorker(url, { vbusParked: true, ...(bus ? { bus } : {}) } satisfies GuestStartData, { name });
     let parked!: () => void;
     this.waiting = new Promise((r) => { parked = r; });
     this.worker.onMessage((m) => { if ((m as GuestControlMessage | null)?.type === 'vbus:parked') parked(); });
@@ -155,6 +158,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   const boot = endpoint.addMember(memberId);
   if (opts.data !== undefined) boot.data = opts.data;
   if (opts.resume !== undefined) boot.resume = opts.resume;
+  if (opts.resumeConnector !== undefined) boot.resumeConnector = opts.resumeConnector;
   // Message transport: the guest gets a channel and a snapshot instead of the memory.
   const side = hostMirror(endpoint.memory);
   const channel = side ? openGuestChannel(side) : null;
@@ -162,7 +166,8 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   try {
     const start = channel ? { ...boot, memory: undefined as never, mirror: channel.boot } : boot;
     const parked = opts.parked?.take(url);
-    if (parked) parked.postMessage({ type: 'vbus:boot', boot: start } satisfies GuestControlMessage, channel?.transfer);
+    const sameBus = !channel && opts.parked?.bus?.memory === endpoint.memory.memory;
+    if (parked) parked.postMessage({ type: 'vbus:boot', boot: start, ...(sameBus ? { sameBus } : {}) } satisfies GuestControlMessage, channel?.transfer);
     worker = parked ?? spawnWorker(url, { vbusBoot: start } satisfies GuestStartData, { name: opts.name ?? `guest-${memberId}`, ...(channel ? { transfer: channel.transfer } : {}) });
   } catch (e) {
     if (channel) side!.removePeer(channel.peer);

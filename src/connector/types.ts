@@ -34,6 +34,8 @@ export interface GuestBoot {
   data?: unknown;
   /** A resumed guest's own saved state (src/snapshot), handed back by `guest.resumed`. */
   resume?: unknown;
+  /** A resumed guest's connector state (its connections and drivers' state, src/guest/resume.ts). */
+  resumeConnector?: unknown;
   /**
    * Message transport only: the guest's channel and the snapshot it builds its own copy
    * of the bus memory from (then `memory` is absent: a private memory cannot be posted).
@@ -47,7 +49,14 @@ export interface GuestBoot {
  * pre-copy, src/migrate/target.ts): it loads its module, and joinBus() waits for the
  * boot to arrive as a 'vbus:boot' message.
  */
-export type GuestStartData = { vbusBoot: GuestBoot } | { vbusParked: true };
+export type GuestStartData = { vbusBoot: GuestBoot } | { vbusParked: true; bus?: ParkedBus };
+
+/**
+ * The bus a parked worker will join, when the host knows it ahead (a migration's target
+ * made the bus before it parks the worker): the worker attaches to it (instantiates the
+ * core over it) while it waits, so its boot does not.
+ */
+export interface ParkedBus { memory: WebAssembly.Memory; module: WebAssembly.Module }
 
 /** Control messages between a guest worker and its host (not the data path). */
 export type GuestControlMessage =
@@ -58,9 +67,13 @@ export type GuestControlMessage =
   // Saving the bus (src/snapshot): host -> guest asks, guest -> host answers.
   // A save that was given up (a failed migration): 'vbus:continue' lets the guest carry on.
   | { type: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue'; req: number }
-  | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; error?: { code: string; message: string } }
-  /** Host -> a parked guest: its boot (the membership now exists). */
-  | { type: 'vbus:boot'; boot: GuestBoot }
+  | { type: 'vbus:quiesced' | 'vbus:saved' | 'vbus:continued'; req: number; state?: unknown; connector?: unknown; error?: { code: string; message: string } }
+  /**
+   * Host -> a parked guest: its boot (the membership now exists). `sameBus`: the boot's
+   * memory is the one the worker was parked with (ParkedBus; the host compares the
+   * objects, the worker cannot: each message gives it a new Memory object).
+   */
+  | { type: 'vbus:boot'; boot: GuestBoot; sameBus?: boolean }
   /** A parked guest -> host: its module has loaded and joinBus() waits for the boot. */
   | { type: 'vbus:parked' }
   /**
@@ -141,4 +154,22 @@ export interface ConnectorModel {
    * the ring memory looks right again. A reset replays close/open/shm (conn-reset.ts).
    */
   faulted?(conn: DeviceConnection): boolean;
+  /**
+   * Saving a bus with its connections (src/snapshot): what this model keeps for the
+   * connection beyond what open() and shm() set up again (negotiated features, queue
+   * pairs granted), as state data; null or absent when nothing.
+   */
+  saveConnection?(conn: DeviceConnection): import('../state/codec.js').StateValue;
+  /**
+   * True for a region whose bytes mean nothing while no request is in flight (a data
+   * buffer the driver copies through per request): a save at a safe point carries none
+   * of it, and it is zero after the restore.
+   */
+  idleRegion?(conn: DeviceConnection, region: ShmRegion): boolean;
+  /**
+   * Restoring a saved connection: called after open() and before shm() is replayed for
+   * each of its regions (whose rings keep their contents), with what saveConnection
+   * returned. It comes from a file: check it, and throw a VbusError to refuse.
+   */
+  resumeConnection?(conn: DeviceConnection, saved: import('../state/codec.js').StateValue): void;
 }

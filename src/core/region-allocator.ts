@@ -60,6 +60,32 @@ export class RegionAllocator {
     }
   }
 
+  /**
+   * Allocates exactly `[offset, offset + bytes)` (bytes rounded up to the alignment), which
+   * must lie in one free span: a restored bus puts its saved regions back where they were
+   * (src/snapshot/bus-image.ts). Throws EINVAL for a misaligned or taken span.
+   */
+  claim(offset: number, bytes: number, what = 'region'): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(bytes) || bytes <= 0 || offset % this.align !== 0) {
+      throw vbusError('EINVAL', `${what} at ${offset} (${bytes} bytes) is not an aligned region`, { offset, bytes });
+    }
+    const size = Math.ceil(bytes / this.align) * this.align;
+    const i = this.free.findIndex((s) => s.offset <= offset && offset + size <= s.offset + s.bytes);
+    if (i < 0) throw vbusError('EINVAL', `${what} at ${offset} (${size} bytes) overlaps a region already placed or lies outside [${this.start}, ${this.end})`, { offset, bytes: size });
+    const s = this.free[i]!;
+    const rest: Span[] = [];
+    if (s.offset < offset) rest.push({ offset: s.offset, bytes: offset - s.offset });
+    if (offset + size < s.offset + s.bytes) rest.push({ offset: offset + size, bytes: s.offset + s.bytes - offset - size });
+    this.free.splice(i, 1, ...rest);
+    this.used.set(offset, size);
+    if (offset + size > this.top) this.top = offset + size;
+  }
+
+  /** Every allocated region, by offset. */
+  regions(): Array<{ offset: number; bytes: number }> {
+    return [...this.used].map(([offset, bytes]) => ({ offset, bytes })).sort((a, b) => a.offset - b.offset);
+  }
+
   /** Size of the allocated region at `offset`, or undefined. */
   sizeOf(offset: number): number | undefined { return this.used.get(offset); }
 

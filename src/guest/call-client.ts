@@ -118,6 +118,9 @@ export class CallClient {
   /** Synchronous calls cannot block in this thread (src/transport/sync-gate.ts). */
   private readonly gated: boolean;
 
+  /** Calls posted on this slot so far (a resumed guest that takes its connections back posts none to open them). */
+  get calls(): number { return this.seq; }
+
   /** The slot's payload area (request in, reply out). */
   payloadView(len: number): Uint8Array { return this.bus.u8.subarray(this.payloadOff, this.payloadOff + len); }
 

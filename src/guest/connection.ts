@@ -103,7 +103,33 @@ export class Connection {
     readonly handle: number,
     /** The direct slot of a device in a backend worker (DEVCALL goes there), or null. */
     private readonly direct: CallClient | null = null,
-  ) {}
+    /** Interface version it was opened with. */
+    readonly version = 1,
+    /** A connection taken back by a resumed guest (src/guest/resume.ts): its regions, and its driver's saved state. */
+    saved?: { regions: readonly ShmRegion[]; driver: unknown },
+  ) {
+    this.unclaimed = saved ? [...saved.regions] : [];
+    this.resumed = saved?.driver ?? null;
+  }
+
+  /** Regions of a resumed connection its driver has not asked for again yet. */
+  private readonly unclaimed: ShmRegion[];
+  private saver: (() => unknown) | null = null;
+
+  /**
+   * What this connection's driver saved (onSave) when its bus was saved, on a resumed
+   * guest; null otherwise. A driver that finds it needs not ask the device again.
+   */
+  readonly resumed: unknown;
+
+  /** The driver's state for a save of the bus (structured-cloneable); handed back as {@link resumed}. */
+  onSave(fn: () => unknown): void { this.saver = fn; }
+
+  /** @internal For the connector's save. */
+  saveDriver(): unknown { return this.saver?.() ?? null; }
+
+  /** @internal The regions placed for this connection, for the connector's save. */
+  placedRegions(): ShmRegion[] { return this.regions.map((r) => ({ ...r })); }
 
   /** True when calls go straight to a backend worker, bypassing the host event loop. */
   get isDirect(): boolean { return this.direct !== null; }
@@ -159,6 +185,13 @@ export class Connection {
   /** DEVSHM, raw: returns the region the host placed. */
   shm(queue: number, bytes: number, kind: number): ShmRegion {
     if (this.closed) throw closedError(this.deviceId, `shm queue ${queue}`);
+    const i = this.unclaimed.findIndex((r) => r.queue === queue && r.kind === kind && r.bytes === bytes);
+    if (i >= 0) {
+      // A resumed connection: the region is still placed, its ring holds what it held.
+      const region = this.unclaimed.splice(i, 1)[0]!;
+      this.regions.push(region);
+      return region;
+    }
     failIfNegative(this.client.callSync({ op: OP_DEVSHM, handle: this.handle, args: [queue, bytes, kind] }, null), `shm queue ${queue} (${bytes} bytes) on device ${this.deviceId}`);
     const rv = this.client.rvals;
     const region: ShmRegion = { id: rv[3]!, queue, kind, offset: rv[0]!, bytes, dataSignal: rv[1]!, spaceSignal: rv[2]! };

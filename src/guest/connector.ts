@@ -26,6 +26,7 @@ import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
 import { Connection, connectionStatus, openFailure, type ConnectionFaultEvent } from './connection.js';
+import { readSavedConnector, type SavedGuestConnection, type SavedGuestConnector } from './resume.js';
 
 /** A device as a guest sees it: an id on its bus and the interface type. */
 export interface GuestDevice {
@@ -63,12 +64,20 @@ export class GuestConnector {
   private pumping = false;
   private shutdown = false;
 
-  constructor(boot: GuestBoot) {
+  /** `attached`: an attachment to `boot.memory` made earlier (a parked worker's, src/guest/join.ts). */
+  constructor(boot: GuestBoot, attached?: BusMemory) {
     this.boot = boot;
-    this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : BusMemory.attach(boot.memory, boot.module);
+    this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : attached ?? BusMemory.attach(boot.memory, boot.module);
     this.client = new CallClient(this.bus, boot);
     this.events = new RingConsumer(this.bus, boot.events);
     this.eventWaiter = new Waiter(this.bus, boot.eventSignal, { fixed: 0 });
+    const saved = boot.resumeConnector !== undefined ? readSavedConnector(boot.resumeConnector) : null;
+    if (saved) {
+      // A resumed guest: the devices it knew (their DEVADDs were read before the save),
+      // then the events that came after, still in the restored event ring.
+      for (const d of saved.devices) this.known.set(d.id, { id: d.id, type: d.type });
+      this.resumable = saved.conns;
+    }
     this.pollEvents(); // the devices present at start
   }
 
@@ -106,8 +115,22 @@ export class GuestConnector {
     return () => { this.faultListeners.delete(fn); };
   }
 
-  /** DEVOPEN device `id` with interface `version`. Throws ENOENT for an id not on this bus. */
+  /** Saved connections a resumed guest has not taken back yet (src/guest/resume.ts). */
+  private resumable: SavedGuestConnection[] = [];
+
+  /**
+   * DEVOPEN device `id` with interface `version`. Throws ENOENT for an id not on this bus.
+   * On a resumed guest, a device it had open with that version is not opened again: the
+   * saved connection is returned (same handle, its regions given back by `shm()`).
+   */
   open(id: number, version = 1, opts?: CallOptions): Connection {
+    const i = this.resumable.findIndex((s) => s.deviceId === id && s.version === version);
+    if (i >= 0) {
+      const s = this.resumable.splice(i, 1)[0]!;
+      const c = new Connection(this.client, id, s.type, s.handle, null, version, { regions: s.regions, driver: s.driver });
+      this.conns.add(c);
+      return c;
+    }
     const n = this.client.callSync({ op: OP_DEVOPEN, devId: id, args: [version] }, null, opts);
     if (n < 0) throw openFailure(n, id, this.known.get(id)?.type, version);
     const [handle, directSlot, directDoorbell] = [this.client.rvals[0]!, this.client.rvals[1]!, this.client.rvals[2]!];
@@ -116,7 +139,7 @@ export class GuestConnector {
       slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell,
       ...(this.boot.callTimeoutMs !== undefined ? { callTimeoutMs: this.boot.callTimeoutMs } : {}),
     }) : null;
-    const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct);
+    const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct, version);
     this.conns.add(c);
     return c;
   }
@@ -161,6 +184,19 @@ export class GuestConnector {
   stopEvents(): void {
     this.pumping = false;
     this.eventWaiter.wake(); // so the pump sees it stopped
+  }
+
+  /**
+   * This connector's state for a save (src/guest/resume.ts): the devices known, every
+   * open connection on the member's own slot with its regions and its driver's state.
+   */
+  saveConnector(): SavedGuestConnector {
+    return {
+      devices: this.devices().map((d) => ({ id: d.id, type: d.type })),
+      conns: [...this.conns].filter((c) => c.isOpen && !c.isDirect).map((c) => ({
+        deviceId: c.deviceId, type: c.type, handle: c.handle, version: c.version, regions: c.placedRegions(), driver: c.saveDriver(),
+      })),
+    };
   }
 
   /** Closes every connection and stops events. */

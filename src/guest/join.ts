@@ -4,7 +4,9 @@
  */
 import { workerContext, type WorkerContext } from '../platform/index.js';
 import { ERRNO, vbusError, VbusError, type ErrnoCode } from '../errors.js';
-import type { GuestBoot, GuestControlMessage, GuestStartData } from '../connector/types.js';
+import type { GuestBoot, GuestControlMessage, GuestStartData, ParkedBus } from '../connector/types.js';
+import { BusMemory } from '../core/bus-memory.js';
+import { macrotask } from '../core/macrotask.js';
 import { GuestConnector } from './connector.js';
 
 export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
@@ -15,8 +17,9 @@ export class Guest extends GuestConnector {
   private readonly waiting = new Map<number, { resolve(id: number): void; reject(e: Error): void }>();
   private readonly stopHandlers: Array<() => void | Promise<void>> = [];
 
-  constructor(boot: GuestBoot, private readonly ctx: WorkerContext<GuestStartData>) {
-    super(boot);
+  /** `attached`: this worker's attachment to the boot's bus memory, made while it was parked. */
+  constructor(boot: GuestBoot, private readonly ctx: WorkerContext<GuestStartData>, attached?: BusMemory) {
+    super(boot, attached);
     ctx.onMessage((m) => this.onControl(m as GuestControlMessage));
   }
 
@@ -94,7 +97,7 @@ export class Guest extends GuestConnector {
       const hook = m.type === 'vbus:quiesce' ? this.quiesceHook : m.type === 'vbus:save' ? this.saveHook : this.continueHook;
       const type = m.type === 'vbus:quiesce' ? 'vbus:quiesced' : m.type === 'vbus:save' ? 'vbus:saved' : 'vbus:continued';
       Promise.resolve().then(() => hook?.()).then(
-        (state) => this.ctx.postMessage({ type, req: m.req, state } satisfies GuestControlMessage),
+        (state) => this.ctx.postMessage({ type, req: m.req, state, ...(type === 'vbus:saved' ? { connector: this.saveConnector() } : {}) } satisfies GuestControlMessage),
         (e: unknown) => this.ctx.postMessage({ type, req: m.req, error: { code: e instanceof VbusError ? e.code : 'EIO', message: String((e as Error)?.message ?? e) } } satisfies GuestControlMessage),
       );
       return;
@@ -139,26 +142,35 @@ async function join(): Promise<Guest> {
     joining = undefined; // a later call from a worker that is one after all may try again
     throw vbusError('ENOTSUP', 'joinBus() runs inside a guest worker: start this module with host.spawnGuest(bus, url) (to test a device on this thread, use MockGuest from vbus/testing)', { cause: e });
   }
-  const data = ctx.data as Partial<{ vbusBoot: GuestBoot; vbusParked: true }> | undefined;
-  const boot = data?.vbusBoot ?? (data?.vbusParked ? await bootMessage(ctx) : undefined);
+  const data = ctx.data as Partial<{ vbusBoot: GuestBoot; vbusParked: true; bus: ParkedBus }> | undefined;
+  const parked = data?.vbusBoot === undefined && data?.vbusParked ? await bootMessage(ctx, data.bus) : undefined;
+  const boot = data?.vbusBoot ?? parked?.boot;
   if (!boot) {
     joining = undefined;
     throw vbusError('EINVAL', 'this worker was not started as a vbus guest (no vbusBoot in its start data); start it with spawnGuest()');
   }
-  const guest = new Guest(boot, ctx);
+  const guest = new Guest(boot, ctx, parked?.attached);
   guest.startEvents();
-  setTimeout(() => ctx.postMessage({ type: 'vbus:joined' } satisfies GuestControlMessage), 0);
+  // setImmediate (macrotask), not setTimeout(0): Node clamps that to 1 ms.
+  void macrotask().then(() => ctx.postMessage({ type: 'vbus:joined' } satisfies GuestControlMessage));
   return guest;
 }
 
-/** A parked worker's boot: says it waits ('vbus:parked'), then takes the first 'vbus:boot' message from the host. */
-function bootMessage(ctx: WorkerContext<GuestStartData>): Promise<GuestBoot> {
+/**
+ * A parked worker's boot: attaches to the bus it was parked with, if any (instantiating
+ * the core is part of a start that need not wait for the boot), says it waits
+ * ('vbus:parked'), then takes the first 'vbus:boot' message from the host. The early
+ * attachment is used only when the host says the boot is for that very memory.
+ */
+function bootMessage(ctx: WorkerContext<GuestStartData>, bus: ParkedBus | undefined): Promise<{ boot: GuestBoot; attached?: BusMemory }> {
+  let early: BusMemory | undefined;
+  try { early = bus ? BusMemory.attach(bus.memory, bus.module) : undefined; } catch { early = undefined; } // the boot attaches then
   return new Promise((resolve) => {
     let done = false;
     ctx.onMessage((m) => {
       if (done || !isControl(m) || m.type !== 'vbus:boot') return;
       done = true;
-      resolve(m.boot);
+      resolve({ boot: m.boot, ...(m.sameBus && early ? { attached: early } : {}) });
     });
     ctx.postMessage({ type: 'vbus:parked' } satisfies GuestControlMessage);
   });

@@ -26,6 +26,8 @@ export interface SpawnGuestOptions {
   data?: unknown;
   /** Passed to the guest as `guest.resumed`: its state from a saved bus (src/snapshot). */
   resume?: unknown;
+  /** A saved bus's guest: its connector's state (connections to take back, src/guest/resume.ts). */
+  resumeConnector?: unknown;
   /** Worker name (debuggers, errors). */
   name?: string;
   /** Member id to use (default: the next free one). */
@@ -36,7 +38,7 @@ export interface SpawnGuestOptions {
 
 /** Every key of SpawnGuestOptions (the compiler checks the list is complete): spawnGuest refuses others. */
 export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
-  data: true, resume: true, name: true, id: true, parent: true,
+  data: true, resume: true, resumeConnector: true, name: true, id: true, parent: true,
 } satisfies Record<keyof SpawnGuestOptions, true>);
 
 /** Share keys of devices whose backend model spans their buses (one model per device, see BackendModelSpec.shared). */
@@ -116,6 +118,7 @@ export class HostConnector {
       g = startGuest(endpoint, member.id, url, {
         ...(opts.data !== undefined ? { data: opts.data } : {}),
         ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
+        ...(opts.resumeConnector !== undefined ? { resumeConnector: opts.resumeConnector } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(parked ? { parked } : {}),
         onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,

@@ -111,7 +111,7 @@ export async function migrate(host: VbusHost, buses: ReadonlyArray<Bus | string>
       devices: plan.devices.map((d) => ({ name: d.name, cls: d.deviceClass!.name, version: d.deviceClass!.state!.version })),
       members: host.members().filter((m) => m.bus && plan.buses.includes(m.bus)).map((m) => m.id),
       images: images.map((i) => ({ device: i.device, field: i.field, bytes: i.shadow.shadow.length })),
-      guests: plan.guests.map((g) => ({ id: g.memberId, url: g.origin.url })),
+      guests: plan.guests.map((g) => ({ id: g.memberId, url: g.origin.url, bus: g.endpoint.busName })),
     };
     await ch.send(frame(FRAME.HELLO, jsonBody(hello)), replyMs);
     const answer = await ch.next(replyMs, 'answer to the migration request');

@@ -9,7 +9,8 @@
  *    nothing. Once accepted, the buses and the typed devices are made (unlinked, not yet
  *    loaded), so that at the stop only the states are loaded and the devices linked.
  *  - Once accepted, a worker is started for each guest HELLO names (ParkedWorker): it
- *    loads its module while the pages come, and waits for its boot.
+ *    loads its module and attaches to its bus while the pages come, and waits for its
+ *    boot.
  *  - PAGES land in zeroed shared buffers, one per image, each checked to lie inside its
  *    image; at STATE each is handed over to the device that loads it (src/state/handover.ts).
  *  - STATE (the snapshot, CRC-checked) must name what HELLO named; its images are put
@@ -31,6 +32,7 @@ import { ParkedWorker, type GuestWorker } from '../connector/spawn-guest.js';
 import type { StateValue } from '../state/codec.js';
 import { decodeSnapshot, SNAPSHOT_VERSION, type BusSnapshot } from '../snapshot/format.js';
 import { handOver } from '../state/handover.js';
+import { warmRestorePath } from './warm.js';
 import { buildBuses, buildSkeleton, startGuests, type BuiltBuses } from '../snapshot/restore.js';
 import { describeAddress, FrameChannel, readJson, type Frame, type MigrationAddress } from './channel.js';
 import { FRAME, MIGRATE_MAGIC, MIGRATE_VERSION, PAGES_HEADER_BYTES, frame, jsonBody, refusalOf, type Hello } from './wire.js';
@@ -136,8 +138,12 @@ async function serveMigration(host: VbusHost, ch: FrameChannel, opts: ListenOpti
     const parks = hello.guests !== undefined;
     await ch.send(frame(FRAME.ACCEPT, jsonBody({ version: MIGRATE_VERSION, parks })), timeoutMs);
     for (const g of hello.guests ?? []) {
-      try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`)); } catch { /* started at GO instead, which reports why */ }
+      const bus = built?.buses.find((x) => x.name === g.bus && x.memory.transport === 'shared'); // a private memory cannot be posted
+      try { parked.set(g.id, new ParkedWorker(new URL(g.url), `guest-${g.id}`, bus ? { memory: bus.memory.memory, module: bus.memory.module } : undefined)); } catch { /* started at GO instead, which reports why */ }
     }
+    // While the pages come: run the decoders and state readers once, so that at the stop they are not cold.
+    const warm = built;
+    setImmediate(() => { if (warm) warmRestorePath(warm.devices); });
     if (parks) void allParked([...parked.values()], JOIN_WAIT_MS).then(() => ch.send(frame(FRAME.PARKED, jsonBody({})), timeoutMs)).catch(() => undefined);
 
     stage = 'pages';
@@ -244,7 +250,9 @@ function checkHello(v: unknown, maxImageBytes: number): Hello {
       const url = str(g, 'url');
       if (!hello.members.includes(id)) bad(`guest ${id} is not among the members`);
       if (!URL.canParse(url)) bad(`guest ${id}'s module ${JSON.stringify(url)} is not a URL`);
-      return { id, url };
+      const bus = (g as Record<string, unknown>)['bus'];
+      if (bus !== undefined && (typeof bus !== 'string' || !hello.buses.some((b) => b.name === bus))) bad(`guest ${id}'s bus is not among the buses`);
+      return { id, url, ...(typeof bus === 'string' ? { bus } : {}) };
     });
   }
   const total = hello.images.reduce((a, i) => a + i.bytes, 0);
@@ -257,7 +265,7 @@ function checkHello(v: unknown, maxImageBytes: number): Hello {
 function helloAsSnapshot(h: Hello): BusSnapshot {
   return {
     version: SNAPSHOT_VERSION,
-    buses: h.buses.map((b) => ({ name: b.name, memoryBytes: b.memoryBytes, nextId: 0, links: [] })),
+    buses: h.buses.map((b) => ({ name: b.name, memoryBytes: b.memoryBytes, nextId: 0, links: [], image: null, connector: null })),
     devices: h.devices.map((d) => ({ name: d.name, placement: 'host', state: { cls: d.cls, version: d.version, attrs: {}, data: null } })),
     members: h.members.map((id) => ({ id, bus: '', parent: null, guest: null })),
   };

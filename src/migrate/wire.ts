@@ -31,8 +31,12 @@
 
 /** What a HELLO names itself as. */
 export const MIGRATE_MAGIC = 'vbus-migrate';
-/** The stream layout this runtime speaks; another version is refused, naming both. */
-export const MIGRATE_VERSION = 1;
+/**
+ * The stream layout this runtime speaks; another version is refused, naming both.
+ * Version 2: STATE holds a bus snapshot of version 2 (bus memory images and connector
+ * tables, src/snapshot/format.ts), and HELLO may name each guest's bus.
+ */
+export const MIGRATE_VERSION = 2;
 
 export const FRAME = {
   HELLO: 1, ACCEPT: 2, REFUSE: 3, PAGES: 4, STATE: 5, READY: 6, FAILED: 7, GO: 8, RESUMED: 9, PARKED: 10,
@@ -59,10 +63,10 @@ export interface Hello {
   images: Array<{ device: string; field: string; bytes: number }>;
   /**
    * The guest workers among the members, with their module URL, so the target can
-   * start their workers during pre-copy. Optional: without it the target starts them
-   * at GO.
+   * start their workers during pre-copy (and, with the guest's `bus`, attach them to
+   * it). Optional: without it the target starts them at GO.
    */
-  guests?: Array<{ id: number; url: string }>;
+  guests?: Array<{ id: number; url: string; bus?: string }>;
 }
 
 /** REFUSE / FAILED: a VbusError's code and message, from the other side. */

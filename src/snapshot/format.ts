@@ -2,31 +2,34 @@
  * The bus snapshot file: a versioned document (src/state/codec.ts) of kind
  * 'bus-snapshot', layout version SNAPSHOT_VERSION:
  *
- *   buses    name, memory bytes, the id the next link gets, links (device id -> device name)
+ *   buses    name, memory bytes, the id the next link gets, links (device id -> device
+ *            name), the memory's image (its placed regions and their bytes:
+ *            bus-image.ts) and the connector's tables for it (members, call slots,
+ *            handles, regions: src/connector/endpoint-tables.ts)
  *   devices  name, class, placement, saved state (src/state: attributes, counters,
  *            negotiated features per port, tables, disk contents, console buffers)
  *   members  member id, bus, parent member, and for a guest worker the module it runs,
- *            its start data and the state its `onSave` returned
+ *            its start data, the state its `onSave` returned and its connector's own
+ *            state (open connections and what each driver keeps: src/guest/resume.ts)
  *
- * Bus memory is not in the file: restored guests open fresh rings. The rings that
- * guests write are empty at the safe point (each guest's quiesce waited for its
- * requests), and what still waits in a guest's venet RX rings or vconsole input ring is
- * carried in the device's state (src/devices/venet/state.ts, vconsole/state.ts) and
- * put back.
+ * Version 2 added the image and the tables (restored guests take their connections and
+ * rings back); version 1 files are refused, naming both versions.
  */
 import { vbusError } from '../errors.js';
 import { decodeDocument, encodeDocument, type StateValue } from '../state/codec.js';
 import type { DeviceState } from '../state/contract.js';
 import { stateFromValue, stateToValue } from '../state/device-state.js';
 import { StateReader } from '../state/read.js';
+import type { SavedEndpoint } from '../connector/endpoint-tables.js';
+import type { SavedBusImage } from './bus-image.js';
 
 export const SNAPSHOT_KIND = 'bus-snapshot';
 /** The snapshot layout this runtime writes and reads. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
-export interface SavedBus { name: string; memoryBytes: number; nextId: number; links: Array<{ id: number; device: string }> }
+export interface SavedBus { name: string; memoryBytes: number; nextId: number; links: Array<{ id: number; device: string }>; image: SavedBusImage | null; connector: SavedEndpoint | null }
 export interface SavedDevice { name: string; placement: 'host' | 'backend'; state: DeviceState }
-export interface SavedMember { id: number; bus: string; parent: number | null; guest: { url: string; data: StateValue; state: StateValue } | null }
+export interface SavedMember { id: number; bus: string; parent: number | null; guest: { url: string; data: StateValue; state: StateValue; connector: StateValue } | null }
 
 export interface BusSnapshot {
   version: number;
@@ -38,7 +41,11 @@ export interface BusSnapshot {
 export function encodeSnapshot(s: BusSnapshot): Uint8Array {
   return encodeDocument(SNAPSHOT_KIND, {
     version: s.version,
-    buses: s.buses.map((b) => ({ ...b, links: b.links.map((l) => ({ ...l })) })),
+    buses: s.buses.map((b) => ({
+      name: b.name, memoryBytes: b.memoryBytes, nextId: b.nextId, links: b.links.map((l) => ({ ...l })),
+      image: b.image ? { regions: b.image.regions.map((r) => ({ ...r })), spans: b.image.spans.map((r) => ({ ...r })), data: b.image.data } : null,
+      connector: b.connector ? tablesToValue(b.connector) : null,
+    })),
     devices: s.devices.map((d) => ({ name: d.name, placement: d.placement, state: stateToValue(d.state) })),
     members: s.members.map((m) => ({ id: m.id, bus: m.bus, parent: m.parent, guest: m.guest ? { ...m.guest } : null })),
   });
@@ -57,6 +64,12 @@ export function decodeSnapshot(bytes: Uint8Array, what = 'bus snapshot'): BusSna
     buses: r.field('buses').items().map((b) => ({
       name: b.field('name').str(), memoryBytes: b.field('memoryBytes').int(1), nextId: b.field('nextId').int(),
       links: b.field('links').items().map((l) => ({ id: l.field('id').int(0, 0x7fffffff), device: l.field('device').str() })),
+      image: b.field('image').value === null ? null : {
+        regions: b.field('image').field('regions').items().map((r) => ({ offset: r.field('offset').int(0, 0xffffffff), bytes: r.field('bytes').int(1, 0xffffffff) })),
+        spans: b.field('image').field('spans').items().map((r) => ({ offset: r.field('offset').int(0, 0xffffffff), bytes: r.field('bytes').int(1, 0xffffffff) })),
+        data: b.field('image').field('data').bytes(),
+      },
+      connector: b.field('connector').value === null ? null : readTables(b.field('connector')),
     })),
     devices: r.field('devices').items().map((d) => ({
       name: d.field('name').str(), placement: d.field('placement').oneOf(['host', 'backend'] as const),
@@ -67,8 +80,45 @@ export function decodeSnapshot(bytes: Uint8Array, what = 'bus snapshot'): BusSna
       const parent = m.field('parent');
       return {
         id: m.field('id').int(1, 0x7fffffff), bus: m.field('bus').str(), parent: parent.value === null ? null : parent.int(1, 0x7fffffff),
-        guest: g.value === null ? null : { url: g.field('url').str(), data: g.has('data') ? g.field('data').value ?? null : null, state: g.has('state') ? g.field('state').value ?? null : null },
+        guest: g.value === null ? null : {
+          url: g.field('url').str(), data: g.has('data') ? g.field('data').value ?? null : null, state: g.has('state') ? g.field('state').value ?? null : null,
+          connector: g.has('connector') ? g.field('connector').value ?? null : null,
+        },
       };
     }),
+  };
+}
+
+const U32 = 0xffffffff;
+
+function tablesToValue(t: SavedEndpoint): StateValue {
+  return {
+    slotPayload: t.slotPayload,
+    members: t.members.map((m) => ({
+      id: m.id, bit: m.bit, slot: m.slot, slotGen: m.slotGen, events: { ...m.events }, eventSignal: m.eventSignal,
+      backlog: m.backlog.map((e) => ({ type: e.type, rec: e.rec })),
+      conns: m.conns.map((c) => ({ handle: c.handle, deviceId: c.deviceId, version: c.version, resets: c.resets, regions: c.regions.map((r) => ({ ...r })), model: c.model })),
+    })),
+  };
+}
+
+/** The tables' shape and ranges (their meaning against the bus is checked at restore: checkTables). */
+function readTables(r: StateReader): SavedEndpoint {
+  return {
+    slotPayload: r.field('slotPayload').int(1, U32),
+    members: r.field('members').items().map((m) => ({
+      id: m.field('id').int(1, 0x7fffffff), bit: m.field('bit').int(0, U32), slot: m.field('slot').int(0, U32), slotGen: m.field('slotGen').int(1, 0x7fffffff),
+      events: { offset: m.field('events').field('offset').int(0, U32), capacity: m.field('events').field('capacity').int(1, U32) },
+      eventSignal: m.field('eventSignal').int(0, U32),
+      backlog: m.field('backlog').items().map((e) => ({ type: e.field('type').int(0, U32), rec: e.field('rec').bytes() })),
+      conns: m.field('conns').items().map((c) => ({
+        handle: c.field('handle').int(0, U32), deviceId: c.field('deviceId').int(0, U32), version: c.field('version').int(0, U32), resets: c.field('resets').int(0, U32),
+        regions: c.field('regions').items().map((x) => ({
+          id: x.field('id').int(0, U32), queue: x.field('queue').int(0, U32), kind: x.field('kind').int(0, U32), offset: x.field('offset').int(0, U32),
+          bytes: x.field('bytes').int(1, U32), dataSignal: x.field('dataSignal').int(0, U32), spaceSignal: x.field('spaceSignal').int(0, U32),
+        })),
+        model: c.has('model') ? c.field('model').value ?? null : null,
+      })),
+    })),
   };
 }

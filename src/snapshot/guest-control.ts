@@ -26,8 +26,11 @@ function answers(g: GuestWorker): Map<number, (m: GuestControlMessage) => void> 
   return m;
 }
 
-/** Asks guest `g` to quiesce, save or continue; resolves with what its hook returned. ETIMEDOUT after `timeoutMs`. */
-export function askGuest(g: GuestWorker, what: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue', timeoutMs: number): Promise<unknown> {
+/** What a guest answered: what its hook returned, and on save its connector's own state (src/guest/resume.ts). */
+export interface GuestAnswer { state: unknown; connector: unknown }
+
+/** Asks guest `g` to quiesce, save or continue; resolves with its answer. ETIMEDOUT after `timeoutMs`. */
+export function askGuest(g: GuestWorker, what: 'vbus:quiesce' | 'vbus:save' | 'vbus:continue', timeoutMs: number): Promise<GuestAnswer> {
   const req = nextReq++;
   const waiting = answers(g);
   return new Promise((resolve, reject) => {
@@ -43,7 +46,7 @@ export function askGuest(g: GuestWorker, what: 'vbus:quiesce' | 'vbus:save' | 'v
     });
     waiting.set(req, (m) => {
       clearTimeout(timer);
-      if (!('error' in m) || !m.error) { resolve('state' in m ? m.state : undefined); return; }
+      if (!('error' in m) || !m.error) { resolve({ state: 'state' in m ? m.state : undefined, connector: 'connector' in m ? m.connector : undefined }); return; }
       const code = (m.error.code in ERRNO ? m.error.code : 'EIO') as ErrnoCode;
       reject(new VbusError(code, `guest ${g.memberId} failed to ${what.slice(5)}: ${m.error.message}`, { member: g.memberId }));
     });

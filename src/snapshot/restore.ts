@@ -4,14 +4,21 @@
  *  1. Everything is checked first: the file (magic, version, checksum), that no bus,
  *     device or member of that name or id exists here (EEXIST), that every class is
  *     registered (ENOENT).
- *  2. Buses are created with their memory sizes; devices are created, typed, placed and
- *     loaded with their saved states (a state of a version a class cannot load fails
- *     here, naming both versions); every device is linked under its saved id, and each
- *     bus continues the saved id sequence. A failure undoes all of it.
- *  3. Guests are started again with their module, start data and the state their
- *     `onSave` returned (`guest.resumed`), under their saved member ids, parents first.
- *     A guest that opens its devices again gets its old ports back: a venet device
- *     reports the features it negotiated (QUERY), so the driver does not negotiate again.
+ *  2. Buses are created with their memory sizes (and their endpoints); devices are
+ *     created, typed, placed and loaded with their saved states (a state of a version a
+ *     class cannot load fails here, naming both versions); each bus's memory image puts
+ *     the saved regions back where they were (bus-image.ts, every region and span checked
+ *     first); every device is linked under its saved id, each bus continues the saved id
+ *     sequence; the connector's tables are checked against the image and the links and
+ *     adopted (src/connector/endpoint-tables.ts): each saved guest's member waits with
+ *     its call slot, event ring and connections, whose device models see open(),
+ *     resumeConnection() and shm() again over rings that keep what they held. A failure
+ *     undoes all of it.
+ *  3. Guests are started again with their module, start data, the state their `onSave`
+ *     returned (`guest.resumed`) and their connector's saved state, under their saved
+ *     member ids, parents first. A guest that opens a device it had open takes its saved
+ *     connection back (src/guest/resume.ts): no DEVOPEN, no DEVSHM, and the drivers keep
+ *     what they learnt (features, geometry), so nothing is negotiated or asked again.
  */
 import { vbusError } from '../errors.js';
 import type { Bus } from '../host/bus.js';
@@ -22,6 +29,7 @@ import type { GuestWorker, ParkedWorker } from '../connector/spawn-guest.js';
 import { loadDeviceState } from '../state/device-state.js';
 import { loadableVersions } from '../state/contract.js';
 import { decodeSnapshot, type BusSnapshot } from './format.js';
+import { applyImage } from './bus-image.js';
 
 export interface RestoreResult {
   buses: Bus[];
@@ -63,12 +71,17 @@ export function buildBuses(host: VbusHost, snap: BusSnapshot, what = 'bus snapsh
     });
     snap.buses.forEach((b, i) => {
       const bus = built.buses[i]!;
+      // The saved regions first, where they were: what linking places (a backend's doorbell) goes around them.
+      if ((b.image === null) !== (b.connector === null)) throw vbusError('EINVAL', `${what}: bus ${b.name} has a memory image without connector tables, or tables without an image`, { bus: b.name });
+      if (b.image) applyImage(bus.memory, b.image, `${what}: bus ${b.name}`);
       for (const l of [...b.links].sort((x, y) => x.id - y.id)) {
         bus._continueIdsFrom(l.id);
         const id = host.link(bus, l.device);
         if (id !== l.id) throw vbusError('EPROTO', `${what}: device ${l.device} got id ${id} on bus ${b.name}, not its saved ${l.id}`, { device: l.device });
       }
       bus._continueIdsFrom(b.nextId);
+      // The connector's tables: members and their connections wait for their guests.
+      if (b.connector) host.connector.endpoint(bus).adoptTables(b.connector, new Map((b.image?.regions ?? []).map((r) => [r.offset, r.bytes])), `${what}: bus ${b.name}`);
     });
   } catch (e) {
     built.undo();
@@ -99,6 +112,9 @@ export function buildSkeleton(host: VbusHost, shape: BusSnapshot, what = 'bus sn
       devices.push(dev);
       host.setType(dev, d.state.cls);
     }
+    // The buses' endpoints now, not at the first guest's start: a migration's target
+    // builds this during pre-copy, and its GO then only adds members.
+    for (const b of buses) host.connector.endpoint(b);
   } catch (e) {
     undo();
     throw e;
@@ -150,6 +166,7 @@ export function startGuests(host: VbusHost, snap: BusSnapshot, parked?: Readonly
       const g = host.connector.spawnGuest(bus, new URL(m.guest.url), {
         id: m.id, ...(parent ? { parent } : {}),
         ...(m.guest.data !== null ? { data: m.guest.data } : {}), resume: m.guest.state ?? null,
+        ...(m.guest.connector !== null ? { resumeConnector: m.guest.connector } : {}),
       }, parked?.get(m.id));
       guests.set(m.id, g);
       members.set(m.id, host.member(m.id)!);

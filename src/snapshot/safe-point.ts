@@ -26,7 +26,10 @@ import type { GuestWorker } from '../connector/spawn-guest.js';
 import type { StateValue } from '../state/codec.js';
 import { saveDeviceState } from '../state/device-state.js';
 import { macrotask } from '../core/macrotask.js';
-import { askGuest } from './guest-control.js';
+import { askGuest, type GuestAnswer } from './guest-control.js';
+import { captureImage } from './bus-image.js';
+import type { SavedEndpoint } from '../connector/endpoint-tables.js';
+import { readSavedConnector } from '../guest/resume.js';
 import { SNAPSHOT_VERSION, type BusSnapshot, type SavedMember } from './format.js';
 
 export interface SafePointOptions {
@@ -105,23 +108,35 @@ export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}
     marks.quiesced = performance.now();
     await settle(plan.devices, opts.settleMs ?? 50);
     marks.settled = performance.now();
-    const states = new Map<number, unknown>();
+    const states = new Map<number, GuestAnswer>();
     await Promise.all(plan.guests.map(async (g) => { states.set(g.memberId, await askGuest(g, 'vbus:save', timeoutMs)); }));
     marks.guestsSaved = performance.now();
     const names = new Set(plan.buses.map((b) => b.name));
     const members = host.members().filter((m) => m.bus && names.has(m.bus.name));
-    return {
-      version: SNAPSHOT_VERSION,
-      buses: plan.buses.map((b) => ({
+    const buses = plan.buses.map((b) => {
+      const ep = host.connector.endpoint(b);
+      const tables = ep.saveTables((id) => states.has(id)); // the guest workers saved here; they come back with their connections
+      return {
         name: b.name, memoryBytes: b.memory.byteLength, nextId: b._peekId(),
         links: b.devices().map(({ id, device }) => ({ id, device: device.name })),
-      })),
+        connector: tables, image: captureImage(b.memory, ep.imagePlan(tables)),
+      };
+    });
+    // Which connections each member comes back with (the host's tables decide, not the guest).
+    const carried = new Map<number, SavedEndpoint['members'][number]['conns']>();
+    for (const b of buses) for (const m of b.connector.members) carried.set(m.id, m.conns);
+    return {
+      version: SNAPSHOT_VERSION,
+      buses,
       devices: plan.devices.map((d) => ({ name: d.name, placement: d.placement, state: saveDeviceState(d, { withoutImages: run.withoutImages ?? false }) })),
       members: members.map((m): SavedMember => {
         const g = plan.guests.find((x) => x.memberId === m.id);
         return {
           id: m.id, bus: m.bus!.name, parent: m.parent?.id ?? null,
-          guest: g ? { url: g.origin.url, data: (g.origin.data ?? null) as StateValue, state: (states.get(m.id) ?? null) as StateValue } : null,
+          guest: g ? {
+            url: g.origin.url, data: (g.origin.data ?? null) as StateValue,
+            state: (states.get(m.id)?.state ?? null) as StateValue, connector: guestConnector(states.get(m.id)?.connector, carried.get(m.id) ?? []),
+          } : null,
         };
       }),
     };
@@ -129,4 +144,15 @@ export async function reachSafePoint(plan: SavePlan, opts: SafePointOptions = {}
     await continueGuests(plan, timeoutMs);
     throw e;
   }
+}
+
+/**
+ * A guest's saved connector state, keeping only the connections the host's tables carry
+ * (same device and handle): one left out (a backend device's) is opened anew on resume.
+ */
+function guestConnector(v: unknown, conns: ReadonlyArray<{ deviceId: number; handle: number }>): StateValue {
+  const s = readSavedConnector(v);
+  if (!s) return null;
+  const keep = s.conns.filter((c) => conns.some((k) => k.deviceId === c.deviceId && k.handle === c.handle));
+  return { devices: s.devices, conns: keep.map((c) => ({ ...c, regions: c.regions.map((r) => ({ ...r })), driver: (c.driver ?? null) as StateValue })) } as StateValue;
 }

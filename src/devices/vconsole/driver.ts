@@ -65,6 +65,9 @@ export class GuestConsole implements AsyncIterable<Uint8Array> {
     conn.onFault((e) => { if (e.kind === 'reset' && e.resets > this.attachedResets) this.reattach(e.resets); });
     this.maxChunk = this.out.ring.maxPayload;
     this.readMax = opts.readChunk ?? 65536;
+    // Across a save of the bus: whether the input had ended (its rings come back as they are).
+    this.ended = (conn.resumed as { ended?: unknown } | null)?.ended === true;
+    conn.onSave(() => ({ ended: this.ended }));
   }
 
   /** Output bytes in the ring that the device has not taken yet (a guest quiescing waits for 0). */

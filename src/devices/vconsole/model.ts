@@ -20,7 +20,6 @@ import { vbusError } from '../../errors.js';
 import { macrotask } from '../../core/macrotask.js';
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
 import type { ConsumerEnd, ProducerEnd } from '../../core/queue.js';
-import { unreadRecords } from '../../core/ring-unread.js';
 import { deviceConsumer, deviceProducer, SHM_RING_TO_DEVICE, SHM_RING_TO_GUEST } from '../../connector/device-queues.js';
 import type { DeviceModel } from '../../host/device-model.js';
 import {
@@ -145,14 +144,11 @@ export class ConsoleModel implements DeviceModel {
    * memory endpoint's unread guest output, and how many of the input bytes were in the
    * ring (counted in rx_bytes already). Call it with the guest quiet.
    */
-  heldBytes(): { input: Uint8Array[]; inputEnd: boolean; output: Uint8Array | null; inRing: number } {
-    // Oldest first: what sits in the guest's input ring unread (a save carries it, and the
-    // restored console delivers it again), then the model's queue, then the endpoint's.
-    const unread = this.inRing ? unreadRecords(this.inRing.bus, this.inRing.ring.descriptor) : [];
-    const input = unread.filter((r) => r.tag === TAG_DATA).map((r) => r.bytes);
-    const inRing = input.reduce((a, b) => a + b.length, 0);
-    input.push(...this.pending.map((c, i) => (i === 0 ? c.slice(this.pendingAt) : c.slice())));
-    let inputEnd = this.eofPending || unread.some((r) => r.tag === TAG_EOF);
+  heldBytes(): { input: Uint8Array[]; inputEnd: boolean; output: Uint8Array | null } {
+    // Oldest first: the model's queue, then the endpoint's. What sits in the guest's input
+    // ring stays there: the bus memory image of a save carries the ring as it is.
+    const input = this.pending.map((c, i) => (i === 0 ? c.slice(this.pendingAt) : c.slice()));
+    let inputEnd = this.eofPending;
     let output: Uint8Array | null = null;
     if (this.ep instanceof ConsoleMemoryEndpoint) {
       const p = this.ep.peek();
@@ -160,7 +156,7 @@ export class ConsoleModel implements DeviceModel {
       inputEnd ||= p.inputEnd;
       output = p.output;
     }
-    return { input: input.filter((b) => b.length > 0), inputEnd, output, inRing };
+    return { input: input.filter((b) => b.length > 0), inputEnd, output };
   }
 
   /** Replaces what the console holds by what {@link heldBytes} returned (an unconnected console). */

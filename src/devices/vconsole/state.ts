@@ -1,10 +1,13 @@
 /**
- * The saved state of a vconsole, format version 1:
+ * The saved state of a vconsole, format version 2:
  *
  *   counters  rx_bytes, tx_bytes, drops
- *   input     host input the guest has not read yet (chunks): what sat in its input
- *             ring unread, then what waited for room; and `inputEnd`: whether
- *             end-of-input follows it
+ *   input     host input not yet put in a guest's input ring (chunks); and `inputEnd`:
+ *             whether end-of-input follows it. What sits in the ring unread is in the
+ *             bus memory image of a bus save (src/snapshot/bus-image.ts), and `rx_bytes`
+ *             counts it. Version 1, which this loads, put that ring's unread input here
+ *             too (and left it out of `rx_bytes`): delivered again to the next guest that
+ *             connects, which is right for a console that comes back without its ring.
  *   output    guest output a memory endpoint holds unread (null for other endpoints,
  *             which handed it on already)
  *
@@ -18,8 +21,8 @@ import type { StateValue } from '../../state/codec.js';
 import type { Device } from '../../host/device.js';
 import { ConsoleModel } from './model.js';
 
-/** The version this runtime writes. */
-export const VCONSOLE_STATE_VERSION = 1;
+/** The version this runtime writes (2: the input ring's contents are not part of it). */
+export const VCONSOLE_STATE_VERSION = 2;
 
 function model(device: Device): ConsoleModel {
   return device.model as ConsoleModel;
@@ -29,8 +32,7 @@ function save(device: Device): StateValue {
   const m = model(device);
   const held = m.heldBytes();
   return {
-    // rx_bytes counts input put in the guest's ring; what sits there unread is delivered again after a load.
-    counters: { rx_bytes: m.counters.rxBytes - held.inRing, tx_bytes: m.counters.txBytes, drops: m.counters.drops },
+    counters: { rx_bytes: m.counters.rxBytes, tx_bytes: m.counters.txBytes, drops: m.counters.drops },
     input: held.input, inputEnd: held.inputEnd, output: held.output,
   };
 }
@@ -59,4 +61,4 @@ function prepare(device: Device, data: StateValue): () => void {
 const settled = (): boolean => true;
 
 /** The state format of the vconsole class. */
-export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, save, prepare, settled };
+export const vconsoleState: DeviceStateSpec = { version: VCONSOLE_STATE_VERSION, loads: [1], save, prepare, settled };

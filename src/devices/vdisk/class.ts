@@ -13,6 +13,7 @@ import type { BackendModelSpec } from '../../connector/backend/backend-proxy.js'
 import type { DeviceConnection, ShmRegion } from '../../connector/types.js';
 import type { DeviceClassSpec } from '../../host/device-class.js';
 import type { DeviceModel } from '../../host/device-model.js';
+import type { StateValue } from '../../state/codec.js';
 import type { Device } from '../../host/device.js';
 import { ERRNO, vbusError } from '../../errors.js';
 import { VDISK_INTERFACE } from './abi.js';
@@ -134,6 +135,13 @@ export class VdiskDevice implements DeviceModel, VdiskAttrSource {
   }
   poll(conn: DeviceConnection): number { return this.inner ? this.inner.poll!(conn) : 0; }
   close(conn: DeviceConnection): void { this.inner?.close!(conn); }
+  // A save of the bus with its connections (src/connector/endpoint-tables.ts).
+  saveConnection(conn: DeviceConnection): StateValue { return this.inner?.saveConnection?.(conn) ?? null; }
+  resumeConnection(conn: DeviceConnection, saved: StateValue): void {
+    if (!this.inner) throw vbusError('ENODEV', `vdisk ${this.device.name} is not linked`);
+    this.inner.resumeConnection!(conn, saved);
+  }
+  idleRegion(conn: DeviceConnection, region: ShmRegion): boolean { return this.inner?.idleRegion?.(conn, region) ?? false; }
 }
 
 /** The class spec to register. */

@@ -677,7 +677,10 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
   checkInterface(guest, id, VDISK_INTERFACE, 'openVdisk');
   const conn = guest.open(id, VDISK_VERSION, { timeoutMs });
   try {
-    const reply = conn.call(VDISK_FN_INFO, undefined, { timeoutMs });
+    // A resumed connection (src/guest/resume.ts): the geometry and the pairs granted were
+    // saved with it, and its rings and buffer are taken back as they are.
+    const saved = savedVdisk(conn.resumed, wantQueues);
+    const reply = saved?.info ?? conn.call(VDISK_FN_INFO, undefined, { timeoutMs });
     if (reply.length < INFO_BYTES) throw vbusError('EPROTO', `vdisk: info reply of ${reply.length} bytes, expected ${INFO_BYTES}`);
     const v = new DataView(reply.buffer, reply.byteOffset, reply.length);
     const blockSize = v.getUint32(INFO_OFF_BLOCK, true);
@@ -692,7 +695,9 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     if (maxSegment < blockSize || maxSegment > bufferBytes) {
       throw vbusError('EINVAL', `vdisk: maxSegment ${opts.maxSegment} must be between the block size ${blockSize} and bufferBytes ${bufferBytes}`, { maxSegment: opts.maxSegment });
     }
-    const queues = wantQueues > 1 ? negotiateQueues(conn, wantQueues, timeoutMs) : 1;
+    const queues = saved ? saved.queues : wantQueues > 1 ? negotiateQueues(conn, wantQueues, timeoutMs) : 1;
+    const info = reply.slice();
+    conn.onSave(() => ({ info, queues }));
     // Room for every request in flight plus one record of slack (a record never wraps).
     const reqBytes = pow2AtLeast((queueDepth + 1) * ringRecordBytes(REQ_BYTES));
     const cplBytes = pow2AtLeast((queueDepth + 1) * ringRecordBytes(CPL_BYTES));
@@ -712,6 +717,13 @@ export function openVdisk(guest: GuestConnector, id: number, opts: VdiskOptions 
     try { conn.close(); } catch { /* report the first failure, not the cleanup's */ }
     throw e;
   }
+}
+
+/** The state a resumed connection's driver saved, if it fits what this open asks for. */
+function savedVdisk(v: unknown, wantQueues: number): { info: Uint8Array; queues: number } | null {
+  const s = v as { info?: unknown; queues?: unknown } | null;
+  return s && s.info instanceof Uint8Array && s.info.length >= INFO_BYTES && Number.isInteger(s.queues)
+    && (s.queues as number) >= 1 && (s.queues as number) <= wantQueues ? { info: s.info, queues: s.queues as number } : null;
 }
 
 /** NEGOTIATE VDISK_F_MQ with `want` pairs; returns the pairs granted (1 when the device gives no multiqueue). */

@@ -24,7 +24,7 @@ import type { ConnectorModel, DeviceConnection, ShmRegion } from '../../connecto
 import { ERRNO, vbusError } from '../../errors.js';
 import {
   VDISK_VERSION, VDISK_FN_INFO, VDISK_FN_NEGOTIATE, VDISK_NEGOTIATE_BYTES, VDISK_NEG_OFF_FEATURES, VDISK_NEG_OFF_QUEUES,
-  VDISK_F_MQ, VDISK_QUEUES_PER_PAIR, VDISK_Q_REQUEST, VDISK_Q_COMPLETE,
+  VDISK_F_MQ, VDISK_QUEUES_PER_PAIR, VDISK_Q_REQUEST, VDISK_Q_COMPLETE, VDISK_Q_DATA,
   INFO_BYTES, INFO_OFF_VERSION, INFO_OFF_BLOCK, INFO_OFF_CAP_LO, INFO_OFF_CAP_HI, INFO_OFF_FLAGS, INFO_F_READONLY, INFO_F_FLUSH,
   REQ_BYTES, REQ_OFF_OP, REQ_OFF_ID, REQ_OFF_LEN, REQ_OFF_BUF, REQ_OFF_OFF_LO, REQ_OFF_OFF_HI,
   CPL_BYTES, CPL_OFF_ID, CPL_OFF_STATUS, CPL_OFF_LEN, CPL_OFF_RESERVED,
@@ -33,6 +33,8 @@ import {
 import { VdiskCounters } from './counters.js';
 import { MemoryStore, type BlockStore } from './store.js';
 import { vdiskFiles } from './store-registry.js';
+import type { StateValue } from '../../state/codec.js';
+import { StateReader } from '../../state/read.js';
 
 /** Start data of a vdisk model (structured-cloneable: it travels to backend workers). */
 export interface VdiskModelInit {
@@ -351,6 +353,27 @@ class VdiskModelImpl implements VdiskModel {
   }
 
   close(conn: DeviceConnection): void { this.conns.delete(conn.id); }
+
+  /** A data buffer carries bytes only for requests in flight: none at a safe point. */
+  idleRegion(_conn: DeviceConnection, region: ShmRegion): boolean {
+    return region.kind === SHM_BUFFER && region.queue % VDISK_QUEUES_PER_PAIR === VDISK_Q_DATA;
+  }
+
+  /** A saved connection keeps what it negotiated (the rings are set up again by shm()). */
+  saveConnection(conn: DeviceConnection): StateValue {
+    const c = this.conns.get(conn.id);
+    return c ? { queues: c.queues, features: c.features } : null;
+  }
+
+  /** Restores what saveConnection kept; the count is checked against this disk's cap (the file is untrusted). */
+  resumeConnection(conn: DeviceConnection, saved: StateValue): void {
+    const c = this.conns.get(conn.id);
+    if (!c) throw vbusError('ENOTCONN', `vdisk: connection ${conn.id} is not open`);
+    const r = new StateReader(saved, 'vdisk connection');
+    const queues = r.field('queues').int(1, this.queueCap);
+    c.queues = queues;
+    c.features = queues > 1 ? VDISK_F_MQ : 0;
+  }
 
   /** True when a pair of the connection stopped on a corrupt ring (the connection needs a reset to get it back). */
   faulted(conn: DeviceConnection): boolean { return this.conns.get(conn.id)?.pairs.some((q) => q?.faulted === true) === true; }

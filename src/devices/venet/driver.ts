@@ -57,8 +57,19 @@ const DEFAULT_TX = 256 * 1024;
 const DEFAULT_RX = 256 * 1024;
 const DEFAULT_EVENT = 4096;
 
+/** What a driver keeps across a save of its bus (Connection.onSave / resumed). */
+interface SavedVenetDriver { info: Uint8Array; link: boolean; features: number; queues: number }
+
+function savedDriver(v: unknown): SavedVenetDriver | null {
+  const s = v as Partial<SavedVenetDriver> | null;
+  return s && s.info instanceof Uint8Array && s.info.length >= INFO_BYTES && typeof s.link === 'boolean'
+    && Number.isInteger(s.features) && Number.isInteger(s.queues) && s.queues! >= 1 ? s as SavedVenetDriver : null;
+}
+
 /** What opening finds out and sets up before the queue of pair 0 exists. */
 interface Opened {
+  resumed: boolean;
+  link?: boolean;
   info: Uint8Array;
   events: ConsumerEnd<ShmRegion>;
   tx: ProducerEnd<ShmRegion>;
@@ -106,10 +117,12 @@ export class VenetDriver extends VenetQueue {
     });
     this.callOpts = callOpts(opts);
     this.hostMac = o.info.slice(INFO_OFF_HOST_MAC, INFO_OFF_HOST_MAC + ETH_ALEN);
-    this.link = v.getUint32(INFO_OFF_LINK, true) === 1;
+    this.link = o.link ?? v.getUint32(INFO_OFF_LINK, true) === 1;
     this.features = o.features;
     this.queues = o.queues;
-    this.negotiations = (opts.queues ?? 1) > 1 ? 1 : 0; // the multiqueue NEGOTIATE at open
+    this.negotiations = (opts.queues ?? 1) > 1 && !o.resumed ? 1 : 0; // the multiqueue NEGOTIATE at open
+    // A save of the bus keeps what this driver learnt, so its resumed run asks nothing again.
+    conn.onSave((): SavedVenetDriver => ({ info: o.info.slice(), link: this.link, features: this.features, queues: this.queues }));
     this.wantQueues = opts.queues ?? 1;
     this.others = o.others;
     this.busName = busName;
@@ -264,6 +277,20 @@ function negotiateCall(conn: Connection, features: number, queues: number, opts:
 /** QUERY, the multiqueue NEGOTIATE (if asked for), then the rings: EVENT first (the device answers its setup with the link state). */
 function setUp(conn: Connection, opts: VenetOptions): Opened {
   const co = callOpts(opts);
+  const saved = savedDriver(conn.resumed);
+  if (saved && saved.queues <= (opts.queues ?? 1)) {
+    // A resumed connection: the device kept the port, its features and its rings (the
+    // bus memory came back with them); the rings are taken back as they are.
+    const txBytes = opts.txBytes ?? DEFAULT_TX, rxBytes = opts.rxBytes ?? DEFAULT_RX;
+    const events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
+    const rx = conn.rxQueue(VENET_QUEUE_RX, rxBytes);
+    const tx = conn.txQueue(VENET_QUEUE_TX, txBytes);
+    const others: Array<readonly [ShmRegion, ShmRegion]> = [];
+    for (let p = 1; p < saved.queues; p++) {
+      others.push([conn.txQueue(venetQueue(p, VENET_QUEUE_TX), txBytes).region, conn.rxQueue(venetQueue(p, VENET_QUEUE_RX), rxBytes).region]);
+    }
+    return { resumed: true, link: saved.link, info: saved.info, events, tx, rx, features: saved.features, queues: saved.queues, others };
+  }
   const info = conn.call(VENET_FUNC_QUERY, undefined, co);
   if (info.length < INFO_BYTES) {
     throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
@@ -282,7 +309,7 @@ function setUp(conn: Connection, opts: VenetOptions): Opened {
     const ptx = conn.txQueue(venetQueue(p, VENET_QUEUE_TX), txBytes).region;
     others.push([ptx, prx]);
   }
-  return { info, events, tx, rx, features, queues, others };
+  return { resumed: false, info, events, tx, rx, features, queues, others };
 }
 
 /**

@@ -97,8 +97,6 @@ export class VenetPort {
   readonly i32: Int32Array;
   /** Frames consumed from this port's TX rings in the current pass (for TX_DONE). */
   took = 0;
-  /** Frames a loaded state carried for each pair's RX ring, put there when the ring is set up (SavedPort.rx). */
-  carried: SavedPort['rx'] | null = null;
   constructor(readonly conn: DeviceConnection, readonly index: number) {
     this.u8 = conn.memory.u8;
     this.i32 = conn.memory.i32;
@@ -170,7 +168,7 @@ export abstract class VenetModelBase implements ConnectorModel {
     }
     const saved = takeRestoredPort(this.restoredPorts, conn);
     const port = new VenetPort(conn, saved ? saved.index : this.portSeq++);
-    if (saved) { port.negotiated = saved.negotiated; port.queues = saved.queues ?? 1; port.carried = saved.rx ?? null; }
+    if (saved) { port.negotiated = saved.negotiated; port.queues = saved.queues ?? 1; }
     // A reset replays close/open/shm with the regions the connection has (conn-reset.ts):
     // pairs above 0 among them were negotiated before, so the count carries over.
     port.queues = Math.max(port.queues, ...conn.shms.map((r) => Math.floor(r.queue / VENET_QUEUES_PER_PAIR) + 1));
@@ -225,30 +223,12 @@ export abstract class VenetModelBase implements ConnectorModel {
       pair.tx = deviceConsumer(mem, region);
     } else if (pair && role === VENET_QUEUE_RX && region.kind === SHM_RING_TO_GUEST && !pair.rx) {
       pair.rx = deviceProducer(mem, region);
-      this.putCarried(port, pair);
     } else if (region.queue === VENET_QUEUE_EVENT && region.kind === SHM_RING_TO_GUEST && !port.ev) {
       port.ev = deviceProducer(mem, region);
       this.showLink(port); // the first event says the current link state
     } else {
       throw vbusError('EINVAL', `venet queue ${region.queue} of kind ${region.kind} is not part of the ABI (or set up twice)`, { queue: region.queue, kind: region.kind });
     }
-  }
-
-  /**
-   * Puts the frames a loaded state carried for `pair` into its new RX ring, in their
-   * order and with their tags, before any new frame can reach it; one that does not fit
-   * (a smaller ring) is dropped and counted. They were counted when first delivered.
-   */
-  private putCarried(port: VenetPort, pair: VenetQueuePair): void {
-    const frames = port.carried?.[pair.index];
-    if (!frames || frames.length === 0 || !pair.rx) return;
-    port.carried![pair.index] = [];
-    for (const f of frames) {
-      let st: number;
-      try { st = pair.rx.ring.push(f.bytes, f.tag); } catch { st = -1; } // EMSGSIZE: can never fit this ring
-      if (st < 0) this.stats.drops++;
-    }
-    pair.rx.notifyData();
   }
 
   poll(conn: DeviceConnection): number {

@@ -5,7 +5,6 @@
  * import) needs nothing from the host side.
  */
 import type { DeviceConnection } from '../../connector/types.js';
-import type { UnreadRecord } from '../../core/ring-unread.js';
 
 export interface SavedPort {
   bus: string;
@@ -15,12 +14,6 @@ export interface SavedPort {
   negotiated: number;
   /** Queue pairs the port negotiated (absent: 1). */
   queues?: number;
-  /**
-   * Per queue pair, the frames that were in its RX ring and the guest had not taken
-   * (each with the ring tag it had: the flags the guest sees). Put back into the new RX
-   * ring when the guest sets it up again, before any new frame. Absent: none.
-   */
-  rx?: UnreadRecord[][];
 }
 
 /** Removes and returns the saved port of the guest opening `conn`, if there is one. */

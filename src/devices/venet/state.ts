@@ -1,23 +1,23 @@
 /**
  * The saved state of the venet classes (venet-loopback, venet-switch, venet-tap), format
- * version 2 (version 1, which it also loads, is the same without `rx`):
+ * version 3 (version 1, which it also loads, is the same):
  *
  *   counters   rx_frames, rx_bytes, tx_frames, tx_bytes, drops, faults
  *   negotiated the device's latest negotiated feature bits (its `negotiated` attribute)
  *   nextPort   the number the next new port gets
  *   ports      per open connection: bus, member, device id, port number, negotiated bits,
- *              `queues` (queue pairs) when the port negotiated more than one, and `rx`
- *              when its RX rings held frames the guest had not taken: per pair, each
- *              frame's bytes and ring tag (src/core/ring-unread.ts)
+ *              `queues` (queue pairs) when the port negotiated more than one
  *   fdb        venet-switch only: learned MAC (48-bit number), port number, age in ms
  *   tap        venet-tap only: mtu and features_cap (set through venetTap(), not attributes)
  *
  * A loaded device keeps the saved ports until their guests open it again: a guest that
  * reconnects from the same bus and member gets its port number (so a switch port keeps
  * its MAC) and its negotiated features, which QUERY reports, so its driver does not
- * negotiate again; the frames that were waiting in its RX rings are put into the new
- * rings as the guest sets them up, before any new frame. A switch's learned addresses
- * follow their ports.
+ * negotiate again. A switch's learned addresses follow their ports. The frames waiting in
+ * a port's RX rings are not part of it: a bus save carries the rings themselves (its bus
+ * memory image, src/snapshot/bus-image.ts). Version 2 carried them here, for restored
+ * guests that opened fresh rings; it is refused (ENOTSUP naming the versions), since
+ * this runtime has nowhere to put them.
  */
 import type { DeviceStateSpec } from '../../state/contract.js';
 import { StateReader } from '../../state/read.js';
@@ -25,17 +25,15 @@ import type { StateValue } from '../../state/codec.js';
 import type { Device } from '../../host/device.js';
 import { vbusError } from '../../errors.js';
 import { VENET_F_ALL, VENET_F_MQ, VENET_MAX_MTU, VENET_MAX_QUEUES, VENET_MIN_MTU, featuresToText } from './abi.js';
-import type { VenetModelBase, VenetPort } from './model-base.js';
-import { unreadRecords, type UnreadRecord } from '../../core/ring-unread.js';
-import { RING_MAX_TAG } from '../../../assembly/layout/ring.js';
+import type { VenetModelBase } from './model-base.js';
 import type { SavedPort } from './port-state.js';
 import { STAT_ATTRS, STAT_NEGOTIATED } from './stats.js';
 import { VenetSwitchModel } from './switch-model.js';
 import { TAP_FEATURES, VenetTapModel } from './tap-model.js';
 
-/** The version this runtime writes (2: ports carry their unread RX frames). */
-export const VENET_STATE_VERSION = 2;
-/** Older versions it loads (1: without `rx`, which reads as none). */
+/** The version this runtime writes (3: ports without RX frames; 2 carried them). */
+export const VENET_STATE_VERSION = 3;
+/** Older versions it loads (1: the same fields). */
 const VENET_STATE_LOADS = [1] as const;
 
 function model(device: Device): VenetModelBase {
@@ -53,11 +51,9 @@ function save(device: Device): StateValue {
   for (const [name, i] of STAT_ATTRS) counters[name] = Number(Atomics.load(words, i)); // flushed adds are visible
   const { ports, next } = m.openPorts();
   const saved: SavedPort[] = ports.map((p) => {
-    const rx = unreadRx(p);
     return {
       bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated,
       ...(p.queues > 1 ? { queues: p.queues } : {}), // absent means 1: states of single-queue ports read as before
-      ...(rx ? { rx } : {}),
     };
   });
   const out: Record<string, StateValue> = {
@@ -71,15 +67,8 @@ function save(device: Device): StateValue {
   return out;
 }
 
-/** What each pair's RX ring holds that the guest has not taken, or null when nothing (see SavedPort.rx). */
-function unreadRx(p: VenetPort): UnreadRecord[][] | null {
-  const rx = p.pairs.map((q) => (q.rx ? unreadRecords(p.conn.memory, q.rx.ring.descriptor) : []));
-  return rx.some((f) => f.length > 0) ? rx : null;
-}
-
 function portValue(p: SavedPort): StateValue {
-  const { rx, ...rest } = p;
-  return { ...rest, ...(rx ? { rx: rx.map((frames) => frames.map((f) => ({ tag: f.tag, bytes: f.bytes }))) } : {}) };
+  return { ...p };
 }
 
 function prepare(device: Device, data: StateValue): () => void {
@@ -93,11 +82,7 @@ function prepare(device: Device, data: StateValue): () => void {
     bus: p.field('bus').str(), member: p.field('member').int(0, 0x7fffffff), device: p.field('device').int(0, 0x7fffffff),
     index: p.field('index').int(0, nextPort), negotiated: p.field('negotiated').int(0, VENET_F_ALL | VENET_F_MQ),
     ...(p.has('queues') ? { queues: p.field('queues').int(1, VENET_MAX_QUEUES) } : {}),
-    ...(p.has('rx') ? { rx: p.field('rx').items().map((q) => q.items().map((f) => ({ tag: f.field('tag').int(0, RING_MAX_TAG), bytes: f.field('bytes').bytes() }))) } : {}),
   }));
-  for (const p of ports) {
-    if ((p.rx?.length ?? 0) > VENET_MAX_QUEUES) throw vbusError('EINVAL', `${device.deviceClass!.name} state: port ${p.index} carries frames for ${p.rx!.length} queue pairs (at most ${VENET_MAX_QUEUES})`, { device: device.name });
-  }
   const isSwitch = m instanceof VenetSwitchModel;
   const fdb = isSwitch ? r.field('fdb').items().map((e) => ({ mac: e.field('mac').int(0, 0xffffffffffff), port: e.field('port').int(0, nextPort), age: e.field('age').int() })) : [];
   let tap: { mtu: number; features: number } | null = null;
