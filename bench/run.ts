@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   }
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const out = resolve(values.out ?? process.env['VBUS_BENCH_OUT'] ?? join(root, 'bench/results', `${name}.json`));
+  // A bench's side outputs (the scale plot) go next to the results file it was told to
+  // write: `--out` elsewhere must not replace the plot the README shows.
+  if (values.out !== undefined) process.env['VBUS_BENCH_OUT'] = out;
 
   const mod = await load();
   const progress = createProgress(!values['no-progress']);
