@@ -23,7 +23,8 @@
  * late answer; a member that leaves (or whose worker dies) has its connections closed
  * and its regions returned. Regions a connection placed (rings, buffers, a backend's
  * direct slot) outlive an unplug: they are returned when the guest closes the handle
- * that names them, or leaves. *
+ * that names them, or leaves.
+ *
  * A save of the bus takes this endpoint's tables for its saved guests, and a restore
  * adopts them, so the guests take their connections back (endpoint-saved.ts).
  */

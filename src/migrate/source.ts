@@ -27,9 +27,11 @@
  * written leaves the bus with the target (EIO says so): the source cannot know whether
  * GO arrived.
  *
- * Bus memory itself is not sent: the target's guests open fresh rings, as a restored
- * snapshot's do; the frames waiting in their venet RX rings travel in the device states
- * (src/snapshot/format.ts says what is carried).
+ * The bus memory travels in the snapshot at the stop as a save writes it: its image (the
+ * regions the connector's tables name, of a ring only its header and live records) and
+ * the tables, so the target's guests take their connections and rings back
+ * (src/snapshot/format.ts says what is carried). Only the large device images are
+ * pre-copied.
  */
 import { VbusError, vbusError, ERRNO, type ErrnoCode } from '../errors.js';
 import type { Bus } from '../host/bus.js';
