@@ -81,11 +81,6 @@ export class RegionAllocator {
     if (offset + size > this.top) this.top = offset + size;
   }
 
-  /** Every allocated region, by offset. */
-  regions(): Array<{ offset: number; bytes: number }> {
-    return [...this.used].map(([offset, bytes]) => ({ offset, bytes })).sort((a, b) => a.offset - b.offset);
-  }
-
   /** Size of the allocated region at `offset`, or undefined. */
   sizeOf(offset: number): number | undefined { return this.used.get(offset); }
 
