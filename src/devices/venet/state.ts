@@ -50,25 +50,19 @@ function save(device: Device): StateValue {
   const counters: Record<string, number> = {};
   for (const [name, i] of STAT_ATTRS) counters[name] = Number(Atomics.load(words, i)); // flushed adds are visible
   const { ports, next } = m.openPorts();
-  const saved: SavedPort[] = ports.map((p) => {
-    return {
-      bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated,
-      ...(p.queues > 1 ? { queues: p.queues } : {}), // absent means 1: states of single-queue ports read as before
-    };
-  });
+  const saved: SavedPort[] = ports.map((p) => ({
+    bus: p.conn.busName, member: p.conn.memberId, device: p.conn.deviceId, index: p.index, negotiated: p.negotiated,
+    ...(p.queues > 1 ? { queues: p.queues } : {}), // absent means 1: states of single-queue ports read as before
+  }));
   const out: Record<string, StateValue> = {
     counters,
     negotiated: Number(Atomics.load(words, STAT_NEGOTIATED)),
     nextPort: next,
-    ports: [...saved, ...m.restoredPorts].map(portValue),
+    ports: [...saved, ...m.restoredPorts].map((p) => ({ ...p })),
   };
   if (m instanceof VenetSwitchModel) out['fdb'] = m.fdbEntries();
   if (m instanceof VenetTapModel) out['tap'] = { mtu: m.cfg.mtu, features_cap: m.cfg.featuresCap };
   return out;
-}
-
-function portValue(p: SavedPort): StateValue {
-  return { ...p };
 }
 
 function prepare(device: Device, data: StateValue): () => void {
