@@ -276,21 +276,13 @@ function negotiateCall(conn: Connection, features: number, queues: number, opts:
 
 /** QUERY, the multiqueue NEGOTIATE (if asked for), then the rings: EVENT first (the device answers its setup with the link state). */
 function setUp(conn: Connection, opts: VenetOptions): Opened {
-  const co = callOpts(opts);
   const saved = savedDriver(conn.resumed);
   if (saved && saved.queues <= (opts.queues ?? 1)) {
     // A resumed connection: the device kept the port, its features and its rings (the
     // bus memory came back with them); the rings are taken back as they are.
-    const txBytes = opts.txBytes ?? DEFAULT_TX, rxBytes = opts.rxBytes ?? DEFAULT_RX;
-    const events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
-    const rx = conn.rxQueue(VENET_QUEUE_RX, rxBytes);
-    const tx = conn.txQueue(VENET_QUEUE_TX, txBytes);
-    const others: Array<readonly [ShmRegion, ShmRegion]> = [];
-    for (let p = 1; p < saved.queues; p++) {
-      others.push([conn.txQueue(venetQueue(p, VENET_QUEUE_TX), txBytes).region, conn.rxQueue(venetQueue(p, VENET_QUEUE_RX), rxBytes).region]);
-    }
-    return { resumed: true, link: saved.link, info: saved.info, events, tx, rx, features: saved.features, queues: saved.queues, others };
+    return { resumed: true, link: saved.link, info: saved.info, features: saved.features, queues: saved.queues, ...rings(conn, opts, saved.queues) };
   }
+  const co = callOpts(opts);
   const info = conn.call(VENET_FUNC_QUERY, undefined, co);
   if (info.length < INFO_BYTES) {
     throw vbusError('EPROTO', `device ${conn.deviceId} answered the venet query with ${info.length} bytes, expected ${INFO_BYTES}`, { len: info.length });
@@ -299,6 +291,11 @@ function setUp(conn: Connection, opts: VenetOptions): Opened {
   let queues = 1;
   const want = opts.queues ?? 1;
   if (want > 1) ({ features, queues } = negotiateCall(conn, features, want, co));
+  return { resumed: false, info, features, queues, ...rings(conn, opts, queues) };
+}
+
+/** The rings of `queues` pairs: EVENT, pair 0's RX and TX, then each further pair's (a resumed connection gets its saved regions back). */
+function rings(conn: Connection, opts: VenetOptions, queues: number): Pick<Opened, 'events' | 'tx' | 'rx' | 'others'> {
   const txBytes = opts.txBytes ?? DEFAULT_TX, rxBytes = opts.rxBytes ?? DEFAULT_RX;
   const events = conn.rxQueue(VENET_QUEUE_EVENT, opts.eventBytes ?? DEFAULT_EVENT);
   const rx = conn.rxQueue(VENET_QUEUE_RX, rxBytes);
@@ -309,7 +306,7 @@ function setUp(conn: Connection, opts: VenetOptions): Opened {
     const ptx = conn.txQueue(venetQueue(p, VENET_QUEUE_TX), txBytes).region;
     others.push([ptx, prx]);
   }
-  return { resumed: false, info, events, tx, rx, features, queues, others };
+  return { events, tx, rx, others };
 }
 
 /**
