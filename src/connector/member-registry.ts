@@ -11,7 +11,7 @@ import { BUSCTL_OFF_PENDING, BUSCTL_WORDS, BUSCTL_MAX_MEMBERS } from '../../asse
 import { EV_RING_BYTES } from '../../assembly/layout/event.js';
 import { vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
-import { createRing, destroyRing, formatRing, RingProducer } from '../core/ring.js';
+import { createRing, destroyRing, formatRing, RingProducer, type RingDescriptor } from '../core/ring.js';
 import { createSignal, destroySignal } from '../core/signal.js';
 import type { DecodeTables } from './decode-tables.js';
 import { EndpointMember, type EndpointDevice } from './endpoint-member.js';
@@ -51,14 +51,7 @@ export class MemberRegistry {
       placed.push(() => destroySignal(mem, eventSignal));
       const hTab = this.tables.allocHandleTable();
       placed.push(() => this.tables.freeTable(hTab));
-      const slotGen = formatSlot(mem, slot);
-      const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
-      const m = new EndpointMember(memberId, bit, slot, hTab, events, eventSignal, payloadView, mem,
-        () => [...this.devices()].sort((a, b) => a.id - b.id), () => this.scheduleFlush());
-      m.slotGen = slotGen;
-      this.members.set(memberId, m);
-      this.byBit[bit] = m;
-      return m;
+      return this.enlist(memberId, bit, slot, formatSlot(mem, slot), hTab, events, eventSignal);
     } catch (e) {
       for (const undo of placed.reverse()) undo();
       throw e;
@@ -84,15 +77,22 @@ export class MemberRegistry {
     mem.core.sig_init(s.eventSignal);
     let scribbled = false;
     try { new RingProducer(mem, s.events); } catch { formatRing(mem, s.events); scribbled = true; }
-    const payloadView = mem.u8.subarray(s.slot + SLOT_HEADER_BYTES, s.slot + SLOT_HEADER_BYTES + this.slotPayload);
-    const m = new EndpointMember(s.id, s.bit, s.slot, hTab, s.events, s.eventSignal, payloadView, mem,
-      () => [...this.devices()].sort((a, b) => a.id - b.id), () => this.scheduleFlush());
-    m.slotGen = s.slotGen;
+    const m = this.enlist(s.id, s.bit, s.slot, s.slotGen, hTab, s.events, s.eventSignal);
     m.adopted = true;
     for (const e of s.backlog) m.backlog.push(e);
     if (scribbled) m.reattachEvents(mem);
-    this.members.set(s.id, m);
-    this.byBit[s.bit] = m;
+    return m;
+  }
+
+  /** Makes the member over its placed regions and registers it under its id and pending bit (add and adopt). */
+  private enlist(id: number, bit: number, slot: number, slotGen: number, hTab: number, events: RingDescriptor, eventSignal: number): EndpointMember {
+    const mem = this.mem;
+    const payloadView = mem.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + this.slotPayload);
+    const m = new EndpointMember(id, bit, slot, hTab, events, eventSignal, payloadView, mem,
+      () => [...this.devices()].sort((a, b) => a.id - b.id), () => this.scheduleFlush());
+    m.slotGen = slotGen;
+    this.members.set(id, m);
+    this.byBit[bit] = m;
     return m;
   }
 
