@@ -199,20 +199,22 @@ function joinWait(go: Frame, from: string): number {
   }
 }
 
-/** Waits until every parked worker waits for its boot (or ended), at most `ms`. */
-async function allParked(workers: ParkedWorker[], ms: number): Promise<void> {
+/** Waits for `p`, at most `ms` (its timer cleared either way). */
+async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, ms); }), Promise.all(workers.map((w) => w.waiting))]);
+  await Promise.race([new Promise<void>((r) => { timer = setTimeout(r, ms); }), p]);
   clearTimeout(timer);
+}
+
+/** Waits until every parked worker waits for its boot (or ended), at most `ms`. */
+function allParked(workers: ParkedWorker[], ms: number): Promise<void> {
+  return atMost(Promise.all(workers.map((w) => w.waiting)), ms);
 }
 
 /** Waits until every guest joined, ended or `ms` passed; returns the member ids of those that did not join. */
 async function joinedOrLate(guests: GuestWorker[], ms: number): Promise<number[]> {
   const late = new Set(guests.map((g) => g.memberId));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((r) => { timer = setTimeout(r, ms); });
-  await Promise.race([deadline, Promise.all(guests.map((g) => Promise.race([g.joined.then(() => { late.delete(g.memberId); }), g.exited])))]);
-  clearTimeout(timer);
+  await atMost(Promise.all(guests.map((g) => Promise.race([g.joined.then(() => { late.delete(g.memberId); }), g.exited]))), ms);
   return [...late];
 }
 
