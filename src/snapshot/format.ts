@@ -22,6 +22,7 @@ import { stateFromValue, stateToValue } from '../state/device-state.js';
 import { StateReader } from '../state/read.js';
 import type { SavedEndpoint } from '../connector/endpoint-tables.js';
 import type { SavedBusImage } from './bus-image.js';
+import type { Span } from '../core/ring-span.js';
 
 export const SNAPSHOT_KIND = 'bus-snapshot';
 /** The snapshot layout this runtime writes and reads. */
@@ -65,8 +66,8 @@ export function decodeSnapshot(bytes: Uint8Array, what = 'bus snapshot'): BusSna
       name: b.field('name').str(), memoryBytes: b.field('memoryBytes').int(1), nextId: b.field('nextId').int(),
       links: b.field('links').items().map((l) => ({ id: l.field('id').int(0, 0x7fffffff), device: l.field('device').str() })),
       image: b.field('image').value === null ? null : {
-        regions: b.field('image').field('regions').items().map((r) => ({ offset: r.field('offset').int(0, 0xffffffff), bytes: r.field('bytes').int(1, 0xffffffff) })),
-        spans: b.field('image').field('spans').items().map((r) => ({ offset: r.field('offset').int(0, 0xffffffff), bytes: r.field('bytes').int(1, 0xffffffff) })),
+        regions: b.field('image').field('regions').items().map(readSpan),
+        spans: b.field('image').field('spans').items().map(readSpan),
         data: b.field('image').field('data').bytes(),
       },
       connector: b.field('connector').value === null ? null : readTables(b.field('connector')),
@@ -90,6 +91,11 @@ export function decodeSnapshot(bytes: Uint8Array, what = 'bus snapshot'): BusSna
 }
 
 const U32 = 0xffffffff;
+
+/** An image region or span: offset and length (their meaning is checked at restore: checkImage). */
+function readSpan(r: StateReader): Span {
+  return { offset: r.field('offset').int(0, U32), bytes: r.field('bytes').int(1, U32) };
+}
 
 function tablesToValue(t: SavedEndpoint): StateValue {
   return {
