@@ -62,8 +62,11 @@ const WARM_MAX_MS = 20_000;
 /** The warm-up of this run (set from the options). */
 let warmOps = WARM_OPS;
 
+/** What a warm-up took: its length, and the operations of the slowest worker by then. */
+interface Warm { secs: number; minOps: number }
+
 /** The note's words for a warm-up. */
-function warmNote(w: { windows: number; secs: number; minOps: number }): string {
+function warmNote(w: Warm): string {
   return `after ${w.secs.toFixed(1)} s of warm-up (slowest worker ${w.minOps} ops)`;
 }
 
@@ -110,18 +113,24 @@ class Fleet {
    * from 13 k to 35 k calls/s over their first 5 s). A count of operations, not a time,
    * says when a worker's code is hot, on any machine. Returns what the warm-up took.
    */
-  async warmUp(ms: number): Promise<{ windows: number; secs: number; minOps: number }> {
+  async warmUp(ms: number): Promise<Warm> {
     const t0 = performance.now();
     const done = new Array<number>(this.size).fill(0);
-    let windows = 0;
     for (;;) {
       const w = await this.window(ms);
-      windows++;
       w.results.forEach((r, i) => { done[i] = done[i]! + r.count; });
       const minOps = Math.min(...done);
       const secs = (performance.now() - t0) / 1000;
-      if (minOps >= warmOps || secs * 1000 >= WARM_MAX_MS) return { windows, secs, minOps };
+      if (minOps >= warmOps || secs * 1000 >= WARM_MAX_MS) return { secs, minOps };
     }
+  }
+
+  /** A point: the warm-up, then `repeat` counted windows of `ms`. */
+  async measure(ms: number, repeat: number): Promise<{ runs: Array<{ results: WindowResult[]; secs: number }>; warm: Warm }> {
+    const warm = await this.warmUp(ms);
+    const runs = [];
+    for (let r = 0; r < repeat; r++) runs.push(await this.window(ms));
+    return { runs, warm };
   }
 
   /** Ends every worker's loop. */
@@ -203,9 +212,7 @@ async function vbusCalls(placement: 'host' | 'backend', ns: number[], ms: number
   try {
     for (const n of ns) {
       const f = await rig.grow(n);
-      const runs = [];
-      const warm = await f.warmUp(ms);
-      for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
+      const { runs, warm } = await f.measure(ms, repeat);
       const threads = placement === 'backend' ? rig.host.backendThreads().length : undefined;
       rows.push(summarise(`calls-${n}guests`, impl, n, 8, runs, `${n} buses, one guest and one echo device each, all calling; ${warmNote(warm)}`, threads));
       tick(`calls ${impl} ${n}`);
@@ -228,9 +235,7 @@ async function postMessageCalls(ns: number[], ms: number, repeat: number, tick: 
       return w;
     });
     try {
-      const runs = [];
-      const warm = await f.warmUp(ms);
-      for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
+      const { runs, warm } = await f.measure(ms, repeat);
       rows.push(summarise(`calls-${n}guests`, 'postMessage', n, 8, runs, `${n} workers, each awaiting an echo from the main thread; ${warmNote(warm)}`));
     } finally {
       f.end();
@@ -302,9 +307,7 @@ async function switchFrames(placement: 'host' | 'backend', ns: number[], ms: num
       }
       const macs = (await Promise.all(ready)).map((r) => r.mac);
       await Promise.all(guests.map((g, i) => { const p = waitMessage(g, (m) => m.learned); g.postMessage({ dst: macs[(i + 1) % n] }); return p; }));
-      const runs = [];
-      const warm = await f.warmUp(ms);
-      for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
+      const { runs, warm } = await f.measure(ms, repeat);
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
       rows.push(summarise(`switch-${n}guests-64B`, impl, n, 64, runs, `${n} buses on one venet-switch, each guest sending to the next; frames received, drops ${sw.attr('drops')}; ${warmNote(warm)}`, threads));
     } finally {
@@ -340,9 +343,7 @@ async function sharedDisk(placement: 'host' | 'backend', ns: number[], ms: numbe
         starts.push(waitMessage(g, (m) => m.ready));
       }
       await Promise.all(starts);
-      const runs = [];
-      const warm = await f.warmUp(ms);
-      for (let r = 0; r < repeat; r++) runs.push(await f.window(ms));
+      const { runs, warm } = await f.measure(ms, repeat);
       const threads = placement === 'backend' ? host.backendThreads().length : undefined;
       rows.push(summarise(`vdisk-${n}guests-4k`, impl, n, 4096, runs, `${n} buses sharing one memory vdisk, 4 random 4 KiB reads in flight per guest; ${warmNote(warm)}`, threads));
     } finally {
