@@ -20,21 +20,55 @@ async function until(pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
   while (!(await pred())) { if (Date.now() > end) throw new Error('condition not met in time'); await new Promise((r) => setTimeout(r, 10)); }
 }
 
+/** Bus lan0 with a venet-loopback (and with `console` a vconsole), and the ring-carry guest on it, ready. */
+async function loopbackGuest(a: ReturnType<typeof makeHost>, opts: { console?: boolean; transport?: 'shared' | 'message' } = {}) {
+  const bus = a.createBus('lan0', { memoryBytes: 1 << 20, ...(opts.transport ? { transport: opts.transport } : {}) });
+  const lo = a.createDevice('lo');
+  a.setType(lo, 'venet-loopback');
+  const dev = a.link(bus, lo);
+  let cd, con;
+  if (opts.console) {
+    cd = a.createDevice('con');
+    a.setType(cd, 'vconsole');
+    con = a.link(bus, cd);
+  }
+  const g = drive(a.spawnGuest(bus, GUEST, { data: con === undefined ? { dev } : { dev, con } }));
+  await g.waitEvent((e) => e.event === 'ready');
+  return { bus, cd: cd!, con: con!, g };
+}
+
+/** Bus lan0 with a 2-pair venet-loopback and a 2-pair vdisk (placed in `diskPlacement`), and the multiqueue guest on it, ready. */
+async function multiqueueGuest(a: ReturnType<typeof makeHost>, diskPlacement: 'host' | 'backend' = 'host') {
+  const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
+  const lo = a.createDevice('lo');
+  a.setType(lo, 'venet-loopback');
+  lo.setAttr('queues', '2');
+  const disk = a.createDevice('disk');
+  a.setType(disk, 'vdisk');
+  disk.setAttr('capacity', String(1 << 20));
+  disk.setAttr('queues', '2');
+  if (diskPlacement !== 'host') a.setPlacement(disk, diskPlacement);
+  const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
+  const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
+  await g.waitEvent((e) => e.event === 'ready');
+  return { ids, g };
+}
+
+/** Restores `bytes` into `host` and drives its one guest, once that is ready. */
+async function resumeOne(host: ReturnType<typeof makeHost>, bytes: Uint8Array) {
+  const { guests } = restoreBuses(host, bytes);
+  const r = drive([...guests.values()][0]!);
+  await r.waitEvent((e) => e.event === 'ready');
+  return { r, worker: [...guests.values()][0]! };
+}
+
 describe('ring contents in a saved bus', () => {
   // On the message transport the host keeps its own copy of the bus memory, in step at
   // the safe point (every guest's writes acknowledged), and the save reads that copy.
   it.each(['shared', 'message'] as const)('frames left in a guest RX ring and console input left in its ring at the save arrive after the restore, before new ones, none lost or twice (%s transport)', async (transport) => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 1 << 20, transport });
+    const { bus, cd, g } = await loopbackGuest(a, { console: true, transport });
     expect(bus.transport).toBe(transport);
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    const dev = a.link(bus, lo);
-    const cd = a.createDevice('con');
-    a.setType(cd, 'vconsole');
-    const con = a.link(bus, cd);
-    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev, con } }));
-    await g.waitEvent((e) => e.event === 'ready');
     const before = await g.cmd('opened');
     expect(before.openCalls).toBeGreaterThan(0); // a fresh run opens: DEVOPEN, QUERY, DEVSHM ...
 
@@ -52,10 +86,7 @@ describe('ring contents in a saved bus', () => {
     expect(image.data.length).toBeLessThan(1 << 20); // the placed regions, not the whole memory
 
     const b = makeHost();
-    const { guests } = restoreBuses(b, bytes);
-    const worker = [...guests.values()][0]!;
-    const r = drive(worker);
-    await r.waitEvent((e) => e.event === 'ready');
+    const { r, worker } = await resumeOne(b, bytes);
     await worker.joined; // the program said it ran on after joinBus() (what a migration's target waits for)
     const after = await r.cmd('opened');
     expect(after.openCalls).toBe(0); // no DEVOPEN, QUERY or DEVSHM: the connections were taken back
@@ -77,12 +108,7 @@ describe('ring contents in a saved bus', () => {
 
   it('refuses a bus image or connector table that does not hold together, naming it, and builds nothing', async () => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    const dev = a.link(bus, lo);
-    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev } }));
-    await g.waitEvent((e) => e.event === 'ready');
+    const { g } = await loopbackGuest(a);
     await g.cmd('send', { n: 3 });
     const bytes = await saveBuses(a, ['lan0']);
     const snap = decodeSnapshot(bytes);
@@ -112,25 +138,13 @@ describe('ring contents in a saved bus', () => {
     refused((s) => { const r = member(s).conns[0]!.regions; r[1]!.spaceSignal = r[0]!.spaceSignal; }, 'EINVAL', /space signal at \d+ is used twice/);
     refused((s) => { s.version = 1; }, 'ENOTSUP', /bus snapshot version 1 cannot be read \(this runtime reads version 2\)/);
     // The file as it was restores.
-    const { guests } = restoreBuses(b, bytes);
-    const r = drive([...guests.values()][0]!);
-    await r.waitEvent((e) => e.event === 'ready');
+    const { r } = await resumeOne(b, bytes);
     expect((await r.cmd('opened')).openCalls).toBe(0);
   });
 
   it('a guest with two queue pairs on a venet and a vdisk takes both back: the pairs, the features, what the rings and the disk held', async () => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    lo.setAttr('queues', '2');
-    const disk = a.createDevice('disk');
-    a.setType(disk, 'vdisk');
-    disk.setAttr('capacity', String(1 << 20));
-    disk.setAttr('queues', '2');
-    const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
-    const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
-    await g.waitEvent((e) => e.event === 'ready');
+    const { g } = await multiqueueGuest(a);
     const before = await g.cmd('opened');
     expect(before).toMatchObject({ netQueues: 2, diskQueues: 2 });
     await g.cmd('write', { block: 3, fill: 0xa5 });
@@ -138,10 +152,7 @@ describe('ring contents in a saved bus', () => {
     await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
     const bytes = await saveBuses(a, ['lan0']);
 
-    const b = makeHost();
-    const { guests } = restoreBuses(b, bytes);
-    const r = drive([...guests.values()][0]!);
-    await r.waitEvent((e) => e.event === 'ready');
+    const { r } = await resumeOne(makeHost(), bytes);
     const after = await r.cmd('opened');
     expect(after.openCalls).toBe(0); // no DEVOPEN, QUERY, NEGOTIATE, INFO or DEVSHM
     expect(after).toMatchObject({ netQueues: 2, netFeatures: before.netFeatures, diskQueues: 2, handles: before.handles, others: before.others });
@@ -155,12 +166,7 @@ describe('ring contents in a saved bus', () => {
 
   it('a restored bus saved again restores again: the guest takes the same connections back a second time', async () => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    const dev = a.link(bus, lo);
-    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev } }));
-    await g.waitEvent((e) => e.event === 'ready');
+    const { g } = await loopbackGuest(a);
     const first = await g.cmd('opened');
     await g.cmd('send', { n: 4 });
     await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
@@ -168,9 +174,7 @@ describe('ring contents in a saved bus', () => {
     let sent = 4;
     for (const round of [1, 2]) {
       const h = makeHost();
-      const { guests } = restoreBuses(h, bytes);
-      const r = drive([...guests.values()][0]!);
-      await r.waitEvent((e) => e.event === 'ready');
+      const { r } = await resumeOne(h, bytes);
       const opened = await r.cmd('opened');
       expect(opened.openCalls, `round ${round}`).toBe(0);
       expect(opened.handles).toEqual(first.handles);
@@ -185,18 +189,7 @@ describe('ring contents in a saved bus', () => {
 
   it('a connection to a device in a backend worker is not carried: the resumed guest opens that one again, and takes the others back', async () => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 8 << 20 });
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    lo.setAttr('queues', '2');
-    const disk = a.createDevice('disk');
-    a.setType(disk, 'vdisk');
-    disk.setAttr('capacity', String(1 << 20));
-    disk.setAttr('queues', '2');
-    a.setPlacement(disk, 'backend');
-    const ids = { net: a.link(bus, lo), disk: a.link(bus, disk) };
-    const g = drive(a.spawnGuest(bus, MQ_GUEST, { data: ids }));
-    await g.waitEvent((e) => e.event === 'ready');
+    const { ids, g } = await multiqueueGuest(a, 'backend');
     const before = await g.cmd('opened');
     await g.cmd('write', { block: 5, fill: 0x3c });
     await g.cmd('send', { n: 3 });
@@ -205,10 +198,7 @@ describe('ring contents in a saved bus', () => {
     const member = decodeSnapshot(bytes).buses[0]!.connector!.members[0]!;
     expect(member.conns.map((c) => c.deviceId)).toEqual([ids.net]); // the backend vdisk's connection is left out
 
-    const b = makeHost();
-    const { guests } = restoreBuses(b, bytes);
-    const r = drive([...guests.values()][0]!);
-    await r.waitEvent((e) => e.event === 'ready');
+    const { r } = await resumeOne(makeHost(), bytes);
     const after = await r.cmd('opened');
     expect(after.openCalls).toBeGreaterThan(0); // the vdisk was opened anew (DEVOPEN, INFO, NEGOTIATE, DEVSHM)
     expect(after).toMatchObject({ netQueues: 2, diskQueues: 2, handles: before.handles, others: before.others }); // the venet came back as it was
@@ -220,15 +210,7 @@ describe('ring contents in a saved bus', () => {
 
   it('a ring the guest scribbled on neither blocks the save nor the restore: that connection is opened anew, or restored as needing a reset', async () => {
     const a = makeHost();
-    const bus = a.createBus('lan0', { memoryBytes: 1 << 20 });
-    const lo = a.createDevice('lo');
-    a.setType(lo, 'venet-loopback');
-    const dev = a.link(bus, lo);
-    const cd = a.createDevice('con');
-    a.setType(cd, 'vconsole');
-    const con = a.link(bus, cd);
-    const g = drive(a.spawnGuest(bus, GUEST, { data: { dev, con } }));
-    await g.waitEvent((e) => e.event === 'ready');
+    const { bus, con, g } = await loopbackGuest(a, { console: true });
     const before = await g.cmd('opened');
     await g.cmd('send', { n: 3 });
     await until(async () => { const r = await g.cmd('rings'); return r.tx === 0 && r.rx > 0; });
@@ -238,10 +220,7 @@ describe('ring contents in a saved bus', () => {
     // The save left the faulted venet connection out: the console's is carried.
     const conns = decodeSnapshot(bytes).buses[0]!.connector!.members[0]!.conns;
     expect(conns.map((c) => c.deviceId)).toEqual([con]);
-    const b = makeHost();
-    const { guests } = restoreBuses(b, bytes);
-    const r = drive([...guests.values()][0]!);
-    await r.waitEvent((e) => e.event === 'ready');
+    const { r } = await resumeOne(makeHost(), bytes);
     const after = await r.cmd('opened');
     expect(after.openCalls).toBeGreaterThan(0); // the venet was opened anew (new rings)
     expect(after.handles.con).toBe(before.handles.con); // the console came back as it was
