@@ -126,6 +126,13 @@ export function memberBytes(slotPayload = SLOT_DEFAULT_PAYLOAD): number {
 /** Bus memory the connector needs for the bus itself: control region and doorbell signal. */
 export const BUS_CONNECTOR_BYTES = placed(BUSCTL_BYTES) + placed(SIG_BYTES);
 
+let lastTurnKey = 0;
+/** A key for one endpoint's call-turn hint: > 0 and unique in this process (until 2^31 endpoints). */
+function nextTurnKey(): number {
+  lastTurnKey = lastTurnKey >= 0x7fffffff ? 1 : lastTurnKey + 1;
+  return lastTurnKey;
+}
+
 export class BusEndpoint implements VerbContext {
   readonly memory: BusMemory;
   readonly busName: string;
@@ -142,6 +149,8 @@ export class BusEndpoint implements VerbContext {
   private readonly guestCallTimeoutMs: number | undefined;
   private readonly group: ServeGroup | undefined;
   private readonly groupMember: GroupMember;
+  /** The key this bus's guests publish while they hold the call turn (unique in this process). */
+  private readonly turnKey = nextTurnKey();
   private nextGen = 1;
   private running = false;
   private stopped = false;
@@ -181,6 +190,7 @@ export class BusEndpoint implements VerbContext {
     // In a group the group spins once for all its buses; the doorbell waiter only parks.
     this.doorbellWaiter = new Waiter(memory, doorbell, this.group ? { fixed: 0 } : opts.spin ?? { initial: 256, max: 4096 });
     this.groupMember = {
+      turnKey: this.turnKey,
       waiter: this.doorbellWaiter,
       drain: () => this.drain(),
       anyPending: () => this.registry.anyPending(),
@@ -276,6 +286,7 @@ export class BusEndpoint implements VerbContext {
       busctl: this.busctl, doorbell: this.doorbell, bit: m.bit, slot: m.slot, slotPayload: this.slotPayload,
       events: m.eventRing, eventSignal: m.eventSignal,
       ...(this.guestCallTimeoutMs !== undefined ? { callTimeoutMs: this.guestCallTimeoutMs } : {}),
+      turnKey: this.turnKey,
     };
   }
 

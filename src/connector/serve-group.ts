@@ -37,6 +37,7 @@
  */
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { macrotask } from '../core/macrotask.js';
+import { turnHeld, turnHolder } from '../core/call-turns.js';
 import type { Waiter } from '../core/signal.js';
 
 /** What the group needs of one endpoint. */
@@ -49,6 +50,8 @@ export interface GroupMember {
   anyPending(): boolean;
   /** After a park that timed out: look deeper for hidden work. */
   sweep(): void;
+  /** The key its guests publish while they hold the call turn (src/core/call-turns.ts), if any. */
+  readonly turnKey?: number;
 }
 
 export interface ServeGroupOptions {
@@ -81,6 +84,8 @@ export class ServeGroup {
   private readonly sliceMs: number;
   private readonly yieldEvery: number;
   private running: Promise<void> | null = null;
+  /** Members by their turn key (to spin on the bus of the call turn's holder). */
+  private readonly byTurnKey = new Map<number, GroupMember>();
   private first = 0;
   /** Rounds run, rounds that served something, parks taken (for stats and tests). */
   readonly stats = { rounds: 0, busyRounds: 0, parks: 0 };
@@ -89,7 +94,11 @@ export class ServeGroup {
     this.sliceMs = opts.sliceMs ?? 100;
     this.yieldEvery = opts.yieldEvery ?? 32;
     this.spin = new AdaptiveSpin(opts.spin ?? GROUP_SPIN);
+    this.turnFloor = opts.spin?.max ?? GROUP_SPIN.max;
   }
+
+  /** The least spin while a call turn is held (the group's `max`). */
+  private readonly turnFloor: number;
 
   get size(): number { return this.members.size; }
 
@@ -98,6 +107,7 @@ export class ServeGroup {
     if (this.members.has(m)) return;
     this.members.add(m);
     this.unwatched.add(m);
+    if (m.turnKey) this.byTurnKey.set(m.turnKey, m);
     // A parked loop picks the newcomer up at once. (Its doorbell cannot wake the loop:
     // the loop waits only on the doorbells it had when it parked.)
     this.ended(m);
@@ -109,6 +119,7 @@ export class ServeGroup {
     if (!this.members.delete(m)) return;
     this.unwatched.delete(m);
     this.ready.delete(m);
+    if (m.turnKey && this.byTurnKey.get(m.turnKey) === m) this.byTurnKey.delete(m.turnKey);
     m.waiter.wake(); // its outstanding wait resolves and is dropped
     // A loop parked (or about to park) with this as its last member must see that it has
     // none left and end; otherwise it would park on no doorbell at all, for ever.
@@ -151,6 +162,11 @@ export class ServeGroup {
       // likely comes: a guest answered is about to call again); the whole budget goes
       // to them instead of being spread over every idle bus.
       if (!more) more = this.spinAll(n > 0 ? list : [...this.members]);
+      // The spin watched the buses just served. While a call turn is held, a spin that
+      // found nothing usually ended because the turn moved to a guest of another bus,
+      // whose doorbell this loop would otherwise hear of only through its wait's promise
+      // (an event-loop turn later): look at every member once (one load each) first.
+      if (!more && turnHeld()) { for (const m of this.members) if (m.waiter.pending) this.ready.add(m); more = this.ready.size > 0; }
       if (++rounds >= this.yieldEvery) { rounds = 0; await macrotask(); }
       if (more) continue;
       // The last member may have left while the loop yielded above: nothing to park on.
@@ -186,8 +202,19 @@ export class ServeGroup {
   }
 
   /** One spin (AdaptiveSpin decides whether and how long) over the doorbells of `list`. True when one was raised. */
-  private spinAll(list: GroupMember[]): boolean {
-    if (list.length === 1) return this.spin.spin(list[0]!.waiter.pollPending); // the usual case: one bus just served
+  private spinAll(served: GroupMember[]): boolean {
+    let list = served;
+    // While a guest holds the call turn its next call is near, also when the turn has just
+    // moved to a guest that is still waking up: spin the group's whole `max` (a park here
+    // costs the next call a wake-up of this event loop, the slowest there is).
+    // And spin on the holder's bus too, which is where that call comes from.
+    let floor = 0;
+    if (turnHeld()) {
+      floor = this.turnFloor;
+      const h = this.byTurnKey.get(turnHolder());
+      if (h !== undefined && !list.includes(h)) list = [h, ...list];
+    }
+    if (list.length === 1) return this.spin.spin(list[0]!.waiter.pollPending, floor); // the usual case: one bus just served
     return this.spin.spin((n) => {
       // Each member polled in the core in turn, a few polls at a time (acquire loads:
       // they pair with sig_raise's xchg), so the budget covers them all.
@@ -199,6 +226,6 @@ export class ServeGroup {
         }
       }
       return 0;
-    });
+    }, floor);
   }
 }

@@ -17,6 +17,8 @@ export interface StartGuestOptions {
   /** The guest connector's saved state (src/guest/resume.ts). */
   resumeConnector?: unknown;
   name?: string;
+  /** False: the guest's calls take no call turns (src/core/call-turns.ts). */
+  callTurns?: boolean;
   /** Called when the guest asks for a child (inherited membership). Returns the child's member id. */
   onSpawnChild?(url: URL, data: unknown, name?: string): Promise<number> | number;
   /** Called once the worker has ended and its membership was cleaned up. */
@@ -159,6 +161,7 @@ export function startGuest(endpoint: BusEndpoint, memberId: number, url: URL, op
   if (opts.data !== undefined) boot.data = opts.data;
   if (opts.resume !== undefined) boot.resume = opts.resume;
   if (opts.resumeConnector !== undefined) boot.resumeConnector = opts.resumeConnector;
+  if (opts.callTurns === false) boot.callTurns = false;
   // Message transport: the guest gets a channel and a snapshot instead of the memory.
   const side = hostMirror(endpoint.memory);
   const channel = side ? openGuestChannel(side) : null;

@@ -30,6 +30,10 @@ export interface GuestBoot {
   eventSignal: number;
   /** Deadline of a guest's call that names none, ms (see CallOptions.timeoutMs). */
   callTimeoutMs?: number;
+  /** What the guest publishes while it holds the call turn, so the host spins on this bus (src/core/call-turns.ts). */
+  turnKey?: number;
+  /** False: this guest's calls never take call turns (src/core/call-turns.ts; spawnGuest's `callTurns`). */
+  callTurns?: boolean;
   /** Data the spawner passed to the guest. */
   data?: unknown;
   /** A resumed guest's own saved state (src/snapshot), handed back by `guest.resumed`. */

@@ -158,14 +158,14 @@ export class AdaptiveSpin {
   /**
    * The budget for the next wait (0 = park at once), holding a gate lease when > 0.
    * The caller spins at most that many polls and then calls {@link record}, which gives
-   * the lease back. Prefer {@link spin}, which does all three.
+   * the lease back. Prefer {@link spin}, which does all three. `floor`: see {@link spin}.
    */
-  next(): number {
+  next(floor = 0): number {
     if (this.lease !== 0) this.release(); // a caller that skipped record(): never hold two
     this.probing = false;
     let want: number;
     if (this.fixed !== undefined) want = this.fixed;
-    else if (this.budget > 0) want = this.budget;
+    else if (this.budget > 0 || floor > 0) want = Math.max(this.budget, floor);
     else if (++this.sinceProbe >= this.probeEvery && (this.probeNotBefore === 0 || this.clock() >= this.probeNotBefore)) {
       this.sinceProbe = 0; this.probing = true; want = this.probeBudget; this.probeStarted = this.clock();
     }
@@ -191,9 +191,19 @@ export class AdaptiveSpin {
    * condition up to `n` times and returns the polls left when the condition held (> 0),
    * or 0 — watching the peer between chunks, then records and gives the lease back.
    * Returns true when the condition held while spinning (the caller need not park).
+   * `floor`: spin at least this many polls, whatever the budget says (still with a lease,
+   * and still giving it up when somebody else wants a core). A server passes one while a
+   * call turn is held (src/core/call-turns.ts): the holder calls back to back, so its next
+   * request is near even when the last spin, at a change of holder, ran out.
    */
-  spin(poll: (n: number) => number): boolean {
-    let budget = this.next();
+  spin(poll: (n: number) => number, floor = 0): boolean {
+    // With a floor (a server while a call turn is held), one look before asking for a
+    // lease: a refused request tells the lease's holder to stop spinning, and the holder
+    // is then the turn's holder, waiting for the answer to a call that is already there
+    // (it posted while this server finished a round). Asking first would send it to park
+    // just before its answer came.
+    if (floor > 0 && poll(1) > 0) { this.hits++; this.last = 'hit'; return true; }
+    let budget = this.next(floor);
     if (budget === 0 && this.last === 'no-lease') budget = this.handoff(poll);
     if (budget < 0) { this.hits++; this.last = 'hit'; return true; } // came during the handoff window
     if (budget === 0) { this.misses++; return false; }

@@ -23,6 +23,7 @@ import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { parkedWord } from '../core/signal.js';
+import type { CallTurns } from '../core/call-turns.js';
 import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 import type { CallOptions, Request } from './call-types.js';
 
@@ -75,7 +76,15 @@ export class CallClient {
    * are given for the member's own slot (served by the host, which looks at pending
    * bits) and left out for a direct slot (served by a backend that scans its slots).
    */
-  constructor(bus: BusMemory, addr: SlotAddress, spin: SpinPolicy = {}) {
+  /** The thread's call turns (src/core/call-turns.ts), taken by synchronous calls; null: none. */
+  private readonly turns: CallTurns | null;
+
+  /**
+   * `turns`: take turns with the process's other busy callers (a guest worker passes its
+   * thread's; a thread that serves calls itself must not).
+   */
+  constructor(bus: BusMemory, addr: SlotAddress, spin: SpinPolicy = {}, turns: CallTurns | null = null) {
+    this.turns = turns;
     if (Atomics.load(bus.u32, (addr.slot + SLOT_OFF_MAGIC) >> 2) !== SLOT_MAGIC) { // magic before the fields it vouches for
       throw vbusError('EINVAL', `no call slot at offset ${addr.slot}`, { slot: addr.slot });
     }
@@ -136,6 +145,17 @@ export class CallClient {
     }
     if (opts.signal?.aborted) return -ERRNO.ECANCELED;
     const deadline = this.deadline(opts);
+    const turns = this.turns;
+    if (turns === null) return this.callSyncNow(req, out, deadline);
+    turns.enter(deadline); // a busy caller waits for its turn (bounded); then the call goes out as any
+    try {
+      return this.callSyncNow(req, out, deadline);
+    } finally {
+      turns.exit();
+    }
+  }
+
+  private callSyncNow(req: Request, out: Uint8Array | null, deadline: number): number {
     const ready = this.reclaimSync(deadline);
     if (ready < 0) return ready;
     const pre = this.post(req);

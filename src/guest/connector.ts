@@ -22,6 +22,7 @@ import { attachMirroredGuest } from '../transport/message-bus.js';
 import { RingConsumer } from '../core/ring.js';
 import { Status } from '../core/status.js';
 import { Waiter } from '../core/signal.js';
+import type { CallTurns } from '../core/call-turns.js';
 import { serveAsync } from '../core/serve-loop.js';
 import type { GuestBoot } from '../connector/types.js';
 import { CallClient, type CallOptions } from './call-client.js';
@@ -64,11 +65,20 @@ export class GuestConnector {
   private pumping = false;
   private shutdown = false;
 
-  /** `attached`: an attachment to `boot.memory` made earlier (a parked worker's, src/guest/join.ts). */
-  constructor(boot: GuestBoot, attached?: BusMemory) {
+  /** Call turns this connector's synchronous calls take (null: none; src/core/call-turns.ts). */
+  private readonly turns: CallTurns | null;
+
+  /**
+   * `attached`: an attachment to `boot.memory` made earlier (a parked worker's,
+   * src/guest/join.ts). `turns`: a guest worker passes its thread's call turns; an
+   * in-process guest (the test kit) none.
+   */
+  constructor(boot: GuestBoot, attached?: BusMemory, turns: CallTurns | null = null) {
     this.boot = boot;
+    this.turns = turns;
+    if (turns && boot.turnKey) turns.key = boot.turnKey; // while it holds the turn, the host spins on this bus
     this.bus = boot.mirror ? attachMirroredGuest(boot.mirror, boot.module) : attached ?? BusMemory.attach(boot.memory, boot.module);
-    this.client = new CallClient(this.bus, boot);
+    this.client = new CallClient(this.bus, boot, {}, turns);
     this.events = new RingConsumer(this.bus, boot.events);
     this.eventWaiter = new Waiter(this.bus, boot.eventSignal, { fixed: 0 });
     const saved = boot.resumeConnector !== undefined ? readSavedConnector(boot.resumeConnector) : null;
@@ -138,7 +148,7 @@ export class GuestConnector {
     const direct = directSlot !== 0 ? new CallClient(this.bus, {
       slot: directSlot, slotPayload: this.boot.slotPayload, doorbell: directDoorbell,
       ...(this.boot.callTimeoutMs !== undefined ? { callTimeoutMs: this.boot.callTimeoutMs } : {}),
-    }) : null;
+    }, {}, this.turns) : null;
     const c = new Connection(this.client, id, this.known.get(id)?.type ?? 'unknown', handle, direct, version);
     this.conns.add(c);
     return c;

@@ -8,6 +8,7 @@ import type { GuestBoot, GuestControlMessage, GuestStartData, ParkedBus } from '
 import { BusMemory } from '../core/bus-memory.js';
 import { macrotask } from '../core/macrotask.js';
 import { GuestConnector } from './connector.js';
+import { callTurns } from '../core/call-turns.js';
 
 export type { GuestStartData, GuestControlMessage } from '../connector/types.js';
 
@@ -19,7 +20,7 @@ export class Guest extends GuestConnector {
 
   /** `attached`: this worker's attachment to the boot's bus memory, made while it was parked. */
   constructor(boot: GuestBoot, private readonly ctx: WorkerContext<GuestStartData>, attached?: BusMemory) {
-    super(boot, attached);
+    super(boot, attached, boot.callTurns === false ? null : callTurns()); // busy guests take turns with the process's others
     ctx.onMessage((m) => this.onControl(m as GuestControlMessage));
   }
 

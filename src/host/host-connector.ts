@@ -34,11 +34,16 @@ export interface SpawnGuestOptions {
   id?: number;
   /** Start as a child of this member or guest: it inherits the parent's bus. */
   parent?: Member | GuestWorker;
+  /**
+   * Whether this guest's synchronous calls take call turns with the process's other busy
+   * guests (README "Many guests"). Default true; its children inherit it.
+   */
+  callTurns?: boolean;
 }
 
 /** Every key of SpawnGuestOptions (the compiler checks the list is complete): spawnGuest refuses others. */
 export const SPAWN_GUEST_OPTION_KEYS: readonly string[] = Object.keys({
-  data: true, resume: true, resumeConnector: true, name: true, id: true, parent: true,
+  data: true, resume: true, resumeConnector: true, name: true, id: true, parent: true, callTurns: true,
 } satisfies Record<keyof SpawnGuestOptions, true>);
 
 /** Share keys of devices whose backend model spans their buses (one model per device, see BackendModelSpec.shared). */
@@ -120,8 +125,11 @@ export class HostConnector {
         ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
         ...(opts.resumeConnector !== undefined ? { resumeConnector: opts.resumeConnector } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.callTurns === false ? { callTurns: false } : {}),
         ...(parked ? { parked } : {}),
-        onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}) }).memberId,
+        onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, {
+          parent: member, data, ...(name ? { name } : {}), ...(opts.callTurns === false ? { callTurns: false } : {}),
+        }).memberId,
         onExit: () => {
           this.guests.delete(member.id);
           if (member.isAlive) this.host.leave(member);
