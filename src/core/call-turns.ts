@@ -195,6 +195,18 @@ export class CallTurns {
     return this.queue(deadline);
   }
 
+  /**
+   * This thread will not call for a while (it ends, or goes to wait for something else):
+   * pass the turn on now, instead of leaving it to the head to find out after STALL_MS.
+   */
+  release(): void {
+    if (this.holding) {
+      this.holding = false;
+      if (Atomics.load(this.w, NOW) === this.ticket) this.pass(this.ticket);
+    }
+    this.lastEnd = -Infinity; // its next call is not a busy caller's
+  }
+
   /** After a call (answered or failed). */
   exit(): void {
     if (!this.holding) this.lastEnd = this.clock(); // a call within BUSY_GAP_MS of this one is busy
@@ -278,9 +290,10 @@ export class CallTurns {
       }
       if (v !== waiting) { Atomics.compareExchange(w, slot, v, waiting); continue; }
       const beat = Atomics.load(w, BEAT);
-      const r = Atomics.wait(w, slot, waiting, Math.min(ahead === 1 ? this.stallMs : CHECK_MS, giveUpAt - at));
-      if (r !== 'timed-out') continue; // granted, or woken as the new head
-      // Nothing moved for the whole wait: the holder made no call. Pass the turn on for it
+      const look = ahead === 1 ? this.stallMs : CHECK_MS;
+      const r = Atomics.wait(w, slot, waiting, Math.min(look, giveUpAt - at));
+      if (r !== 'timed-out' || giveUpAt - at < look) continue; // granted, woken as the new head, or our own bound came
+      // Nothing moved for a whole look: the holder made no call. Pass the turn on for it
       // (only one of the waiters that find this wins the exchange).
       if (Atomics.load(w, NOW) === now && Atomics.load(w, BEAT) === beat && Atomics.compareExchange(w, NOW, now, (now + 1) | 0) === now) {
         this.stats.kicked++;
@@ -336,14 +349,25 @@ export function turnHolder(): number {
   return w !== null ? Atomics.load(w, HOLDER) : 0;
 }
 
+/** How long a held turn whose BEAT has not moved still counts as in use, ms (see turnHeld). */
+export const TURN_IDLE_MS = 5;
+let seenBeat = 0;
+let seenBeatAt = -Infinity;
+
 /**
- * Whether some thread of the process holds the call turn now: then its next call is near,
- * and a server's spin for it pays (src/connector/serve-group.ts). A hint: any guest can
- * make it say yes, which costs the server a spin of at most its `max` before each park.
+ * Whether some thread of the process holds the call turn and used it in the last
+ * TURN_IDLE_MS: then its next call is near, and a server's spin for it pays
+ * (src/connector/serve-group.ts). A turn whose holder stopped calling, with nobody
+ * waiting to take it on, stays held, but no longer counts. A hint: any guest can make it
+ * say yes, which costs the server a spin of at most its `max` before each park.
  */
 export function turnHeld(): boolean {
   const w = turnWords();
-  return w !== null && Atomics.load(w, NEXT) !== Atomics.load(w, NOW);
+  if (w === null || Atomics.load(w, NEXT) === Atomics.load(w, NOW)) return false;
+  const beat = Atomics.load(w, BEAT);
+  const now = performance.now();
+  if (beat !== seenBeat) { seenBeat = beat; seenBeatAt = now; return true; }
+  return now - seenBeatAt < TURN_IDLE_MS;
 }
 
 /**

@@ -212,6 +212,7 @@ export class GuestConnector {
 
   /** Closes every connection and stops events. */
   close(): void {
+    this.turns?.release(); // no more calls from here: nobody need wait for this thread's turn
     this.stopEvents();
     for (const c of this.conns) { try { c.close(); } catch { /* host gone */ } }
     this.conns.clear();
