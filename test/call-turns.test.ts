@@ -204,6 +204,14 @@ describe('guests', () => {
     expect(done.reduce((a, r) => a + r.passed, 0)).toBeGreaterThan(0);
   });
 
+  it('spawnGuest refuses a callTurns that is not a boolean, and starts nothing', () => {
+    const host = new VbusHost();
+    const bus = host.createBus('turns-bad', { memoryBytes: 64 << 10 });
+    expect(() => host.spawnGuest(bus, GUEST_URL, { callTurns: 'no' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(host.stats().members).toBe(0);
+    host.release();
+  });
+
   it('spawnGuest({ callTurns: false }) opts a guest out: its calls never wait for a turn', async () => {
     const done = await busyGuests(false);
     expect(done.map((r) => r.callsOk)).toEqual(Array(6).fill(3000));

@@ -27,6 +27,14 @@
  * ENABLED word to stay silent: that costs its own bus latency, until this scan or the
  * sweep), and every member is swept at least once a slice (`sliceMs`).
  *
+ * Call turns (src/core/call-turns.ts): while a guest holds the process's call turn and
+ * uses it, its next call is near, so the spin of step d lasts at least the group's `max`
+ * and also watches the holder's bus (the key the holder publishes, mapped to a member
+ * here; an unknown key is ignored), and a spin that found nothing looks at every
+ * member's PENDING word once before the loop parks: at a change of holder the next call
+ * comes on another bus, and the loop would otherwise learn of it only from that bus's
+ * wait, an event-loop turn later.
+ *
  * The host runs one group for all its buses; each backend pool thread runs one for all
  * its devices (src/connector/backend/pool-thread.ts).
  *

@@ -36,9 +36,13 @@
  *    exactly one waiter runs this timer at a time. The other waiters look only every
  *    {@link CHECK_MS}, in case the head is not running. A kicked holder finds out at its
  *    next call (NOW is not its ticket) and queues again.
- *  - A waiter whose deadline comes (its call's own, or {@link MAX_TURN_WAIT_MS}) leaves
- *    (its slot says LEFT, and a pass skips it) and makes its call without the turn. So
- *    no call waits for a turn longer than that.
+ *  - A waiter whose deadline comes (its call's own, or {@link MAX_TURN_WAIT_MS} plus
+ *    {@link TURN_MS} for every ticket that was ahead of it) leaves (its slot says LEFT,
+ *    and a pass skips it) and makes its call without the turn. So no call waits for a
+ *    turn longer than that. A thread that is done calling (a guest that closes) passes
+ *    its turn on at once ({@link CallTurns.release}).
+ *  - While a turn is held and in use, servers spin for the next request longer, and on
+ *    the holder's bus (its key: HOLDER), see src/connector/serve-group.ts.
  *
  * Memory ordering. Every access is an Atomics operation (sequentially consistent). Who
  * holds the turn is decided by NOW alone; a slot only says whom to wake and who left.
@@ -52,8 +56,9 @@
  *
  * Hostile writers. The words are in the process-wide shared buffer, which every guest can
  * write. A guest that writes them can decide who calls when, so it can cost the other
- * guests latency and throughput: at most MAX_TURN_WAIT_MS per call, after which they call
- * without a turn. It cannot cost them data, isolation or progress. Nothing read here is
+ * guests latency and throughput: at most MAX_TURN_WAIT_MS + TURN_SLOTS * TURN_MS per call
+ * (and never past the call's own deadline), after which they call without a turn; and a
+ * holder key that names another bus makes a server spin on that bus's doorbell. It cannot cost them data, isolation or progress. Nothing read here is
  * an offset or a length, every wait has a deadline, ticket distances are checked (a queue
  * that looks longer than the slots, or negative, is reset to free), and the call that
  * follows is validated as every call is.

@@ -320,6 +320,9 @@ export class VbusHost {
   spawnGuest(bus: Bus | string, url: URL, opts: SpawnGuestOptions = {}): GuestWorker {
     this.live();
     checkOptionKeys(opts, SPAWN_GUEST_OPTION_KEYS, 'spawnGuest');
+    if (opts.callTurns !== undefined && typeof opts.callTurns !== 'boolean') {
+      throw vbusError('EINVAL', `spawnGuest: callTurns must be true or false, not ${JSON.stringify(opts.callTurns)}`, { option: 'callTurns' });
+    }
     return this.connector.spawnGuest(this.resolveBus(bus), url, opts);
   }
 
