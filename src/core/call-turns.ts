@@ -23,9 +23,9 @@
  *    after {@link callsPerTurn} calls or {@link TURN_MS}, whichever comes first, and takes
  *    a ticket again. Tickets are served in order, so busy callers get the turn in rotation
  *    and the same number of calls per turn, however fast the machine lets each make them.
- *    The calls per turn shrink as the line grows, so that a round (every busy caller's
- *    turn once) stays about {@link ROUND_CALLS} calls: with 256 busy guests each still
- *    gets a turn every few tens of milliseconds, not every few hundred.
+ *    Short turns (64 calls) make many rounds per second, so shares even out quickly;
+ *    beyond 256 in line the calls per turn shrink, so that a round (every busy caller's
+ *    turn once) stays about {@link ROUND_CALLS} calls.
  *  - Each ticket has its own slot word to park on (ticket mod {@link TURN_SLOTS}), so a
  *    pass wakes exactly the thread it is for (one word for all would wake every waiter).
  *  - A holder that stops calling (it computes, waits for something else, or has ended)
@@ -88,7 +88,7 @@ function slotValue(ticket: number, state: number): number { return ((ticket & 0x
 function slotOf(ticket: number): number { return SLOT0 + (ticket & (TURN_SLOTS - 1)); }
 
 /** Calls a holder makes at most in one turn while others wait. */
-export const TURN_CALLS = 128;
+export const TURN_CALLS = 64;
 /** Calls a holder makes at least in one turn, however long the line (a turn must pay for its wake-up). */
 export const MIN_TURN_CALLS = 16;
 /** Calls a round of turns aims at (see the header). */
