@@ -58,10 +58,11 @@
  * write. A guest that writes them can decide who calls when, so it can cost the other
  * guests latency and throughput: at most MAX_TURN_WAIT_MS + TURN_SLOTS * TURN_MS per call
  * (and never past the call's own deadline), after which they call without a turn; and a
- * holder key that names another bus makes a server spin on that bus's doorbell. It cannot cost them data, isolation or progress. Nothing read here is
- * an offset or a length, every wait has a deadline, ticket distances are checked (a queue
- * that looks longer than the slots, or negative, is reset to free), and the call that
- * follows is validated as every call is.
+ * holder key that names another bus makes a server spin on that bus's doorbell. It
+ * cannot cost them data, isolation or progress. Nothing read here is an offset or a
+ * length, every wait has a deadline, ticket distances are checked (a queue that looks
+ * longer than the slots, or negative, is reset to free), and the call that follows is
+ * validated as every call is.
  */
 import { coreCount, processShared } from '../platform/index.js';
 import { GATE_WORDS } from './spin-gate.js';
@@ -111,7 +112,7 @@ export const BUSY_GAP_MS = 1;
 export const STALL_MS = 3;
 /** How often a waiter that is not the head looks whether anything moves, ms. */
 export const CHECK_MS = 50;
-/** The longest a call waits for a turn before it goes out without one, ms. */
+/** The longest a call waits for a turn before it goes out without one, ms, plus TURN_MS for every ticket ahead of it. */
 export const MAX_TURN_WAIT_MS = 500;
 
 export interface CallTurnsOptions {
