@@ -169,12 +169,15 @@ export class ServeGroup {
       // Step d, on the doorbells of this round's members (where the next request most
       // likely comes: a guest answered is about to call again); the whole budget goes
       // to them instead of being spread over every idle bus.
-      if (!more) more = this.spinAll(n > 0 ? list : [...this.members]);
-      // The spin watched the buses just served. While a call turn is held, a spin that
-      // found nothing usually ended because the turn moved to a guest of another bus,
-      // whose doorbell this loop would otherwise hear of only through its wait's promise
-      // (an event-loop turn later): look at every member once (one load each) first.
-      if (!more && turnHeld()) { for (const m of this.members) if (m.waiter.pending) this.ready.add(m); more = this.ready.size > 0; }
+      if (!more) {
+        const turn = turnHeld(); // once per round: it reads the clock
+        more = this.spinAll(n > 0 ? list : [...this.members], turn);
+        // The spin watched the buses just served. While a call turn is held, a spin that
+        // found nothing usually ended because the turn moved to a guest of another bus,
+        // whose doorbell this loop would otherwise hear of only through its wait's
+        // promise (an event-loop turn later): look at every member once (one load each).
+        if (!more && turn) { for (const m of this.members) if (m.waiter.pending) this.ready.add(m); more = this.ready.size > 0; }
+      }
       if (++rounds >= this.yieldEvery) { rounds = 0; await macrotask(); }
       if (more) continue;
       // The last member may have left while the loop yielded above: nothing to park on.
@@ -209,15 +212,18 @@ export class ServeGroup {
     this.wakeLoop?.();
   }
 
-  /** One spin (AdaptiveSpin decides whether and how long) over the doorbells of `list`. True when one was raised. */
-  private spinAll(served: GroupMember[]): boolean {
+  /**
+   * One spin (AdaptiveSpin decides whether and how long) over the doorbells of `served`.
+   * True when one was raised. `turn`: a call turn is held and in use (turnHeld).
+   */
+  private spinAll(served: GroupMember[], turn: boolean): boolean {
     let list = served;
     // While a guest holds the call turn its next call is near, also when the turn has just
     // moved to a guest that is still waking up: spin the group's whole `max` (a park here
     // costs the next call a wake-up of this event loop, the slowest there is).
     // And spin on the holder's bus too, which is where that call comes from.
     let floor = 0;
-    if (turnHeld()) {
+    if (turn) {
       floor = this.turnFloor;
       const h = this.byTurnKey.get(turnHolder());
       if (h !== undefined && !list.includes(h)) list = [h, ...list];

@@ -341,6 +341,11 @@ export class CallTurns {
 let threadTurns: CallTurns | null | undefined;
 let processWords: Int32Array | null | undefined;
 
+/**
+ * The turn's words in the process-wide buffer; null where there are none: one core (where
+ * nothing spins anyway), or a page that is not cross-origin isolated (its threads share
+ * nothing to take turns on).
+ */
 function turnWords(): Int32Array | null {
   if (processWords === undefined) { const sab = processShared(); processWords = sab && coreCount() >= 2 ? new Int32Array(sab, TURN_BASE * 4, TURN_WORDS) : null; }
   return processWords;
@@ -377,13 +382,12 @@ export function turnHeld(): boolean {
 }
 
 /**
- * This thread's turns over the process-wide buffer; null where there is none (one core,
- * or a page that is not cross-origin isolated: its threads share nothing to take turns
- * on, and on one core nothing spins anyway).
+ * This thread's turns over the process-wide buffer; null where there is none (see
+ * turnWords).
  */
 export function callTurns(): CallTurns | null {
   if (threadTurns !== undefined) return threadTurns;
-  const sab = processShared();
-  threadTurns = sab && coreCount() >= 2 ? new CallTurns(new Int32Array(sab, TURN_BASE * 4, TURN_WORDS)) : null;
+  const w = turnWords();
+  threadTurns = w !== null ? new CallTurns(w) : null;
   return threadTurns;
 }

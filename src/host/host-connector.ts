@@ -118,6 +118,7 @@ export class HostConnector {
     }
     const endpoint = this.endpoint(bus);
     const member = this.host.join(bus, { ...(parent ? { parent } : {}), ...(opts.id !== undefined ? { id: opts.id } : {}) });
+    const noTurns = opts.callTurns === false ? { callTurns: false } : {}; // children inherit the opt-out
     let g: GuestWorker;
     try {
       g = startGuest(endpoint, member.id, url, {
@@ -125,11 +126,9 @@ export class HostConnector {
         ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
         ...(opts.resumeConnector !== undefined ? { resumeConnector: opts.resumeConnector } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
-        ...(opts.callTurns === false ? { callTurns: false } : {}),
+        ...noTurns,
         ...(parked ? { parked } : {}),
-        onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, {
-          parent: member, data, ...(name ? { name } : {}), ...(opts.callTurns === false ? { callTurns: false } : {}),
-        }).memberId,
+        onSpawnChild: (childUrl, data, name) => this.spawnGuest(bus, childUrl, { parent: member, data, ...(name ? { name } : {}), ...noTurns }).memberId,
         onExit: () => {
           this.guests.delete(member.id);
           if (member.isAlive) this.host.leave(member);
