@@ -3,7 +3,7 @@
 //
 //  offset  0            4            8            12           16 ... 63
 //          +------------+------------+------------+------------+-----
-//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | GEN u32 | (zero)    STATE is the futex word
+//  line 0  | MAGIC u32  | VERSION u32| STATE i32  | SEQ u32    | GEN u32 | PARKED i32 | (zero)   STATE is the futex word
 //          +------------+------------+------------+------------+-----
 //  line 1  | OP u32     | DEVID u32  | HANDLE u32 | FUNC u32   | LEN u32 | ARG0 | ARG1 | ARG2 |   request (guest writes)
 //   (64)   +------------+------------+------------+------------+---------+------+------+------+
@@ -19,6 +19,11 @@
 // cleared when it retires it; a guest remembers it at attach and refuses (ENODEV) to post
 // into a slot whose GEN changed: a handle that outlived its slot never reaches the slot
 // that replaced it.
+// PARKED is the guest's: non-zero while it parks (or is about to park) on STATE. The
+// server notifies STATE only when it reads non-zero there after storing DONE, so a guest
+// that caught its reply spinning costs no notify (a Dekker pair: the guest stores PARKED
+// then loads STATE, the server stores STATE then loads PARKED, all seq-cst, so at least
+// one of them sees the other). A guest that lies about it only delays its own replies.
 
 export const SLOT_MAGIC = 0x544c5356; // "VSLT"
 export const SLOT_VERSION = 1;
@@ -28,6 +33,7 @@ export const SLOT_OFF_VERSION = 4;
 export const SLOT_OFF_STATE = 8;
 export const SLOT_OFF_SEQ = 12;
 export const SLOT_OFF_GEN = 16;
+export const SLOT_OFF_PARKED = 20;
 
 // The eight request words (line 1), the one vocabulary for them: CALL_* are their byte
 // offsets within the request block. The guest writes them at SLOT_OFF_REQUEST + CALL_*;

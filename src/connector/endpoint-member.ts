@@ -4,6 +4,7 @@
  * HostConnection (what a device model sees of one DEVOPEN: the DeviceConnection fields,
  * nothing of the endpoint behind it).
  */
+import { PrefixView } from '../core/prefix-view.js';
 import { EV_DEVADD, EV_DEVEVENT, EV_RESYNC_BEGIN, EV_RESYNC_END } from '../../assembly/layout/event.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { RingProducer, type RingDescriptor } from '../core/ring.js';
@@ -103,7 +104,11 @@ export class EndpointMember implements ServedSlot {
   ) {
     this.events = new RingProducer(bus, eventRing);
     this.eventNotifier = new Notifier(bus, eventSignal);
+    this.request = new PrefixView(payloadView);
   }
+
+  /** The request's bytes as the model sees them (a kept view, src/core/prefix-view.ts). */
+  readonly request: PrefixView;
 
   /** Queues an event record (encoded by event-records.ts). Returns false only if the ring faulted. */
   postEvent(type: number, rec: Uint8Array): boolean {

@@ -79,10 +79,10 @@ function devCall(ctx: VerbContext, m: EndpointMember, h: number, func: number, l
   if (func >= CONN_FUNC_MIN) return ctx.connectorCall(conn, func); // never the model's
   const model = conn.device.model;
   if (!model.call) return status(-ERRNO.ENOSYS);
-  const fc = faultCtx(ctx, m, conn.device, 'call', func);
+  const fc = (): FaultContext => faultCtx(ctx, m, conn.device, 'call', func); // built only for a fault
   let r: unknown;
   try {
-    r = model.call(conn, func, m.payloadView.subarray(0, len), m.payloadView);
+    r = model.call(conn, func, m.request.of(len), m.payloadView);
   } catch (e) {
     return status(ctx.server.modelErrno(e, fc));
   }

@@ -128,6 +128,7 @@ export class MemberRegistry {
     this.start = (this.start + 1) % BUSCTL_WORDS;
     for (let k = 0; k < BUSCTL_WORDS; k++) {
       const w = (first + k) % BUSCTL_WORDS;
+      if (Atomics.load(i32, base + w) === 0) continue; // nothing posted here: no read-modify-write, which would take the line from the guests
       let bits = Atomics.exchange(i32, base + w, 0) >>> 0; // take the requests posted so far (pairs with the guest's Atomics.or after REQUEST)
       while (bits !== 0) {
         const b = 31 - Math.clz32(bits);

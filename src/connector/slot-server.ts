@@ -17,10 +17,12 @@
  *           string) is a device fault: the guest gets EIO and the fault is reported once.
  *  deadline a promise that has not settled within `callTimeoutMs` is answered ETIMEDOUT
  *           and its late result dropped, so one lost promise cannot hold a slot forever.
- *  reply    RSEQ, STATUS, RLEN, RVALs, then STATE = DONE (release) and notify.
+ *  reply    RSEQ, STATUS, RLEN, RVALs, then STATE = DONE (release), and a notify if the
+ *           guest said it parks (PARKED; always on the message transport, where a notify
+ *           is what ships the reply).
  */
 import {
-  SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
+  SLOT_OFF_STATE, SLOT_OFF_PARKED, SLOT_OFF_SEQ, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0,
   SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_RVALS,
 } from '../../assembly/layout/callslot.js';
 import { ERRNO, VbusError } from '../errors.js';
@@ -72,6 +74,9 @@ export interface FaultContext {
   func?: number;
 }
 
+/** A fault context, or what makes one (built only when a fault is reported: calls that go well allocate none). */
+export type FaultContextOf = FaultContext | (() => FaultContext);
+
 /** A device model misbehaved (threw, returned nonsense, rejected): reported once per fault. */
 export interface DeviceFault extends FaultContext {
   message: string;
@@ -111,7 +116,11 @@ export class SlotServer {
   ) {
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.onDeviceFault = opts.onDeviceFault ?? logDeviceFault;
+    this.notifyAlways = bus.transport !== 'shared';
   }
+
+  /** Notify on every reply, PARKED or not: a mirrored memory ships the reply at its notify. */
+  private readonly notifyAlways: boolean;
 
   /** Whether the slot holds a request now (for re-checks and sweeps; claims nothing). */
   holdsRequest(s: ServedSlot): boolean {
@@ -146,7 +155,7 @@ export class SlotServer {
    * A model's DEVCALL result as an answer (see the header: lengths, errnos, promises; a
    * fault otherwise). `owner` tags a promise's in-flight record.
    */
-  callAnswer(r: unknown, ctx: FaultContext, owner: unknown = null): Answer {
+  callAnswer(r: unknown, ctx: FaultContextOf, owner: unknown = null): Answer {
     if (typeof r === 'number') return this.lengthOrErrno(r, ctx);
     if (isThenable(r)) {
       return new Deferred(Promise.resolve(r).then(
@@ -158,7 +167,7 @@ export class SlotServer {
   }
 
   /** The errno for what a model hook threw: a VbusError's own, else EIO and a reported fault. */
-  modelErrno(e: unknown, ctx: FaultContext): number {
+  modelErrno(e: unknown, ctx: FaultContextOf): number {
     if (e instanceof VbusError) return -e.errno;
     return this.fault(ctx, `threw ${e instanceof Error ? `${e.name}: ${e.message}` : describe(e)}`, e).status;
   }
@@ -176,8 +185,10 @@ export class SlotServer {
     const rv = r.rvals;
     if (rv) for (let i = 0; i < rv.length && i < SLOT_RVALS; i++) u32[((at + SLOT_OFF_RVAL0) >> 2) + i] = rv[i]! >>> 0;
     const idx = (at + SLOT_OFF_STATE) >> 2;
-    Atomics.store(this.bus.i32, idx, SLOT_DONE); // reply fields and payload before DONE (release)
-    Atomics.notify(this.bus.i32, idx, 1);
+    const i32 = this.bus.i32;
+    Atomics.store(i32, idx, SLOT_DONE); // reply fields and payload before DONE (release)
+    // After DONE (seq-cst): a guest that raised PARKED before it loaded STATE is seen here.
+    if (this.notifyAlways || Atomics.load(i32, (at + SLOT_OFF_PARKED) >> 2) !== 0) Atomics.notify(i32, idx, 1);
   }
 
   /** Answers the call in flight on `s` now (unplug: ENODEV), if there is one; its late result is dropped. */
@@ -201,15 +212,16 @@ export class SlotServer {
     d.promise.then(settle, () => settle({ status: -ERRNO.EIO })); // callAnswer already mapped rejections
   }
 
-  private lengthOrErrno(n: number, ctx: FaultContext): Reply {
+  private lengthOrErrno(n: number, ctx: FaultContextOf): Reply {
     if (!Number.isInteger(n)) return this.fault(ctx, `call returned ${n}; expected an integer`);
     if (n < 0) return { status: n };
     if (n > this.payloadMax) return { status: -ERRNO.EPROTO }; // a reply longer than the slot
     return { status: 0, rlen: n };
   }
 
-  private fault(ctx: FaultContext, message: string, error?: unknown): Reply {
+  private fault(ctxOf: FaultContextOf, message: string, error?: unknown): Reply {
     this.faults++;
+    const ctx = typeof ctxOf === 'function' ? ctxOf() : ctxOf;
     try { this.onDeviceFault({ ...ctx, message, ...(error !== undefined ? { error } : {}) }); } catch { /* a reporter cannot break the data path */ }
     return { status: -ERRNO.EIO };
   }

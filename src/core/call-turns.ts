@@ -29,8 +29,11 @@
  *  - Each ticket has its own slot word to park on (ticket mod {@link TURN_SLOTS}), so a
  *    pass wakes exactly the thread it is for (one word for all would wake every waiter).
  *  - A holder that stops calling (it computes, waits for something else, or has ended)
- *    must not keep the others out. The holder moves BEAT on every call, and the waiter
- *    next in line (the head) parks with a timer of {@link STALL_MS}. If BEAT and NOW have
+ *    must not keep the others out. While others wait, the holder moves BEAT on every
+ *    call (alone, it does not: nobody watches, and a lone caller's call costs two loads),
+ *    and the waiter next in line (the head) parks with a timer of {@link STALL_MS}. A
+ *    waiter that joins just after the holder looked at NEXT is seen at the holder's next
+ *    call, microseconds later, far inside the head's timer. If BEAT and NOW have
  *    not moved when the timer ends, the holder has made no call in that time, and the
  *    head passes the turn on for it (it "kicks" it). A new holder wakes the new head, so
  *    exactly one waiter runs this timer at a time. The other waiters look only every
@@ -183,20 +186,34 @@ export class CallTurns {
    * it holds the turn for this call, false when the call goes out without it.
    */
   enter(deadline = Infinity): boolean {
+    if (this.keep()) return true;
+    return this.join(deadline);
+  }
+
+  /**
+   * The fast path of {@link enter}: true when this thread holds the turn and this call
+   * may go out under it (no clock read while nobody waits). False when it holds no turn
+   * (any more): then {@link join} decides, and only then is a call's deadline needed.
+   */
+  keep(): boolean {
+    if (!this.holding) return false;
     const w = this.w;
-    if (this.holding) {
-      if (Atomics.load(w, NOW) === this.ticket) {
-        Atomics.add(w, BEAT, 1); // still calling: the head leaves the turn to us
-        const inLine = (Atomics.load(w, NEXT) - this.ticket) | 0;
-        if (inLine <= 1) return true; // nobody waits
-        if (++this.calls < callsPerTurn(inLine) && this.clock() - this.since < TURN_MS) return true;
-        this.pass(this.ticket);
-      } else {
-        this.stats.lost++; // kicked: we had stopped calling, or were not running
-      }
-      this.holding = false;
-      return this.queue(deadline); // we are busy: back in line
+    if (Atomics.load(w, NOW) === this.ticket) {
+      const inLine = (Atomics.load(w, NEXT) - this.ticket) | 0;
+      if (inLine <= 1) return true; // nobody waits, so nobody watches the beat
+      Atomics.add(w, BEAT, 1); // still calling: the head leaves the turn to us
+      if (++this.calls < callsPerTurn(inLine) && this.clock() - this.since < TURN_MS) return true;
+      this.pass(this.ticket);
+    } else {
+      this.stats.lost++; // kicked: we had stopped calling, or were not running
     }
+    this.holding = false;
+    this.lastEnd = Infinity; // we are busy: join() puts us back in line
+    return false;
+  }
+
+  /** The slow path of {@link enter}, after keep() said no: queue (a busy caller) or go out at once. */
+  join(deadline = Infinity): boolean {
     if (this.clock() - this.lastEnd >= BUSY_GAP_MS) return this.bypass();
     return this.queue(deadline);
   }
@@ -366,15 +383,16 @@ let seenBeat = 0;
 let seenBeatAt = -Infinity;
 
 /**
- * Whether some thread of the process holds the call turn and used it in the last
- * TURN_IDLE_MS: then its next call is near, and a server's spin for it pays
- * (src/connector/serve-group.ts). A turn whose holder stopped calling, with nobody
- * waiting to take it on, stays held, but no longer counts. A hint: any guest can make it
+ * Whether some thread of the process holds the call turn while others wait for it, and
+ * used it in the last TURN_IDLE_MS: then the next call is near, also across a change of
+ * holder, and a server's spin for it pays (src/connector/serve-group.ts). A lone holder
+ * does not count (no change of holder is coming: the server's own spin policy serves it),
+ * and that case costs two loads and no clock read. A hint: any guest can make it
  * say yes, which costs the server a spin of at most its `max` before each park.
  */
 export function turnHeld(): boolean {
   const w = turnWords();
-  if (w === null || Atomics.load(w, NEXT) === Atomics.load(w, NOW)) return false;
+  if (w === null || ((Atomics.load(w, NEXT) - Atomics.load(w, NOW)) | 0) <= 1) return false;
   const beat = Atomics.load(w, BEAT);
   const now = performance.now();
   if (beat !== seenBeat) { seenBeat = beat; seenBeatAt = now; return true; }

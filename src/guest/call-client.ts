@@ -16,13 +16,14 @@
 import {
   SLOT_OFF_STATE, SLOT_OFF_SEQ, SLOT_OFF_OP, SLOT_OFF_DEVID, SLOT_OFF_HANDLE, SLOT_OFF_FUNC,
   SLOT_OFF_LEN, SLOT_OFF_ARG0, SLOT_OFF_ARG1, SLOT_OFF_ARG2, SLOT_OFF_RSEQ, SLOT_OFF_STATUS, SLOT_OFF_RLEN, SLOT_OFF_RVAL0, SLOT_RVALS,
-  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC, SLOT_OFF_GEN,
+  SLOT_HEADER_BYTES, SLOT_IDLE, SLOT_REQUEST, SLOT_BUSY, SLOT_DONE, SLOT_DEAD, SLOT_MAGIC, SLOT_OFF_MAGIC, SLOT_OFF_GEN, SLOT_OFF_PARKED,
 } from '../../assembly/layout/callslot.js';
 import { BUSCTL_OFF_PENDING } from '../../assembly/layout/busctl.js';
 import { ERRNO, vbusError } from '../errors.js';
 import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { parkedWord } from '../core/signal.js';
+import { PrefixView } from '../core/prefix-view.js';
 import type { CallTurns } from '../core/call-turns.js';
 import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 import type { CallOptions, Request } from './call-types.js';
@@ -54,7 +55,11 @@ export class CallClient {
   /** One chunk of the reply spin: polls STATE for DONE. */
   private readonly poll: (n: number) => number;
   private readonly stateIdx: number;
+  /** The slot's PARKED word (see callslot.ts). */
+  private readonly parkedIdx: number;
   private readonly payloadOff: number;
+  /** The reply's bytes, copied out through a kept view (src/core/prefix-view.ts). */
+  private readonly reply: PrefixView;
   private readonly pendingIdx: number;
   private readonly bitMask: number;
   private readonly doorbell: number;
@@ -95,7 +100,9 @@ export class CallClient {
     this.callTimeoutMs = addr.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.payloadMax = addr.slotPayload;
     this.stateIdx = (addr.slot + SLOT_OFF_STATE) >> 2;
+    this.parkedIdx = (addr.slot + SLOT_OFF_PARKED) >> 2;
     this.payloadOff = addr.slot + SLOT_HEADER_BYTES;
+    this.reply = new PrefixView(bus.u8.subarray(this.payloadOff, this.payloadOff + addr.slotPayload));
     this.pendingIdx = addr.busctl !== undefined && addr.bit !== undefined ? ((addr.busctl + BUSCTL_OFF_PENDING) >> 2) + (addr.bit >> 5) : -1;
     this.bitMask = addr.bit !== undefined ? 1 << (addr.bit & 31) : 0;
     this.doorbell = addr.doorbell;
@@ -144,20 +151,28 @@ export class CallClient {
       throw vbusError('EBUSY', 'an asynchronous call is in flight on this guest; await it before making a synchronous call');
     }
     if (opts.signal?.aborted) return -ERRNO.ECANCELED;
-    const deadline = this.deadline(opts);
+    // The deadline needs a clock read, so it is taken only once a call has to wait (for
+    // a turn, or to park after its spin): then it counts from there, which is at most one
+    // spin (a fraction of a millisecond) after the call began.
+    const ms = opts.timeoutMs ?? this.callTimeoutMs;
     const turns = this.turns;
-    if (turns === null) return this.callSyncNow(req, out, deadline);
-    turns.enter(deadline); // a busy caller waits for its turn (bounded); then the call goes out as any
+    if (turns === null) return this.callSyncNow(req, out, ms, NaN);
+    let deadline = NaN;
+    if (!turns.keep()) { deadline = deadlineIn(ms); turns.join(deadline); } // a busy caller waits for its turn (bounded); then the call goes out as any
     try {
-      return this.callSyncNow(req, out, deadline);
+      return this.callSyncNow(req, out, ms, deadline);
     } finally {
       turns.exit();
     }
   }
 
-  private callSyncNow(req: Request, out: Uint8Array | null, deadline: number): number {
-    const ready = this.reclaimSync(deadline);
-    if (ready < 0) return ready;
+  /** `deadline`: a performance.now() time, or NaN for "`ms` from the first wait". */
+  private callSyncNow(req: Request, out: Uint8Array | null, ms: number, deadline: number): number {
+    if (this.abandoned) {
+      if (deadline !== deadline) deadline = deadlineIn(ms);
+      const ready = this.reclaimSync(deadline);
+      if (ready < 0) return ready;
+    }
     const pre = this.post(req);
     if (pre < 0) return pre;
     const i32 = this.bus.i32;
@@ -166,6 +181,24 @@ export class CallClient {
     if (s !== SLOT_DONE) {
       this.spin.spin(this.poll);
       s = Atomics.load(i32, this.stateIdx);
+      if (s !== SLOT_DONE) {
+        if (deadline !== deadline) deadline = deadlineIn(ms);
+        s = this.parkSync(s, deadline);
+        if (s !== SLOT_DONE) return s;
+      }
+    }
+    return this.finish(out);
+  }
+
+  /**
+   * Parks on STATE (holding `s`) until DONE. Returns SLOT_DONE, or a negative errno.
+   * PARKED is up while parked (see callslot.ts): the server notifies only then.
+   */
+  private parkSync(s: number, deadline: number): number {
+    const i32 = this.bus.i32;
+    Atomics.store(i32, this.parkedIdx, 1);
+    try {
+      s = Atomics.load(i32, this.stateIdx); // after PARKED (seq-cst): a DONE stored before the server read PARKED is seen here
       while (s !== SLOT_DONE) {
         if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
@@ -174,8 +207,10 @@ export class CallClient {
         Atomics.wait(i32, this.stateIdx, s, wait);
         s = Atomics.load(i32, this.stateIdx);
       }
+      return SLOT_DONE;
+    } finally {
+      Atomics.store(i32, this.parkedIdx, 0);
     }
-    return this.finish(out);
   }
 
   /** Asynchronous call: same protocol, parks with Atomics.waitAsync. Calls are queued one at a time. */
@@ -194,6 +229,8 @@ export class CallClient {
         let aborted = false;
         const onAbort = (): void => { aborted = true; Atomics.notify(i32, this.stateIdx); };
         opts.signal?.addEventListener('abort', onAbort, { once: true });
+        Atomics.store(i32, this.parkedIdx, 1); // this path always parks: the server must notify
+        s = Atomics.load(i32, this.stateIdx);
         try {
           while (s !== SLOT_DONE) {
             if (s === SLOT_DEAD) return -ERRNO.ENODEV;
@@ -206,6 +243,7 @@ export class CallClient {
             s = Atomics.load(i32, this.stateIdx);
           }
         } finally {
+          Atomics.store(i32, this.parkedIdx, 0);
           opts.signal?.removeEventListener('abort', onAbort);
         }
         return this.finish(out);
@@ -219,8 +257,7 @@ export class CallClient {
   }
 
   private deadline(opts: CallOptions): number {
-    const ms = opts.timeoutMs ?? this.callTimeoutMs;
-    return ms === Infinity ? Infinity : performanceNow() + ms;
+    return deadlineIn(opts.timeoutMs ?? this.callTimeoutMs);
   }
 
   /** Steps 2-3. */
@@ -264,7 +301,7 @@ export class CallClient {
     const rv = (this.slot + SLOT_OFF_RVAL0) >> 2;
     for (let i = 0; i < SLOT_RVALS; i++) this.rvals[i] = u32[rv + i]!;
     this.rlen = rlen;
-    if (status >= 0 && out && rlen > 0) out.set(this.bus.u8.subarray(this.payloadOff, this.payloadOff + Math.min(rlen, out.length)));
+    if (status >= 0 && out && rlen > 0) out.set(this.reply.of(Math.min(rlen, out.length)));
     // Done reading the reply before handing the slot back; a tombstone stays a tombstone.
     Atomics.compareExchange(this.bus.i32, this.stateIdx, SLOT_DONE, SLOT_IDLE);
     return status < 0 ? status : rlen;
@@ -289,36 +326,50 @@ export class CallClient {
   private reclaimSync(deadline: number): number {
     if (!this.abandoned) return 0;
     const i32 = this.bus.i32;
-    let s = Atomics.load(i32, this.stateIdx);
-    while (s === SLOT_BUSY || s === SLOT_REQUEST) {
-      const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
-      if (wait <= 0) return -ERRNO.ETIMEDOUT;
-      Atomics.wait(i32, this.stateIdx, s, wait);
-      s = Atomics.load(i32, this.stateIdx);
+    Atomics.store(i32, this.parkedIdx, 1); // parks for the abandoned call's DONE: the server must notify
+    try {
+      let s = Atomics.load(i32, this.stateIdx);
+      while (s === SLOT_BUSY || s === SLOT_REQUEST) {
+        const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+        if (wait <= 0) return -ERRNO.ETIMEDOUT;
+        Atomics.wait(i32, this.stateIdx, s, wait);
+        s = Atomics.load(i32, this.stateIdx);
+      }
+      this.abandoned = false;
+      if (s === SLOT_DEAD) return -ERRNO.ENODEV;
+      Atomics.store(i32, this.stateIdx, SLOT_IDLE); // discard the abandoned reply
+      return 0;
+    } finally {
+      Atomics.store(i32, this.parkedIdx, 0);
     }
-    this.abandoned = false;
-    if (s === SLOT_DEAD) return -ERRNO.ENODEV;
-    Atomics.store(i32, this.stateIdx, SLOT_IDLE); // discard the abandoned reply
-    return 0;
   }
 
   private async reclaimAsync(deadline: number, signal?: AbortSignal): Promise<number> {
     if (!this.abandoned) return 0;
     const i32 = this.bus.i32;
-    let s = Atomics.load(i32, this.stateIdx);
-    while (s === SLOT_BUSY || s === SLOT_REQUEST) {
-      if (signal?.aborted) return -ERRNO.ECANCELED;
-      const wait = deadline === Infinity ? 1000 : Math.min(1000, deadline - performanceNow());
-      if (wait <= 0) return -ERRNO.ETIMEDOUT;
-      const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
-      if (w.async) await w.value;
-      s = Atomics.load(i32, this.stateIdx);
+    Atomics.store(i32, this.parkedIdx, 1);
+    try {
+      let s = Atomics.load(i32, this.stateIdx);
+      while (s === SLOT_BUSY || s === SLOT_REQUEST) {
+        if (signal?.aborted) return -ERRNO.ECANCELED;
+        const wait = deadline === Infinity ? 1000 : Math.min(1000, deadline - performanceNow());
+        if (wait <= 0) return -ERRNO.ETIMEDOUT;
+        const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
+        if (w.async) await w.value;
+        s = Atomics.load(i32, this.stateIdx);
+      }
+      this.abandoned = false;
+      if (s === SLOT_DEAD) return -ERRNO.ENODEV;
+      Atomics.store(i32, this.stateIdx, SLOT_IDLE);
+      return 0;
+    } finally {
+      Atomics.store(i32, this.parkedIdx, 0);
     }
-    this.abandoned = false;
-    if (s === SLOT_DEAD) return -ERRNO.ENODEV;
-    Atomics.store(i32, this.stateIdx, SLOT_IDLE);
-    return 0;
   }
 }
 
 function performanceNow(): number { return performance.now(); }
+
+function deadlineIn(ms: number): number {
+  return ms === Infinity ? Infinity : performanceNow() + ms;
+}

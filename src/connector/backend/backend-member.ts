@@ -14,8 +14,9 @@ import { SLOT_HEADER_BYTES, OP_DEVCALL, OP_SHMSIGNAL, SHM_BUFFER, CALL_FUNC, CAL
 import { ERRNO, VbusError } from '../../errors.js';
 import type { BusMemory } from '../../core/bus-memory.js';
 import { Waiter } from '../../core/signal.js';
+import { PrefixView } from '../../core/prefix-view.js';
 import { DecodeTables, DT_ENTRIES } from '../decode-tables.js';
-import { SlotServer, REPLY_OK, isThenable, type Answer, type InFlight, type ServedSlot, type DeviceFault } from '../slot-server.js';
+import { SlotServer, REPLY_OK, isThenable, type Answer, type InFlight, type ServedSlot, type DeviceFault, type FaultContext } from '../slot-server.js';
 import type { ConnectorModel, DeviceConnection, ShmRegion } from '../types.js';
 import type { GroupMember } from '../serve-group.js';
 import type { BackendControl, BackendNotice, BackendReport } from './protocol.js';
@@ -26,6 +27,8 @@ class BackendConnection implements DeviceConnection, ServedSlot {
   readonly shms: ShmRegion[] = [];
   open = true;
   readonly payloadView: Uint8Array;
+  /** The request's bytes as the model sees them (a kept view, src/core/prefix-view.ts). */
+  readonly request: PrefixView;
   inflight: InFlight | null = null; // a backend answers synchronously
   readonly live = true;
   /** The host was told the model stopped this connection (until a reset). */
@@ -43,6 +46,7 @@ class BackendConnection implements DeviceConnection, ServedSlot {
     payloadMax: number,
   ) {
     this.payloadView = memory.u8.subarray(slot + SLOT_HEADER_BYTES, slot + SLOT_HEADER_BYTES + payloadMax);
+    this.request = new PrefixView(this.payloadView);
   }
   postEvent(): boolean { return false; } // events go through the host; backends answer calls and rings
 }
@@ -212,12 +216,15 @@ export class BackendMember implements GroupMember {
     return false;
   }
 
+  /** dispatch() as the slot server calls it (made once, not a closure per request). */
+  private readonly dispatchOp = (op: number, s: ServedSlot): Answer => this.dispatch(s as BackendConnection, op);
+
   private serveSlots(): number {
     let n = 0;
     for (const c of this.conns.values()) {
       if (!this.server.holdsRequest(c)) continue; // the STATE load that observes the request
       if (this.controlsInFlight()) { this.held = true; break; } // after it: see controlsInFlight
-      if (this.server.serve(c, (op) => this.dispatch(c, op))) n++;
+      if (this.server.serve(c, this.dispatchOp)) n++;
     }
     return n;
   }
@@ -230,10 +237,10 @@ export class BackendMember implements GroupMember {
     if (!this.model.call) return { status: -ERRNO.ENOSYS };
     const t = this.tables;
     const func = t.field(CALL_FUNC);
-    const ctx = { busName: this.busName, deviceId: this.deviceId, memberId: c.memberId, hook: 'call', func };
+    const ctx = (): FaultContext => ({ busName: this.busName, deviceId: this.deviceId, memberId: c.memberId, hook: 'call', func }); // built only for a fault
     let r: unknown;
     try {
-      r = this.model.call(c, func, c.payloadView.subarray(0, t.field(CALL_LEN)), c.payloadView);
+      r = this.model.call(c, func, c.request.of(t.field(CALL_LEN)), c.payloadView);
     } catch (e) {
       return { status: this.server.modelErrno(e, ctx) };
     }
