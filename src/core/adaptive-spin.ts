@@ -8,13 +8,17 @@
  * for everyone when more threads spin than there are cores. So the policy decides from
  * what is true now, never from durations compared with thresholds:
  *
- *  1. Cores. A spin needs a lease from the process-wide {@link SpinGate}, which grants at
- *     most cores - 1 at once (none on one core). No lease: poll for at most
- *     {@link HANDOFF} polls, retrying the gate, then park. That short window (well under
- *     a microsecond, far less than a wake-up) is the one exception to the cap, and it is
- *     what lets two threads that answer each other share one lease: the holder is very
- *     often the thread our own raise has just released, and it gives the lease back as
- *     soon as it sees that raise. On one core there is no gate to wait for and no window.
+ *  1. Cores. A spin longer than {@link HANDOFF} polls needs a lease from the
+ *     process-wide {@link SpinGate}, which grants at most cores - 1 at once (none on one
+ *     core). The first HANDOFF polls (the free window: about a microsecond, far less than
+ *     a wake-up) go without one, and a waiter refused after them parks at once. The
+ *     window is the one exception to the cap, and it is what lets two threads that answer
+ *     each other (a guest and its server) spin without touching the gate at all: each
+ *     one's event mostly comes within it, and then no lease is taken, given back or
+ *     refused. (Asking first cost every call about three atomic writes to the gate's one
+ *     cache line, from both cores in turn.) When the event takes longer, the thread that holds the lease is usually
+ *     the one our own raise has just sent to work, and it has given the lease back by the
+ *     time our window ends. On one core there is no gate to wait for and no window.
  *     And a lease is held only while nobody else wants one: the spin looks at the gate's
  *     refusal counter every {@link CHUNK} polls, and once it moved (another thread of the
  *     process was refused a lease: it is running, and wants a core as much as we do),
@@ -99,11 +103,8 @@ export const CHUNK = 256;
 /** Default upper bound of a budget, in polls. */
 export const DEFAULT_MAX = 1 << 18;
 
-/** Polls a waiter without a lease keeps polling (and retrying the gate) before it parks (about a microsecond). */
+/** Polls a waiter makes before it asks for a lease: the free window (about a microsecond, far less than a wake-up). */
 export const HANDOFF = 2048;
-
-/** Polls between two gate retries during the handoff window. */
-const HANDOFF_CHUNK = 64;
 
 /** A failed probe that took T delays the next probe until PROBE_SPACING * T has passed (probes then cost at most ~1/PROBE_SPACING of the time). */
 export const PROBE_SPACING = 64;
@@ -127,9 +128,6 @@ export class AdaptiveSpin {
   private sinceProbe = 0;
   private probing = false;
   private lease = 0;
-  /** What next() wanted when the gate refused it (for the handoff window). */
-  private refusedWant = 0;
-  private refusedProbe = false;
   /** Waits that ended while spinning. */
   hits = 0;
   /** Waits that had to park. */
@@ -173,7 +171,7 @@ export class AdaptiveSpin {
     if (want <= 0) { this.last = 'none'; return 0; }
     if (!this.answers && this.peerParked()) { this.last = 'peer-idle'; this.probing = false; return 0; }
     this.lease = this.gate ? this.gate.enter() : 0;
-    if (this.lease === 0) { this.last = 'no-lease'; this.refusedWant = want; this.refusedProbe = this.probing; this.probing = false; return 0; }
+    if (this.lease === 0) { this.last = 'no-lease'; this.probing = false; return 0; }
     return want;
   }
 
@@ -203,11 +201,19 @@ export class AdaptiveSpin {
     // (it posted while this server finished a round). Asking first would send it to park
     // just before its answer came.
     if (floor > 0 && poll(1) > 0) { this.hits++; this.last = 'hit'; return true; }
-    let budget = this.next(floor);
-    if (budget === 0 && this.last === 'no-lease') budget = this.handoff(poll);
-    if (budget < 0) { this.hits++; this.last = 'hit'; return true; } // came during the handoff window
-    if (budget === 0) { this.misses++; return false; }
-    let left = budget;
+    // The free window (see the header): the first HANDOFF polls of a spin go without a
+    // lease, and a spin whose event comes in them never touches the gate.
+    let free = 0;
+    if (this.freeWindow(floor)) {
+      const want = this.fixed ?? Math.max(this.budget, floor);
+      free = Math.min(HANDOFF, want);
+      const r = poll(free);
+      if (r > 0) { this.settle(want, want - free + r, false); return true; }
+      if (free >= want) { this.settle(want, 0, false); return false; } // the whole budget was spent in it
+    }
+    const budget = this.next(floor);
+    if (budget === 0) { this.misses++; return false; } // parks at once, or no lease after the free window
+    let left = budget - free;
     let seenRunning = this.peer !== undefined && !this.peerParked();
     let peerLeft = false;
     let contended = false;
@@ -241,20 +247,15 @@ export class AdaptiveSpin {
   }
 
   /**
-   * No lease: polls the condition for up to HANDOFF polls, retrying the gate between
-   * chunks. Returns -1 if the condition held, the budget once a lease was taken (the
-   * spin goes on with it), or 0 (park).
+   * Whether this wait starts with the free window: it means to spin (a budget, a floor or
+   * a fixed budget; a probe takes its lease first, as ever), more than one core exists,
+   * and no peer that owes us nothing is parked.
    */
-  private handoff(poll: (n: number) => number): number {
+  private freeWindow(floor: number): boolean {
     const gate = this.gate;
-    if (!gate || gate.capacity === 0) return 0;
-    for (let done = 0; done < HANDOFF; done += HANDOFF_CHUNK) {
-      if (poll(HANDOFF_CHUNK) > 0) return -1;
-      if (this.peer && !this.answers && this.peerParked()) return 0;
-      this.lease = gate.enter(false); // a retry: the refusal that sent us here already told the holders
-      if (this.lease !== 0) { this.last = 'none'; this.probing = this.refusedProbe; return this.refusedWant; }
-    }
-    return 0;
+    if (!gate || gate.capacity === 0) return false;
+    if (this.fixed !== undefined ? this.fixed <= 0 : this.budget <= 0 && floor <= 0) return false;
+    return this.answers || !this.peerParked();
   }
 
   private settle(budget: number, left: number, peerLeft: boolean): void {

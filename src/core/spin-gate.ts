@@ -88,11 +88,10 @@ export class SpinGate {
 
   /**
    * Takes a lease. Returns its stamp-tagged handle (> 0: give it to {@link leave}) or 0
-   * when the gate is full. `count`: a refusal moves the refusal counter (which tells the
-   * holders somebody wants a core); a retry of a waiter already refused passes false, as
-   * the holders have been told.
+   * when the gate is full; a refusal moves the refusal counter (which tells the holders
+   * somebody wants a core).
    */
-  enter(count = true): number {
+  enter(): number {
     const cap = this.capacity;
     if (cap === 0) return 0;
     const w = this.words;
@@ -102,11 +101,11 @@ export class SpinGate {
     }
     // Every word is held. Every STALE_CHECK_EVERY-th refusal of this thread: take over a
     // word whose tag has not changed for LEASE_STALE_MS (by this thread's own sightings),
-    // and remember the others. (Not on every refusal: a waiter in its handoff window is
-    // refused again and again while its peer finishes, and a clock read is most of it.)
+    // and remember the others. (Not on every refusal: a clock read is most of a refusal's
+    // cost, and busy waiters are refused again and again.)
     if ((++this.refusedHere & (STALE_CHECK_EVERY - 1)) === 0) { const t = this.takeStale(stamp); if (t !== 0) return t; }
     this.refused++;
-    if (count) Atomics.add(w, REFUSALS, 1); // tells the spinners that someone wanted a core
+    Atomics.add(w, REFUSALS, 1); // tells the spinners that someone wanted a core
     return 0;
   }
 
@@ -116,7 +115,7 @@ export class SpinGate {
     const now = this.clock();
     for (let i = 0; i < cap; i++) {
       const old = Atomics.load(w, i);
-      if (old === 0) continue; // freed meanwhile: the caller retries (the handoff window does)
+      if (old === 0) continue; // freed meanwhile: this refusal stands, the next wait asks again
       if (old !== this.seenTag[i]) { this.seenTag[i] = old; this.seenAt[i] = now; continue; }
       if (now - this.seenAt[i]! > LEASE_STALE_MS && Atomics.compareExchange(w, i, old, stamp) === old) {
         this.seenTag[i] = 0;
