@@ -119,6 +119,27 @@ describe('a serve group: one wake-up serves every bus', () => {
     expect(group.size).toBe(0);
   });
 
+  it('a member that always has work keeps the loop in rounds, and timers still run between them (yieldMs)', async () => {
+    const group = new ServeGroup({ sliceMs: 60_000, spin: { fixed: 0 } }); // no yieldEvery: the default bound of time only
+    const mem = BusMemory.create({ bytes: 1 << 16 });
+    const m = { waiter: new Waiter(mem, createSignal(mem), { fixed: 0 }), drains: 0, drain() { this.drains++; return 1; }, anyPending: () => true, sweep() {} };
+    group.add(m);
+    // One of our immediates runs per event-loop turn the loop gives up (both queue in
+    // the same phase), so `turns` counts the loop's yields.
+    let turns = 0, stop = false;
+    const turn = (): void => { turns++; if (!stop) setImmediate(turn); };
+    setImmediate(turn);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 0);
+    await until(() => ticks >= 20); // a loop that never yielded would hang here
+    clearInterval(timer);
+    stop = true;
+    const drainsPerTurn = m.drains / turns;
+    await group.remove(m);
+    expect(drainsPerTurn).toBeGreaterThan(64); // many rounds per event-loop turn, not a turn every few rounds
+    expect(group.stats.parks).toBe(0); // it never had to park: there was always work
+  });
+
   it('the last member leaving while the loop yields ends the loop (it does not park on no doorbell)', async () => {
     // yieldEvery 1: every round ends with a macrotask yield, so right after add() the loop
     // is in that yield, and the removal lands there. Then again after the loop has parked.

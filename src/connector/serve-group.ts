@@ -40,7 +40,7 @@
  *
  * Trust: each member's words are in its own bus memory, written by its own guests. A
  * hostile guest can keep its doorbell raised (the loop then runs round after round, and
- * gives the event loop a full turn every `yieldEvery` rounds) or never raise it (its own
+ * gives the event loop a full turn at least every `yieldMs`) or never raise it (its own
  * bus waits for the sweep); either way it costs the other buses latency, never progress.
  */
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
@@ -67,8 +67,15 @@ export interface ServeGroupOptions {
   sliceMs?: number;
   /** The group's spin before it parks (runs on the event loop: keep small). */
   spin?: SpinPolicy;
-  /** Give the event loop a full turn every this many rounds. Default 32. */
+  /** Give the event loop a full turn every this many rounds. Default: no count, only `yieldMs`. */
   yieldEvery?: number;
+  /**
+   * Give the event loop a full turn once the loop has run this long without one, ms
+   * (a park is one). Default 1: timers, messages and the models' promises wait at most
+   * about that long behind a busy loop. (A turn every 32 rounds, as before, cost a few
+   * microseconds each 32 calls, on the path every call waits for.)
+   */
+  yieldMs?: number;
 }
 
 /**
@@ -91,6 +98,7 @@ export class ServeGroup {
   private readonly spin: AdaptiveSpin;
   private readonly sliceMs: number;
   private readonly yieldEvery: number;
+  private readonly yieldMs: number;
   private running: Promise<void> | null = null;
   /** Members by their turn key (to spin on the bus of the call turn's holder). */
   private readonly byTurnKey = new Map<number, GroupMember>();
@@ -100,7 +108,8 @@ export class ServeGroup {
 
   constructor(opts: ServeGroupOptions = {}) {
     this.sliceMs = opts.sliceMs ?? 100;
-    this.yieldEvery = opts.yieldEvery ?? 32;
+    this.yieldEvery = opts.yieldEvery ?? Infinity;
+    this.yieldMs = opts.yieldMs ?? 1;
     this.spin = new AdaptiveSpin(opts.spin ?? GROUP_SPIN);
     this.turnFloor = opts.spin?.max ?? GROUP_SPIN.max;
   }
@@ -140,6 +149,8 @@ export class ServeGroup {
   private async run(): Promise<void> {
     let rounds = 0;
     let lastSweep = performance.now();
+    let lastYield = lastSweep;
+    let yieldDue = false;
     let parked = false;
     while (this.members.size > 0) {
       // The round's members: those whose wait ended or that had more at the last
@@ -161,9 +172,11 @@ export class ServeGroup {
       // Every member is swept at least once a slice, whether its doorbell rang or not
       // (the clock is read every 16th round and after each park: rounds are short).
       if ((this.stats.rounds & 15) === 0 || parked) {
-        parked = false;
         const now = performance.now();
+        if (parked) lastYield = now; // a park went through the event loop
+        parked = false;
         if (now - lastSweep >= this.sliceMs) { lastSweep = now; for (const m of this.members) m.sweep(); }
+        if (now - lastYield >= this.yieldMs) yieldDue = true;
       }
       let more = this.ready.size > 0;
       // Step d, on the doorbells of this round's members (where the next request most
@@ -178,7 +191,12 @@ export class ServeGroup {
         // promise (an event-loop turn later): look at every member once (one load each).
         if (!more && turn) { for (const m of this.members) if (m.waiter.pending) this.ready.add(m); more = this.ready.size > 0; }
       }
-      if (++rounds >= this.yieldEvery) { rounds = 0; await macrotask(); }
+      if (++rounds >= this.yieldEvery || yieldDue) {
+        rounds = 0;
+        yieldDue = false;
+        await macrotask();
+        lastYield = performance.now();
+      }
       if (more) continue;
       // The last member may have left while the loop yielded above: nothing to park on.
       if (this.members.size === 0) break;
