@@ -70,6 +70,17 @@ describe('the gate: fewer spinners than cores', () => {
     expect(g.held()).toBe(0);
   });
 
+  it('the free window is for a peer that runs: a waiter whose peer is parked (waking, or on our core) asks for a lease first', () => {
+    const g = gate(1);
+    expect(g.enter()).toBeGreaterThan(0); // somebody else holds the only lease
+    for (const parked of [true, false]) {
+      const s = new AdaptiveSpin({ initial: 4096, peer: peerWord(parked), answers: true, gate: g });
+      const p = never();
+      expect(s.spin(p.poll)).toBe(false);
+      expect(p.polls()).toBe(parked ? 0 : HANDOFF); // refused either way; only a running peer's waiter polled first
+    }
+  });
+
   it('an event inside the free window never touches the gate', () => {
     const words = new Int32Array(new SharedArrayBuffer(64 * 4));
     const g = new SpinGate(words, 1);

@@ -18,7 +18,11 @@
  *     refused. (Asking first cost every call about three atomic writes to the gate's one
  *     cache line, from both cores in turn.) When the event takes longer, the thread that holds the lease is usually
  *     the one our own raise has just sent to work, and it has given the lease back by the
- *     time our window ends. On one core there is no gate to wait for and no window.
+ *     time our window ends. The window is only for a peer that runs now (see point 2):
+ *     a parked peer is at best waking up, which takes far longer than the window, and on
+ *     our own core it cannot run while we poll (with the window there too, one core's
+ *     ping-pong measured 1.19x a plain Atomics.wait, against 1.00x without). On one core
+ *     there is no gate to wait for and no window.
  *     And a lease is held only while nobody else wants one: the spin looks at the gate's
  *     refusal counter every {@link CHUNK} polls, and once it moved (another thread of the
  *     process was refused a lease: it is running, and wants a core as much as we do),
@@ -249,13 +253,15 @@ export class AdaptiveSpin {
   /**
    * Whether this wait starts with the free window: it means to spin (a budget, a floor or
    * a fixed budget; a probe takes its lease first, as ever), more than one core exists,
-   * and no peer that owes us nothing is parked.
+   * and the peer, if it publishes its state, is running now. A peer still parked is at
+   * best waking up (our raise woke it), which takes far longer than the window; and on
+   * the same core it cannot run while we poll. Such a wait spins with a lease, as before.
    */
   private freeWindow(floor: number): boolean {
     const gate = this.gate;
     if (!gate || gate.capacity === 0) return false;
     if (this.fixed !== undefined ? this.fixed <= 0 : this.budget <= 0 && floor <= 0) return false;
-    return this.answers || !this.peerParked();
+    return !this.peerParked();
   }
 
   private settle(budget: number, left: number, peerLeft: boolean): void {
