@@ -16,13 +16,13 @@
  *     each other (a guest and its server) spin without touching the gate at all: each
  *     one's event mostly comes within it, and then no lease is taken, given back or
  *     refused. (Asking first cost every call about three atomic writes to the gate's one
- *     cache line, from both cores in turn.) When the event takes longer, the thread that holds the lease is usually
- *     the one our own raise has just sent to work, and it has given the lease back by the
- *     time our window ends. The window is only for a peer that runs now (see point 2):
- *     a parked peer is at best waking up, which takes far longer than the window, and on
- *     our own core it cannot run while we poll (with the window there too, one core's
- *     ping-pong measured 1.19x a plain Atomics.wait, against 1.00x without). On one core
- *     there is no gate to wait for and no window.
+ *     cache line, from both cores in turn.) When the event takes longer, the thread that
+ *     holds the lease is usually the one our own raise has just sent to work, and it has
+ *     given the lease back by the time our window ends. The window is only for a peer
+ *     that runs now (see point 2): a parked peer is at best waking up, which takes far
+ *     longer than the window, and on our own core it cannot run while we poll (with the
+ *     window there too, one core's ping-pong measured 1.19x a plain Atomics.wait, against
+ *     1.00x without). On one core there is no gate to wait for and no window.
  *     And a lease is held only while nobody else wants one: the spin looks at the gate's
  *     refusal counter every {@link CHUNK} polls, and once it moved (another thread of the
  *     process was refused a lease: it is running, and wants a core as much as we do),
