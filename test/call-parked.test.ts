@@ -1,6 +1,7 @@
 // A reply wakes the guest only when the guest said it parks (the slot's PARKED word): a
 // guest that caught its reply while spinning costs the server no notify, one that parks
-// is always woken, and a guest that hides its park only delays its own replies.
+// is always woken, and a guest that hides its park (or a member that hides another's)
+// delays those replies by a re-check at most.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusMemory, SlotServer } from '../dist/src/internal.js';
 import {
@@ -54,6 +55,35 @@ describe.each(TRANSPORTS)('calls that park (%s transport)', (transport) => {
       const now = await g.cmd('call', { handle, func: 1, len, seed: i + 100 });
       expect(now).toMatchObject({ ok: true, len });
       expect(now.sum).toBe(now.expect);
+    }
+  });
+});
+
+describe('a member that clears another member\'s PARKED', () => {
+  it('delays that member\'s parked calls by a re-check at most, never until their deadline', async () => {
+    const { ep, spawn, mem } = makeBusOn('hidden-park', 1 << 20);
+    ep.addDevice(0, 'test-echo', echoModel());
+    const g = spawn(1);
+    await g.waitEvent((e) => e.event === 'ready');
+    const { handle } = await g.cmd('open', { dev: 0 });
+    // The bus memory is every member's: play the other member, clearing the guest's PARKED
+    // word all the time, so that the host's late replies find it down and do not notify.
+    const slot = (ep as unknown as { registry: { members: Map<number, { slot: number }> } }).registry.members.get(1)!.slot;
+    const hide = setInterval(() => Atomics.store(mem.i32, (slot + SLOT_OFF_PARKED) >> 2, 0), 0);
+    // Calls without a deadline: a reply that nobody is told of would leave them parked for
+    // ever, so "hung" after 10 s (the replies come after 20 ms) means the re-check is gone.
+    const answered = (p: Promise<Record<string, any>>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('hung'), 10_000))]);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await answered(g.cmd('call', { handle, func: 2, len: 16, seed: i, timeoutMs: Infinity })); // answered after 20 ms
+        expect(r).toMatchObject({ ok: true, len: 16 });
+        expect((r as Record<string, any>).sum).toBe((r as Record<string, any>).expect);
+        const a = await answered(g.cmd('callAsync', { handle, func: 2, len: 16, seed: i + 50, timeoutMs: Infinity }));
+        expect(a).toMatchObject({ len: 16 });
+        expect((a as Record<string, any>).sum).toBe((a as Record<string, any>).expect);
+      }
+    } finally {
+      clearInterval(hide);
     }
   });
 });

@@ -23,7 +23,10 @@
 // server notifies STATE only when it reads non-zero there after storing DONE, so a guest
 // that caught its reply spinning costs no notify (a Dekker pair: the guest stores PARKED
 // then loads STATE, the server stores STATE then loads PARKED, all seq-cst, so at least
-// one of them sees the other). A guest that lies about it only delays its own replies.
+// one of them sees the other). A guest that lies about it only delays its own replies;
+// a member that clears another member's PARKED (the members of a bus share its memory)
+// delays that member's reply by at most PARKED_RECHECK_MS (src/guest/call-client.ts: a
+// parked call looks again that often).
 
 export const SLOT_MAGIC = 0x544c5356; // "VSLT"
 export const SLOT_VERSION = 1;

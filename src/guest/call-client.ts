@@ -30,6 +30,13 @@ import type { CallOptions, Request } from './call-types.js';
 
 export type { CallOptions, Request } from './call-types.js';
 
+/**
+ * A parked call looks at its slot at least this often, ms: the members of a bus share its
+ * memory, and one that clears another's PARKED word (so that its reply is not notified)
+ * then delays that call by at most this much, not until its deadline.
+ */
+export const PARKED_RECHECK_MS = 10;
+
 /** A call's deadline when neither the call nor the client names one, ms. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
@@ -204,7 +211,8 @@ export class CallClient {
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
         if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
-        Atomics.wait(i32, this.stateIdx, s, wait);
+        Atomics.wait(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
+        Atomics.store(i32, this.parkedIdx, 1); // again, before the look: another member of the bus may have cleared it
         s = Atomics.load(i32, this.stateIdx);
       }
       return SLOT_DONE;
@@ -238,8 +246,9 @@ export class CallClient {
             if (aborted) return this.giveUp(-ERRNO.ECANCELED);
             const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
             if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
-            const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
+            const w = Atomics.waitAsync(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
             if (w.async) await w.value;
+            Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
             s = Atomics.load(i32, this.stateIdx);
           }
         } finally {
@@ -332,7 +341,8 @@ export class CallClient {
       while (s === SLOT_BUSY || s === SLOT_REQUEST) {
         const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
         if (wait <= 0) return -ERRNO.ETIMEDOUT;
-        Atomics.wait(i32, this.stateIdx, s, wait);
+        Atomics.wait(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
+        Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
         s = Atomics.load(i32, this.stateIdx);
       }
       this.abandoned = false;
@@ -352,10 +362,11 @@ export class CallClient {
       let s = Atomics.load(i32, this.stateIdx);
       while (s === SLOT_BUSY || s === SLOT_REQUEST) {
         if (signal?.aborted) return -ERRNO.ECANCELED;
-        const wait = deadline === Infinity ? 1000 : Math.min(1000, deadline - performanceNow());
+        const wait = deadline === Infinity ? PARKED_RECHECK_MS : Math.min(PARKED_RECHECK_MS, deadline - performanceNow());
         if (wait <= 0) return -ERRNO.ETIMEDOUT;
         const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
         if (w.async) await w.value;
+        Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
         s = Atomics.load(i32, this.stateIdx);
       }
       this.abandoned = false;
