@@ -187,7 +187,7 @@ export class ServeGroup {
       // likely comes: a guest answered is about to call again); the whole budget goes
       // to them instead of being spread over every idle bus.
       if (!more) {
-        const turn = turnHeld(); // once per round: it reads the clock
+        const turn = turnHeld(); // once per round: while others wait for the turn it reads the clock
         more = this.spinAll(n > 0 ? list : [...this.members], turn);
         // The spin watched the buses just served. While a call turn is held, a spin that
         // found nothing usually ended because the turn moved to a guest of another bus,

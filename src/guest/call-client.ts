@@ -209,16 +209,35 @@ export class CallClient {
       while (s !== SLOT_DONE) {
         if (s === SLOT_DEAD) return -ERRNO.ENODEV;
         if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
-        const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+        const wait = msLeft(deadline);
         if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
-        Atomics.wait(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
-        Atomics.store(i32, this.parkedIdx, 1); // again, before the look: another member of the bus may have cleared it
-        s = Atomics.load(i32, this.stateIdx);
+        s = this.napSync(s, wait);
       }
       return SLOT_DONE;
     } finally {
       Atomics.store(i32, this.parkedIdx, 0);
     }
+  }
+
+  /**
+   * One park on STATE while it holds `s`, for at most `wait` ms and at most
+   * PARKED_RECHECK_MS; then PARKED up again (another member of the bus may have cleared
+   * it) before the look that returns STATE. Called with PARKED up.
+   */
+  private napSync(s: number, wait: number): number {
+    const i32 = this.bus.i32;
+    Atomics.wait(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
+    Atomics.store(i32, this.parkedIdx, 1);
+    return Atomics.load(i32, this.stateIdx);
+  }
+
+  /** napSync with Atomics.waitAsync. */
+  private async napAsync(s: number, wait: number): Promise<number> {
+    const i32 = this.bus.i32;
+    const w = Atomics.waitAsync(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
+    if (w.async) await w.value;
+    Atomics.store(i32, this.parkedIdx, 1);
+    return Atomics.load(i32, this.stateIdx);
   }
 
   /** Asynchronous call: same protocol, parks with Atomics.waitAsync. Calls are queued one at a time. */
@@ -233,23 +252,19 @@ export class CallClient {
         const pre = this.post(req);
         if (pre < 0) return pre;
         const i32 = this.bus.i32;
-        let s = Atomics.load(i32, this.stateIdx);
         let aborted = false;
         const onAbort = (): void => { aborted = true; Atomics.notify(i32, this.stateIdx); };
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         Atomics.store(i32, this.parkedIdx, 1); // this path always parks: the server must notify
-        s = Atomics.load(i32, this.stateIdx);
+        let s = Atomics.load(i32, this.stateIdx); // after PARKED, as in parkSync
         try {
           while (s !== SLOT_DONE) {
             if (s === SLOT_DEAD) return -ERRNO.ENODEV;
             if (s !== SLOT_REQUEST && s !== SLOT_BUSY) return this.protocolError();
             if (aborted) return this.giveUp(-ERRNO.ECANCELED);
-            const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+            const wait = msLeft(deadline);
             if (wait <= 0) return this.giveUp(-ERRNO.ETIMEDOUT);
-            const w = Atomics.waitAsync(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
-            if (w.async) await w.value;
-            Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
-            s = Atomics.load(i32, this.stateIdx);
+            s = await this.napAsync(s, wait);
           }
         } finally {
           Atomics.store(i32, this.parkedIdx, 0);
@@ -339,11 +354,9 @@ export class CallClient {
     try {
       let s = Atomics.load(i32, this.stateIdx);
       while (s === SLOT_BUSY || s === SLOT_REQUEST) {
-        const wait = deadline === Infinity ? Infinity : deadline - performanceNow();
+        const wait = msLeft(deadline);
         if (wait <= 0) return -ERRNO.ETIMEDOUT;
-        Atomics.wait(i32, this.stateIdx, s, Math.min(wait, PARKED_RECHECK_MS));
-        Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
-        s = Atomics.load(i32, this.stateIdx);
+        s = this.napSync(s, wait);
       }
       this.abandoned = false;
       if (s === SLOT_DEAD) return -ERRNO.ENODEV;
@@ -362,12 +375,9 @@ export class CallClient {
       let s = Atomics.load(i32, this.stateIdx);
       while (s === SLOT_BUSY || s === SLOT_REQUEST) {
         if (signal?.aborted) return -ERRNO.ECANCELED;
-        const wait = deadline === Infinity ? PARKED_RECHECK_MS : Math.min(PARKED_RECHECK_MS, deadline - performanceNow());
+        const wait = msLeft(deadline);
         if (wait <= 0) return -ERRNO.ETIMEDOUT;
-        const w = Atomics.waitAsync(i32, this.stateIdx, s, wait);
-        if (w.async) await w.value;
-        Atomics.store(i32, this.parkedIdx, 1); // as in parkSync
-        s = Atomics.load(i32, this.stateIdx);
+        s = await this.napAsync(s, wait);
       }
       this.abandoned = false;
       if (s === SLOT_DEAD) return -ERRNO.ENODEV;
@@ -383,4 +393,9 @@ function performanceNow(): number { return performance.now(); }
 
 function deadlineIn(ms: number): number {
   return ms === Infinity ? Infinity : performanceNow() + ms;
+}
+
+/** Ms until `deadline` (a performance.now() time; Infinity for none). */
+function msLeft(deadline: number): number {
+  return deadline === Infinity ? Infinity : deadline - performanceNow();
 }
