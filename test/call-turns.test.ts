@@ -5,7 +5,7 @@
 // out) through spawnGuest. Counts and orders, never times.
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { CallTurns, TURN_WORDS, callsPerTurn, ROUND_CALLS, TURN_CALLS, MIN_TURN_CALLS, BUSY_GAP_MS } from '../dist/src/internal.js';
+import { CallTurns, TURN_WORDS, TURN_LAYOUT, callsPerTurn, ROUND_CALLS, TURN_CALLS, MIN_TURN_CALLS, BUSY_GAP_MS } from '../dist/src/internal.js';
 import { VbusHost, type GuestWorker } from '../dist/src/index.js';
 import { echoModel } from './fixtures/echo-model.mjs';
 
@@ -79,6 +79,26 @@ describe('one thread', () => {
     const inTurn = callsPerTurn(2);
     for (let i = 0; i < inTurn + 1; i++) expect(call(a)).toBe(true);
     expect(a.stats).toMatchObject({ passed: 1, taken: 2 });
+  });
+
+  it('a pass names the next holder\'s bus, from the key its waiter left, before that waiter runs', () => {
+    const w = words();
+    const a = new CallTurns(w);
+    a.key = 11;
+    call(a);
+    expect(call(a)).toBe(true); // a holds ticket 0
+    const { NEXT, HOLDER, SLOT0, KEY0 } = TURN_LAYOUT;
+    expect(Atomics.load(w, HOLDER)).toBe(11);
+    // A waiter with ticket 1, as its thread leaves things before it parks: its key beside
+    // its slot, then the slot says WAITING. No thread runs it, so only the pass can name it.
+    Atomics.store(w, NEXT, 2);
+    Atomics.store(w, KEY0 + 1, 22);
+    Atomics.store(w, SLOT0 + 1, (1 << 2) | 1);
+    let calls = 0;
+    while (a.keep()) { a.exit(); if (++calls > callsPerTurn(2)) break; } // keep() says no once it has passed
+    expect(a.stats.passed).toBe(1);
+    expect(Atomics.load(w, SLOT0 + 1)).toBe((1 << 2) | 2); // granted to ticket 1
+    expect(Atomics.load(w, HOLDER)).toBe(22); // and its bus named, though it has not run
   });
 
   it('calls per turn shrink as the line grows, within their bounds', () => {

@@ -30,7 +30,8 @@
  * Call turns (src/core/call-turns.ts): while a guest holds the process's call turn and
  * uses it, its next call is near, so the spin of step d lasts at least the group's `max`
  * and also watches the holder's bus (the key the holder publishes, mapped to a member
- * here; an unknown key is ignored), and a spin that found nothing looks at every
+ * here; an unknown key is ignored; a pass publishes the next holder's key before it wakes
+ * that guest, and the spin looks the key up again every chunk), and a spin that found nothing looks at every
  * member's PENDING word once before the loop parks: at a change of holder the next call
  * comes on another bus, and the loop would otherwise learn of it only from that bus's
  * wait, an event-loop turn later.
@@ -243,29 +244,38 @@ export class ServeGroup {
    * True when one was raised. `turn`: a call turn is held and in use (turnHeld).
    */
   private spinAll(served: GroupMember[], turn: boolean): boolean {
-    let list = served;
     // While a guest holds the call turn its next call is near, also when the turn has just
     // moved to a guest that is still waking up: spin the group's whole `max` (a park here
-    // costs the next call a wake-up of this event loop, the slowest there is).
-    // And spin on the holder's bus too, which is where that call comes from.
-    let floor = 0;
+    // costs the next call a wake-up of this event loop, the slowest there is). And watch
+    // the holder's bus, looked up again every chunk: a pass names the next holder's bus
+    // before it wakes that guest, so the spin is on the right doorbell when its first
+    // call comes.
     if (turn) {
-      floor = this.turnFloor;
-      const h = this.byTurnKey.get(turnHolder());
-      if (h !== undefined && !list.includes(h)) list = [h, ...list];
+      return this.spin.spin((n) => {
+        const h = this.byTurnKey.get(turnHolder());
+        if (h === undefined || served.includes(h)) return this.pollEach(served, n);
+        const half = (n >> 1) || 1;
+        if (h.waiter.pollPending(half) > 0) return n;
+        return this.pollEach(served, n - half);
+      }, this.turnFloor);
     }
-    if (list.length === 1) return this.spin.spin(list[0]!.waiter.pollPending, floor); // the usual case: one bus just served
-    return this.spin.spin((n) => {
-      // Each member polled in the core in turn, a few polls at a time (acquire loads:
-      // they pair with sig_raise's xchg), so the budget covers them all.
-      const each = Math.max(8, Math.floor(n / list.length));
-      for (let done = 0; done < n;) {
-        for (const m of list) {
-          if (m.waiter.pollPending(each) > 0) return Math.max(1, n - done);
-          done += each;
-        }
+    if (served.length === 1) return this.spin.spin(served[0]!.waiter.pollPending); // the usual case: one bus just served
+    return this.spin.spin((n) => this.pollEach(served, n));
+  }
+
+  /**
+   * Polls each member's doorbell in turn, a few polls at a time (acquire loads: they pair
+   * with sig_raise's xchg), `n` polls in all. Returns the polls left (> 0) when one rang.
+   */
+  private pollEach(list: GroupMember[], n: number): number {
+    if (list.length === 0) return 0;
+    const each = Math.max(8, Math.floor(n / list.length));
+    for (let done = 0; done < n;) {
+      for (const m of list) {
+        if (m.waiter.pollPending(each) > 0) return Math.max(1, n - done);
+        done += each;
       }
-      return 0;
-    }, floor);
+    }
+    return 0;
   }
 }

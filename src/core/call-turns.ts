@@ -23,9 +23,11 @@
  *    after {@link callsPerTurn} calls or {@link TURN_MS}, whichever comes first, and takes
  *    a ticket again. Tickets are served in order, so busy callers get the turn in rotation
  *    and the same number of calls per turn, however fast the machine lets each make them.
- *    Short turns (64 calls) make many rounds per second, so shares even out quickly;
- *    beyond 256 in line the calls per turn shrink, so that a round (every busy caller's
- *    turn once) stays about {@link ROUND_CALLS} calls.
+ *    A turn is 256 calls: long against the change of holder it costs (a wake-up of the
+ *    next holder and its first call's, 100-200 us on the 2-vCPU VM; with 64 calls a turn
+ *    the host served 0.7-0.9x the calls per second at 4 to 64 guests), short enough that
+ *    there are many rounds per second and shares even out. Beyond 64 in line the calls per turn shrink, so that a
+ *    round (every busy caller's turn once) stays about {@link ROUND_CALLS} calls.
  *  - Each ticket has its own slot word to park on (ticket mod {@link TURN_SLOTS}), so a
  *    pass wakes exactly the thread it is for (one word for all would wake every waiter).
  *  - A holder that stops calling (it computes, waits for something else, or has ended)
@@ -45,7 +47,10 @@
  *    turn longer than that. A thread that is done calling (a guest that closes) passes
  *    its turn on at once ({@link CallTurns.release}).
  *  - While a turn is held and in use, servers spin for the next request longer, and on
- *    the holder's bus (its key: HOLDER), see src/connector/serve-group.ts.
+ *    the holder's bus (its key: HOLDER), see src/connector/serve-group.ts. A waiter
+ *    leaves its key beside its slot when it sits down, and a pass publishes it as HOLDER
+ *    before it wakes the waiter: the wake-up takes tens of microseconds, and the server
+ *    spends them on the doorbell the new holder's first call will ring.
  *
  * Memory ordering. Every access is an Atomics operation (sequentially consistent). Who
  * holds the turn is decided by NOW alone; a slot only says whom to wake and who left.
@@ -74,14 +79,18 @@ import { GATE_WORDS } from './spin-gate.js';
 export const TURN_BASE = GATE_WORDS;
 /** Slot words (a power of two): at most this many - 1 threads queue at once; more call without the turn. */
 export const TURN_SLOTS = 512;
-/** Words of the turn: NOW, NEXT, BEAT, HOLDER, then (from word 8) the slots. */
-export const TURN_WORDS = 8 + TURN_SLOTS;
+/** Words of the turn: NOW, NEXT, BEAT, HOLDER, then (from word 8) the slots, then each slot's waiter's key. */
+export const TURN_WORDS = 8 + 2 * TURN_SLOTS;
 const NOW = 0;
 const NEXT = 1;
 const BEAT = 2;
 /** The holder's key: which bus its calls go to, so the host spins on that bus's doorbell (a hint). */
 const HOLDER = 3;
 const SLOT0 = 8;
+/** Where each slot's waiter leaves its key, so a pass can name the next holder's bus before it wakes it. */
+const KEY0 = SLOT0 + TURN_SLOTS;
+/** The words' layout, for tests that play a waiter by hand. */
+export const TURN_LAYOUT = { NOW, NEXT, BEAT, HOLDER, SLOT0, KEY0 } as const;
 
 // A slot holds its ticket's low 29 bits and a state, so a slot last used 512 tickets ago
 // is never taken for the current one.
@@ -90,9 +99,10 @@ const GRANTED = 2;
 const LEFT = 3;
 function slotValue(ticket: number, state: number): number { return ((ticket & 0x1fffffff) << 2) | state; }
 function slotOf(ticket: number): number { return SLOT0 + (ticket & (TURN_SLOTS - 1)); }
+function keyOf(ticket: number): number { return KEY0 + (ticket & (TURN_SLOTS - 1)); }
 
 /** Calls a holder makes at most in one turn while others wait. */
-export const TURN_CALLS = 64;
+export const TURN_CALLS = 256;
 /** Calls a holder makes at least in one turn, however long the line (a turn must pay for its wake-up). */
 export const MIN_TURN_CALLS = 16;
 /** Calls a round of turns aims at (see the header). */
@@ -311,7 +321,13 @@ export class CallTurns {
         if (p === v || Atomics.load(w, NOW) !== t) return GAVE_UP;
         continue;
       }
-      if (v !== waiting) { Atomics.compareExchange(w, slot, v, waiting); continue; }
+      if (v !== waiting) {
+        // Our key first: a pass that sees WAITING publishes it (seq-cst: the store
+        // precedes the exchange that makes the slot say WAITING).
+        Atomics.store(w, keyOf(t), this.key);
+        Atomics.compareExchange(w, slot, v, waiting);
+        continue;
+      }
       const beat = Atomics.load(w, BEAT);
       const look = ahead === 1 ? this.stallMs : CHECK_MS;
       const r = Atomics.wait(w, slot, waiting, Math.min(look, giveUpAt - at));
@@ -348,6 +364,9 @@ export class CallTurns {
         continue;
       }
       if (Atomics.compareExchange(w, slot, v, slotValue(t, GRANTED)) !== v) continue; // it sat down or left just now: look again
+      // Name the new holder's bus now, not once it runs: its wake-up takes tens of
+      // microseconds, and the server spins on that bus meanwhile (see turnHolder).
+      Atomics.store(w, HOLDER, Atomics.load(w, keyOf(t)));
       Atomics.add(w, BEAT, 1); // a grant counts as a call: the new holder has STALL_MS to make its first
       Atomics.notify(w, slot, 1);
       return;

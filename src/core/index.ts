@@ -16,7 +16,7 @@ export type { SignalStats, WaitResult } from './signal.js';
 export { AdaptiveSpin, HANDOFF } from './adaptive-spin.js';
 export type { SpinPolicy, PeerWord, SpinOutcome } from './adaptive-spin.js';
 export { SpinGate, spinGate, STALE_CHECK_EVERY } from './spin-gate.js';
-export { CallTurns, callTurns, callsPerTurn, turnHeld, turnHolder, TURN_IDLE_MS, TURN_WORDS, TURN_SLOTS, TURN_CALLS, MIN_TURN_CALLS, ROUND_CALLS, TURN_MS, BUSY_GAP_MS, STALL_MS, MAX_TURN_WAIT_MS } from './call-turns.js';
+export { CallTurns, callTurns, callsPerTurn, turnHeld, turnHolder, TURN_IDLE_MS, TURN_LAYOUT, TURN_WORDS, TURN_SLOTS, TURN_CALLS, MIN_TURN_CALLS, ROUND_CALLS, TURN_MS, BUSY_GAP_MS, STALL_MS, MAX_TURN_WAIT_MS } from './call-turns.js';
 export type { CallTurnsOptions, TurnStats } from './call-turns.js';
 export { Status, FaultReason, faultText, statusName } from './status.js';
 export { coreModule, loadCoreModule, adoptCoreModule, instantiateCore, coreWasmBytes, messageCoreModule, loadMessageCoreModule } from './core-module.js';

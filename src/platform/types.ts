@@ -9,7 +9,7 @@
  */
 
 /** Bytes of the process-wide shared buffer ({@link Platform.processShared}). */
-export const PROCESS_SHARED_BYTES = 4096;
+export const PROCESS_SHARED_BYTES = 8192;
 
 /** Which implementation is running. */
 export type PlatformName = 'node' | 'browser';
