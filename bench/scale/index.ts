@@ -21,7 +21,7 @@
  *   and per idle guest worker, from process RSS before and after.
  *
  * Every point is one 500 ms window per repeat (at most 3), after uncounted warm-up
- * windows until every worker has done 4000 operations (at most 20 s: Fleet.warmUp), and
+ * windows until every worker has done 4000 operations (at most 60 s: Fleet.warmUp), and
  * the row reports the median; the note says how long the warm-up took. The
  * plot (aggregate rate against N per impl) is drawn by plot.ts into
  * bench/results/scale.svg. This VM has 2 vCPUs shared with other work: the numbers say
