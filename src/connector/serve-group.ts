@@ -30,11 +30,11 @@
  * Call turns (src/core/call-turns.ts): while a guest holds the process's call turn and
  * uses it, its next call is near, so the spin of step d lasts at least the group's `max`
  * and also watches the holder's bus (the key the holder publishes, mapped to a member
- * here; an unknown key is ignored; a pass publishes the next holder's key before it wakes
- * that guest, and the spin looks the key up again every chunk), and a spin that found nothing looks at every
- * member's PENDING word once before the loop parks: at a change of holder the next call
- * comes on another bus, and the loop would otherwise learn of it only from that bus's
- * wait, an event-loop turn later.
+ * here; an unknown key is ignored; a pass publishes the next holder's key before it
+ * wakes that guest, and the spin looks the key up again every chunk), and a spin that
+ * found nothing looks at every member's PENDING word once before the loop parks: at a
+ * change of holder the next call comes on another bus, and the loop would otherwise learn
+ * of it only from that bus's wait, an event-loop turn later.
  *
  * The host runs one group for all its buses; each backend pool thread runs one for all
  * its devices (src/connector/backend/pool-thread.ts).
@@ -90,6 +90,8 @@ export const GROUP_SPIN = { initial: 4096, max: 1 << 16 } as const;
 /** Rounds between two event-loop turns while some member's wait is out (see run). */
 export const WATCHED_YIELD_ROUNDS = 32;
 
+const NO_MEMBERS: readonly GroupMember[] = [];
+
 export class ServeGroup {
   /** The members, in the order they joined. */
   private readonly members = new Set<GroupMember>();
@@ -108,6 +110,18 @@ export class ServeGroup {
   /** Members by their turn key (to spin on the bus of the call turn's holder). */
   private readonly byTurnKey = new Map<number, GroupMember>();
   private first = 0;
+  /** The members the current spin watches (spinAll sets it; the two polls below read it). */
+  private spinList: readonly GroupMember[] = NO_MEMBERS;
+  // The spin's polls, made once: a closure per round was an allocation per call served.
+  private readonly pollList = (n: number): number => this.pollEach(this.spinList, n);
+  private readonly pollTurn = (n: number): number => {
+    const served = this.spinList;
+    const h = this.byTurnKey.get(turnHolder());
+    if (h === undefined || served.includes(h)) return this.pollEach(served, n);
+    const half = (n >> 1) || 1;
+    if (h.waiter.pollPending(half) > 0) return n;
+    return this.pollEach(served, n - half);
+  };
   /** Rounds run, rounds that served something, parks taken (for stats and tests). */
   readonly stats = { rounds: 0, busyRounds: 0, parks: 0 };
 
@@ -250,24 +264,20 @@ export class ServeGroup {
     // the holder's bus, looked up again every chunk: a pass names the next holder's bus
     // before it wakes that guest, so the spin is on the right doorbell when its first
     // call comes.
-    if (turn) {
-      return this.spin.spin((n) => {
-        const h = this.byTurnKey.get(turnHolder());
-        if (h === undefined || served.includes(h)) return this.pollEach(served, n);
-        const half = (n >> 1) || 1;
-        if (h.waiter.pollPending(half) > 0) return n;
-        return this.pollEach(served, n - half);
-      }, this.turnFloor);
+    if (!turn && served.length === 1) return this.spin.spin(served[0]!.waiter.pollPending); // the usual case: one bus just served
+    this.spinList = served;
+    try {
+      return turn ? this.spin.spin(this.pollTurn, this.turnFloor) : this.spin.spin(this.pollList);
+    } finally {
+      this.spinList = NO_MEMBERS; // hold no members past the spin
     }
-    if (served.length === 1) return this.spin.spin(served[0]!.waiter.pollPending); // the usual case: one bus just served
-    return this.spin.spin((n) => this.pollEach(served, n));
   }
 
   /**
    * Polls each member's doorbell in turn, a few polls at a time (acquire loads: they pair
    * with sig_raise's xchg), `n` polls in all. Returns the polls left (> 0) when one rang.
    */
-  private pollEach(list: GroupMember[], n: number): number {
+  private pollEach(list: readonly GroupMember[], n: number): number {
     if (list.length === 0) return 0;
     const each = Math.max(8, Math.floor(n / list.length));
     for (let done = 0; done < n;) {

@@ -26,8 +26,9 @@
  *    A turn is 256 calls: long against the change of holder it costs (a wake-up of the
  *    next holder and its first call's, 100-200 us on the 2-vCPU VM; with 64 calls a turn
  *    the host served 0.7-0.9x the calls per second at 4 to 64 guests), short enough that
- *    there are many rounds per second and shares even out. Beyond 64 in line the calls per turn shrink, so that a
- *    round (every busy caller's turn once) stays about {@link ROUND_CALLS} calls.
+ *    there are many rounds per second and shares even out. Beyond 64 in line the calls
+ *    per turn shrink, so that a round (every busy caller's turn once) stays about
+ *    {@link ROUND_CALLS} calls.
  *  - Each ticket has its own slot word to park on (ticket mod {@link TURN_SLOTS}), so a
  *    pass wakes exactly the thread it is for (one word for all would wake every waiter).
  *  - A holder that stops calling (it computes, waits for something else, or has ended)
