@@ -101,6 +101,20 @@ describe('one thread', () => {
     expect(Atomics.load(w, HOLDER)).toBe(22); // and its bus named, though it has not run
   });
 
+  it('a holder is told to spin for its answers only while others wait for the turn', () => {
+    const w = words();
+    const a = new CallTurns(w);
+    expect(a.holdsWhileWaited()).toBe(false); // holds nothing
+    call(a);
+    expect(call(a)).toBe(true); // a holds ticket 0, alone
+    expect(a.holdsWhileWaited()).toBe(false); // nobody waits: its own spin policy decides
+    const { NEXT, NOW } = TURN_LAYOUT;
+    Atomics.store(w, NEXT, 2); // ticket 1 waits
+    expect(a.holdsWhileWaited()).toBe(true);
+    Atomics.store(w, NOW, 1); // the turn moved on (a kick)
+    expect(a.holdsWhileWaited()).toBe(false);
+  });
+
   it('calls per turn shrink as the line grows, within their bounds', () => {
     expect(callsPerTurn(2)).toBe(TURN_CALLS);
     expect(callsPerTurn(256)).toBe(Math.max(MIN_TURN_CALLS, Math.floor(ROUND_CALLS / 256)));

@@ -196,7 +196,9 @@ export class AdaptiveSpin {
    * `floor`: spin at least this many polls, whatever the budget says (still with a lease,
    * and still giving it up when somebody else wants a core). A server passes one while a
    * call turn is held (src/core/call-turns.ts): the holder calls back to back, so its next
-   * request is near even when the last spin, at a change of holder, ran out.
+   * request is near even when the last spin, at a change of holder, ran out. The holder
+   * passes one too while others wait for the turn: the server spins on its bus, so its
+   * answer is near even when a few came late.
    */
   spin(poll: (n: number) => number, floor = 0): boolean {
     // With a floor (a server while a call turn is held), one look before asking for a

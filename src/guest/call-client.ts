@@ -24,7 +24,7 @@ import type { BusMemory } from '../core/bus-memory.js';
 import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { parkedWord } from '../core/signal.js';
 import { PrefixView } from '../core/prefix-view.js';
-import type { CallTurns } from '../core/call-turns.js';
+import { HOLDER_SPIN, type CallTurns } from '../core/call-turns.js';
 import { gatedCallSync, syncCallsGated } from '../transport/sync-gate.js';
 import type { CallOptions, Request } from './call-types.js';
 
@@ -186,7 +186,9 @@ export class CallClient {
     // Step 4: spin, then park.
     let s = Atomics.load(i32, this.stateIdx);
     if (s !== SLOT_DONE) {
-      this.spin.spin(this.poll);
+      // A turn's holder that others wait for spins at least HOLDER_SPIN (see call-turns.ts).
+      const turns = this.turns;
+      this.spin.spin(this.poll, turns !== null && turns.holdsWhileWaited() ? HOLDER_SPIN : 0);
       s = Atomics.load(i32, this.stateIdx);
       if (s !== SLOT_DONE) {
         if (deadline !== deadline) deadline = deadlineIn(ms);
