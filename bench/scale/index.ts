@@ -23,9 +23,8 @@
  * Every point is one 1.5 s window per repeat (at most 3), after uncounted warm-up
  * windows until every worker has done 4000 operations and the aggregate rate has stopped
  * rising (at most 60 s: Fleet.warmUp), and the row reports the median; the note says how
- * long the warm-up took. The
- * plot (aggregate rate against N per impl) is drawn by plot.ts into
- * bench/results/scale.svg. This VM has 2 vCPUs shared with other work: the numbers say
+ * long the warm-up took. The plot (aggregate rate against N per impl) is drawn by plot.ts
+ * into bench/results/scale.svg. This VM has 2 vCPUs shared with other work: the numbers say
  * how this machine behaved during this run, not what vbus can do on a quiet one.
  */
 import { Worker } from 'node:worker_threads';

@@ -78,7 +78,9 @@
  * write. A guest that writes them can decide who calls when, so it can cost the other
  * guests latency and throughput: at most MAX_TURN_WAIT_MS + TURN_SLOTS * TURN_MS per call
  * (and never past the call's own deadline), after which they call without a turn; and a
- * holder key that names another bus makes a server spin on that bus's doorbell. It
+ * holder key that names another bus makes a server spin on that bus's doorbell; a NOW
+ * or NEXT written so that a guest believes it holds the turn while others wait makes it
+ * spin HOLDER_SPIN polls for each answer (with a lease, as any spin). It
  * cannot cost them data, isolation or progress. Nothing read here is an offset or a
  * length, every wait has a deadline, ticket distances are checked (a queue that looks
  * longer than the slots, or negative, is reset to free), and the call that follows is
