@@ -133,7 +133,7 @@ class Fleet {
     for (;;) {
       const w = await this.window(ms);
       w.results.forEach((r, i) => { done[i] = done[i]! + r.count; });
-      const rate = w.results.reduce((a, r) => a + r.count, 0) / w.secs;
+      const rate = windowRate(w);
       if (rate > best * STEADY_GAIN) flat = 0; else flat++;
       best = Math.max(best, rate);
       const minOps = Math.min(...done);
@@ -158,8 +158,13 @@ class Fleet {
   }
 }
 
+/** A window's aggregate rate, operations per second. */
+function windowRate(w: { results: WindowResult[]; secs: number }): number {
+  return w.results.reduce((a, x) => a + x.count, 0) / w.secs;
+}
+
 function summarise(kase: string, impl: string, n: number, bytes: number, runs: Array<{ results: WindowResult[]; secs: number }>, note: string, backendThreads?: number): ScaleRow {
-  const rates = runs.map((r) => r.results.reduce((a, x) => a + x.count, 0) / r.secs);
+  const rates = runs.map(windowRate);
   const fair = runs.map((r) => {
     const c = r.results.map((x) => x.count);
     const mean = c.reduce((a, x) => a + x, 0) / c.length;

@@ -55,7 +55,8 @@
  *    Without the floor, a few answers that came late (the server took an event-loop turn,
  *    or was preempted) halved the budget to 0, and from then on every call of the turn
  *    parked: at 256 guests on the 2-vCPU VM the holders parked on most calls, and the
- *    floor doubled the aggregate (39-42 k to 86-107 k calls/s, fairness 0.6 to 0.8).
+ *    floor doubled the aggregate (34-44 k to 81-103 k calls/s, fairness 0.52-0.75 to
+ *    0.77-0.88).
  *    It is short (a few microseconds): a holder that shares its core with the server
  *    spins it away on every call, and 65536 polls cost 64 guests a tenth of their rate.
  *  - While a turn is held and in use, servers spin for the next request longer, and on
@@ -211,11 +212,10 @@ export class CallTurns {
    * then the servers spin on its bus, and its answers are waited for spinning at least
    * HOLDER_SPIN polls.
    */
-  holdsWhileWaited(): boolean {
-    if (!this.holding) return false;
-    const w = this.w;
-    return Atomics.load(w, NOW) === this.ticket && ((Atomics.load(w, NEXT) - this.ticket) | 0) > 1;
-  }
+  holdsWhileWaited(): boolean { return this.holds() && this.inLine() > 1; }
+
+  /** Threads in line from this thread's ticket on (itself included). */
+  private inLine(): number { return (Atomics.load(this.w, NEXT) - this.ticket) | 0; }
 
   /**
    * Before a call: returns once this thread may post it, at the latest at `deadline` (a
@@ -236,7 +236,7 @@ export class CallTurns {
     if (!this.holding) return false;
     const w = this.w;
     if (Atomics.load(w, NOW) === this.ticket) {
-      const inLine = (Atomics.load(w, NEXT) - this.ticket) | 0;
+      const inLine = this.inLine();
       if (inLine <= 1) return true; // nobody waits, so nobody watches the beat
       Atomics.add(w, BEAT, 1); // still calling: the head leaves the turn to us
       if (++this.calls < callsPerTurn(inLine) && this.clock() - this.since < TURN_MS) return true;
