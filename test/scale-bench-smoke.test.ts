@@ -41,7 +41,9 @@ describe('npm run bench -- scale --quick', () => {
       expect(r.backendThreads, `${r.case} backendThreads`).toBeGreaterThanOrEqual(1);
       expect(r.backendThreads!).toBeLessThanOrEqual(cores);
     }
-    expect(rows.map((r) => r.case)).toEqual(expect.arrayContaining(['mem-idle-bus', 'mem-idle-guest']));
+    expect(rows.map((r) => r.case)).toEqual(expect.arrayContaining(['mem-idle-bus', 'mem-idle-guest', 'cpu-idle-guest']));
+    const idleCpu = rows.find((x) => x.case === 'cpu-idle-guest') as { cpuUsPerSec?: number } | undefined;
+    expect(idleCpu?.cpuUsPerSec).toBeGreaterThanOrEqual(0); // a measured number, not left out
     const svg = readFileSync(join(dir, 'scale.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('vbus-host');

@@ -162,6 +162,38 @@ describe('a serve group: one wake-up serves every bus', () => {
     }
   });
 
+  it('idle members: once a slice every one is swept and drained, and the group wakes once for all of them', async () => {
+    // The members' waits have no deadline of their own: one timer for the group ends a
+    // park each slice. A member whose work is hidden (its doorbell never rings, as when a
+    // guest silenced it) is still drained each slice.
+    const sliceMs = 25;
+    const group = new ServeGroup({ sliceMs, spin: { fixed: 0 } });
+    const mem = BusMemory.create({ bytes: 1 << 18 });
+    const members = Array.from({ length: 64 }, () => {
+      const m = { waiter: new Waiter(mem, createSignal(mem), { fixed: 0 }), drains: 0, sweeps: 0, hidden: 0, served: 0,
+        drain() { this.drains++; const h = this.hidden; this.served += h; this.hidden = 0; return h; }, anyPending: () => false, sweep() { this.sweeps++; } };
+      group.add(m);
+      return m;
+    });
+    await until(() => members.every((m) => m.drains >= 1));
+    await new Promise((r) => setTimeout(r, 20)); // parked, every member's wait out
+    const parks0 = group.stats.parks;
+    const t0 = performance.now();
+    const sweeps0 = members.map((m) => m.sweeps);
+    members[5]!.hidden = 3; // work no doorbell names
+    await until(() => members[5]!.served === 3, 5_000);
+    await new Promise((r) => setTimeout(r, 10 * sliceMs));
+    const slices = (performance.now() - t0) / sliceMs;
+    const swept = members.map((m, i) => m.sweeps - sweeps0[i]!);
+    const parks = group.stats.parks - parks0;
+    for (const m of members) await group.remove(m);
+    expect(Math.min(...swept)).toBeGreaterThanOrEqual(5); // ~10 slices passed: every member was swept in (nearly) each
+    expect(Math.max(...swept)).toBeLessThanOrEqual(slices + 2);
+    // Parks: about one per slice for the whole group, not one per member and slice.
+    expect(parks).toBeLessThanOrEqual(3 * slices + 3);
+    expect(group.size).toBe(0);
+  });
+
   it('a bus that joins while the loop is parked is served at once, not after a slice', async () => {
     const group = new ServeGroup({ sliceMs: 60_000 }); // a slice would outlast the test
     const mk = (name: string) => echoBus(group, name);

@@ -19,6 +19,8 @@
  *   4 KiB reads in flight each (bench/mq's measure); aggregate IOPS.
  * - mem-idle-bus / mem-idle-guest: resident memory per idle bus (with one device linked)
  *   and per idle guest worker, from process RSS before and after.
+ * - cpu-idle-guest: the process's CPU per idle guest (cpuUsPerSec), from process.cpuUsage
+ *   over 2 s while they idle.
  *
  * Every point is one 1.5 s window per repeat (at most 3), after uncounted warm-up
  * windows until every worker has done 4000 operations and the aggregate rate has stopped
@@ -51,6 +53,8 @@ export interface ScaleRow extends Row {
   guests?: number;
   /** Backend pool threads that served the devices (backend placement). */
   backendThreads?: number;
+  /** cpu-idle-guest: process CPU per idle guest, microseconds per second. */
+  cpuUsPerSec?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -400,8 +404,8 @@ async function multiqueueDisk(placement: 'host' | 'backend', ns: number[], ms: n
   return rows;
 }
 
-/** Resident bytes per idle bus (with one device linked) and per idle guest. */
-async function idleMemory(k: number): Promise<ScaleRow[]> {
+/** Resident bytes per idle bus (with one device linked) and per idle guest; CPU per idle guest. */
+async function idleMemory(k: number, cpuMs: number): Promise<ScaleRow[]> {
   const rss = (): number => { (globalThis as { gc?: () => void }).gc?.(); return process.memoryUsage().rss; };
   const host = new VbusHost();
   host.registerClass({ name: 'scale-echo', interfaces: ['scale-echo'], create: () => createModel(null) });
@@ -423,12 +427,20 @@ async function idleMemory(k: number): Promise<ScaleRow[]> {
     await Promise.all(starts);
     await sleep(200);
     const r2 = rss();
+    // The process's CPU while every guest idles (their devices' host side included): what
+    // an idle fleet costs the machine in wake-ups.
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(cpuMs);
+    const c = process.cpuUsage(c0);
+    const cpuPerGuest = Math.round((c.user + c.system) / ((performance.now() - t0) / 1000) / k);
     f.end();
     const perBus = Math.max(0, Math.round((r1 - r0) / k));
     const perGuest = Math.max(0, Math.round((r2 - r1) / k));
     return [
       { case: 'mem-idle-bus', impl: 'vbus-host', bytes: perBus, opsPerSec: 0, placement: 'unpinned', threads: 1, repeats: 1, guests: k, note: `resident bytes per idle bus (128 KiB bus memory, one device linked), over ${k} buses` },
       { case: 'mem-idle-guest', impl: 'vbus-host', bytes: perGuest, opsPerSec: 0, placement: 'unpinned', threads: k + 1, repeats: 1, guests: k, note: `resident bytes per idle guest worker (joined, one open connection), over ${k} guests` },
+      { case: 'cpu-idle-guest', impl: 'vbus-host', bytes: 0, opsPerSec: 0, cpuUsPerSec: cpuPerGuest, placement: 'unpinned', threads: k + 1, repeats: 1, guests: k, note: `process CPU per idle guest (its bus, device and worker), microseconds a second, over ${k} guests idling ${cpuMs} ms` },
     ];
   } finally {
     await host.connector.release();
@@ -451,7 +463,7 @@ async function run(opts: BenchOptions): Promise<Row[]> {
   const tick = (label: string): void => opts.progress(++done, total, label);
   const rows: ScaleRow[] = [];
   // Memory first, while the process has not yet grown and freed for the other rows.
-  if (want('mem', 'vbus-host')) { rows.push(...await idleMemory(opts.quick ? 4 : 32)); tick('memory'); }
+  if (want('mem', 'vbus-host')) { rows.push(...await idleMemory(opts.quick ? 4 : 32, opts.quick ? 200 : 2000)); tick('memory'); }
   if (want('calls', 'vbus-host')) rows.push(...await vbusCalls('host', ns, ms, repeat, tick));
   if (want('calls', 'vbus-backend')) rows.push(...await vbusCalls('backend', ns, ms, repeat, tick));
   if (want('calls', 'postMessage')) rows.push(...await postMessageCalls(ns, ms, repeat, tick));

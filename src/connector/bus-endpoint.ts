@@ -14,7 +14,7 @@
  *     the slot server writes STATUS/RLEN/RVALs, sets STATE = DONE and notifies.
  *
  * Nothing a guest writes is trusted for progress: the doorbell park has a deadline, and
- * after a park that timed out the endpoint sweeps every member's slot (a guest may have
+ * at least once a slice (`sweepMs`) the endpoint sweeps every member's slot (a guest may have
  * cleared the pending bits or left the doorbell's PENDING word set), re-verifies the bus
  * header and its control region, and restores them when a guest overwrote them.
  *
@@ -397,7 +397,7 @@ export class BusEndpoint implements VerbContext {
     return n;
   }
 
-  /** After a park that timed out: find requests the pending words hid, restore overwritten headers. */
+  /** Once a slice (after a park that timed out, or the serve group's slice): find requests the pending words hid, restore overwritten headers. */
   private sweep(): void {
     this.verifyHeaders();
     this.maybeCheckFaults();

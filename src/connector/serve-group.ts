@@ -57,14 +57,14 @@ export interface GroupMember {
   drain(): number;
   /** The re-check: does anything wait that the drain has not seen? */
   anyPending(): boolean;
-  /** After a park that timed out: look deeper for hidden work. */
+  /** Once a slice: look deeper for hidden work (the member is drained right after). */
   sweep(): void;
   /** The key its guests publish while they hold the call turn (src/core/call-turns.ts), if any. */
   readonly turnKey?: number;
 }
 
 export interface ServeGroupOptions {
-  /** Longest park before every member is swept, ms. Default 100. */
+  /** How often every member is swept (looked at in depth, doorbell or not), ms; also the longest park. Default 100. */
   sliceMs?: number;
   /** The group's spin before it parks (runs on the event loop: keep small). */
   spin?: SpinPolicy;
@@ -133,6 +133,9 @@ export class ServeGroup {
     this.turnFloor = opts.spin?.max ?? GROUP_SPIN.max;
   }
 
+  /** Set by the slice's timer: sweep every member in the next round. */
+  private sweepDue = false;
+
   /** The least spin while a call turn is held (the group's `max`). */
   private readonly turnFloor: number;
 
@@ -166,9 +169,25 @@ export class ServeGroup {
   }
 
   private async run(): Promise<void> {
+    // The slice's one timer: once a slice it asks for a sweep of every member and ends a
+    // park. One timer for the group, not a deadline on each member's wait: with 256 idle
+    // buses those were 2560 timer callbacks a second on the host's event loop, each also
+    // ending a wait and serving a bus that had nothing. (The loop takes an event-loop
+    // turn at least every `yieldMs`, so the timer runs on time while the loop is busy
+    // too.) Unref'd, as a parked Atomics.waitAsync: it keeps no process alive.
+    const slice = Number.isFinite(this.sliceMs) ? setInterval(() => { this.sweepDue = true; this.wakeLoop?.(); }, Math.min(this.sliceMs, 2 ** 31 - 1)) : null;
+    (slice as { unref?: () => void } | null)?.unref?.();
+    try {
+      await this.serve();
+    } finally {
+      if (slice !== null) clearInterval(slice);
+      this.ready.clear();
+    }
+  }
+
+  private async serve(): Promise<void> {
     let rounds = 0;
-    let lastSweep = performance.now();
-    let lastYield = lastSweep;
+    let lastYield = performance.now();
     let yieldDue = false;
     let parked = false;
     while (this.members.size > 0) {
@@ -188,13 +207,15 @@ export class ServeGroup {
       }
       this.stats.rounds++;
       if (served > 0) this.stats.busyRounds++;
-      // Every member is swept at least once a slice, whether its doorbell rang or not
-      // (the clock is read every 16th round and after each park: rounds are short).
+      // Once a slice (the slice's timer asks) every member is swept and then drained,
+      // whether its doorbell rang or not: a guest that silenced its own doorbell is served
+      // at least that often.
+      if (this.sweepDue) { this.sweepDue = false; for (const m of this.members) { m.sweep(); this.ready.add(m); } }
+      // The clock is read every 16th round and after each park (rounds are short).
       if ((this.stats.rounds & 15) === 0 || parked) {
         const now = performance.now();
         if (parked) lastYield = now; // a park went through the event loop
         parked = false;
-        if (now - lastSweep >= this.sliceMs) { lastSweep = now; for (const m of this.members) m.sweep(); }
         if (now - lastYield >= this.yieldMs) yieldDue = true;
       }
       let more = this.ready.size > 0;
@@ -231,7 +252,7 @@ export class ServeGroup {
       for (const m of this.members) {
         if (this.waits.has(m)) continue;
         this.unwatched.delete(m); // from here on a raise notifies it (see the header)
-        this.waits.set(m, m.waiter.waitAsync(this.sliceMs).then(() => {
+        this.waits.set(m, m.waiter.waitAsync().then(() => { // no deadline of its own: the slice's timer ends the park
           this.waits.delete(m);
           if (this.members.has(m)) this.unwatched.add(m);
           this.ended(m);
@@ -244,7 +265,6 @@ export class ServeGroup {
         parked = true;
       }
     }
-    this.ready.clear();
   }
 
   /** Member `m`'s wait ended (a raise, a wake, or its deadline): serve it next round. */
