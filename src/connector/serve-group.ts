@@ -267,7 +267,7 @@ export class ServeGroup {
     }
   }
 
-  /** Member `m`'s wait ended (a raise, a wake, or its deadline): serve it next round. */
+  /** Member `m`'s wait ended (a raise, or a wake): serve it next round. */
   private ended(m: GroupMember): void {
     if (this.members.has(m)) this.ready.add(m);
     this.wakeLoop?.();
