@@ -164,7 +164,6 @@ export class ServeGroup {
     // none left and end; otherwise it would park on no doorbell at all, for ever.
     this.wakeLoop?.();
     await this.waits.get(m);
-    m.waiter.releaseDeadline(); // no deadline timer outlives its membership
     if (this.members.size === 0 && this.running) await this.running;
   }
 
