@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIG_OFF_PENDING } from '../dist/assembly/layout/signal.js';
 import { SLOT_OFF_RSEQ } from '../dist/assembly/layout/callslot.js';
-import { BusEndpoint, BusMemory, Notifier, ServeGroup, Waiter, createSignal, wire, type GuestBoot } from '../dist/src/internal.js';
+import { BusEndpoint, BusMemory, GROUP_SPIN, Notifier, ServeGroup, TURN_SPIN, Waiter, createSignal, wire, type GuestBoot } from '../dist/src/internal.js';
 
 const eps: BusEndpoint[] = [];
 afterEach(async () => { for (const ep of eps.splice(0)) await ep.release(); });
@@ -192,6 +192,15 @@ describe('a serve group: one wake-up serves every bus', () => {
     // Parks: about one per slice for the whole group, not one per member and slice.
     expect(parks).toBeLessThanOrEqual(3 * slices + 3);
     expect(group.size).toBe(0);
+  });
+
+  it('a turn spin that is not a finite number of polls >= 0 is refused with EINVAL', () => {
+    for (const turnSpin of [-1, Number.NaN, Infinity]) {
+      expect(() => new ServeGroup({ turnSpin })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('turnSpin') }));
+    }
+    // The default covers a thread's wake-up, and a spin `max` beyond it is kept.
+    expect(TURN_SPIN).toBeGreaterThan(GROUP_SPIN.max);
+    expect(new ServeGroup({ turnSpin: 0 }).size).toBe(0);
   });
 
   it('a bus that joins while the loop is parked is served at once, not after a slice', async () => {

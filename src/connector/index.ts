@@ -2,7 +2,7 @@ export { BusEndpoint, memberBytes, BUS_CONNECTOR_BYTES } from './bus-endpoint.js
 export type { BusEndpointOptions, ConnFaultReport, BusResetReport } from './bus-endpoint.js';
 export { connFaultText, connFaultName } from './conn-fault.js';
 export { DecodeTables } from './decode-tables.js';
-export { ServeGroup } from './serve-group.js';
+export { GROUP_SPIN, ServeGroup, TURN_SPIN } from './serve-group.js';
 export type { ServeGroupOptions, GroupMember } from './serve-group.js';
 export { SlotServer, logDeviceFault } from './slot-server.js';
 export type { DeviceFault, FaultReporter, FaultContext } from './slot-server.js';

@@ -28,7 +28,7 @@
  * sweep), and every member is swept at least once a slice (`sliceMs`).
  *
  * Call turns (src/core/call-turns.ts): while a guest holds the process's call turn and
- * uses it, its next call is near, so the spin of step d lasts at least the group's `max`
+ * uses it, its next call is near, so the spin of step d lasts at least {@link TURN_SPIN}
  * and also watches the holder's bus (the key the holder publishes, mapped to a member
  * here; an unknown key is ignored; a pass publishes the next holder's key before it
  * wakes that guest, and the spin looks the key up again every chunk), and a spin that
@@ -48,6 +48,7 @@ import { AdaptiveSpin, type SpinPolicy } from '../core/adaptive-spin.js';
 import { macrotask } from '../core/macrotask.js';
 import { turnHeld, turnHolder } from '../core/call-turns.js';
 import type { Waiter } from '../core/signal.js';
+import { vbusError } from '../errors.js';
 
 /** What the group needs of one endpoint. */
 export interface GroupMember {
@@ -78,6 +79,11 @@ export interface ServeGroupOptions {
    * WATCHED_YIELD_ROUNDS rounds while some member's wait is out.)
    */
   yieldMs?: number;
+  /**
+   * The least spin, in polls, while a call turn is held and in use (see {@link TURN_SPIN}).
+   * Default TURN_SPIN, or the spin's `max` when that is larger.
+   */
+  turnSpin?: number;
 }
 
 /**
@@ -86,6 +92,22 @@ export interface ServeGroupOptions {
  * is about to call again, short enough that timers and messages are not held up.
  */
 export const GROUP_SPIN = { initial: 4096, max: 1 << 16 } as const;
+
+/**
+ * The group's least spin while a call turn is held and in use, polls (~130 us). A turn's
+ * holder calls again within microseconds, but at a change of holder the next call comes
+ * only once the next holder has woken up: one futex wake-up of a parked thread, 13-70 us
+ * at the median on the VMs measured and hundreds in the tail. A spin that ends before
+ * that parks the loop, and the new holder's first call then waits for a wake-up of this
+ * event loop too, the slowest there is. So the spin must outlast a thread's wake-up, not
+ * a call's service time (the group's `max`, ~33 us, did not: at 256 busy guests the loop
+ * parked about once a turn). It is still cut short when another thread of the process
+ * wants the core (the lease's rule, src/core/adaptive-spin.ts), and it runs only while
+ * turnHeld() says yes: a holder that used its turn in the last few milliseconds, with
+ * others in line. Measured at 256 busy guests on the 2-vCPU VM, in turn with the old
+ * floor: 174-176 k against 128-137 k calls/s.
+ */
+export const TURN_SPIN = 1 << 18;
 
 /** Rounds between two event-loop turns while some member's wait is out (see run). */
 export const WATCHED_YIELD_ROUNDS = 32;
@@ -130,13 +152,15 @@ export class ServeGroup {
     this.yieldEvery = opts.yieldEvery ?? Infinity;
     this.yieldMs = opts.yieldMs ?? 1;
     this.spin = new AdaptiveSpin(opts.spin ?? GROUP_SPIN);
-    this.turnFloor = opts.spin?.max ?? GROUP_SPIN.max;
+    const turnSpin = opts.turnSpin ?? Math.max(TURN_SPIN, opts.spin?.max ?? GROUP_SPIN.max);
+    if (!(turnSpin >= 0) || !Number.isFinite(turnSpin)) throw vbusError('EINVAL', `turnSpin must be a finite number of polls >= 0, got ${turnSpin}`);
+    this.turnFloor = turnSpin;
   }
 
   /** Set by the slice's timer: sweep every member in the next round. */
   private sweepDue = false;
 
-  /** The least spin while a call turn is held (the group's `max`). */
+  /** The least spin while a call turn is held (`turnSpin`). */
   private readonly turnFloor: number;
 
   get size(): number { return this.members.size; }
@@ -278,7 +302,7 @@ export class ServeGroup {
    */
   private spinAll(served: GroupMember[], turn: boolean): boolean {
     // While a guest holds the call turn its next call is near, also when the turn has just
-    // moved to a guest that is still waking up: spin the group's whole `max` (a park here
+    // moved to a guest that is still waking up: spin at least TURN_SPIN (a park here
     // costs the next call a wake-up of this event loop, the slowest there is). And watch
     // the holder's bus, looked up again every chunk: a pass names the next holder's bus
     // before it wakes that guest, so the spin is on the right doorbell when its first
